@@ -1,0 +1,37 @@
+/*
+ * cli: the agent's offline commands (`check`, `collect`) and their shared options.
+ *
+ * Each command parses its own argv, reads a capture bundle, runs proto's diagnosis and prints.
+ * Exit codes are the contract scripts rely on: AGENT_EXIT_OK (no high/critical finding),
+ * AGENT_EXIT_FINDINGS (at least one), AGENT_EXIT_USAGE (bad input or usage).
+ */
+#ifndef AGENT_CLI_H
+#define AGENT_CLI_H
+
+#include <stdbool.h>
+
+#include "diagnose.h"
+
+#define AGENT_EXIT_OK 0
+#define AGENT_EXIT_FINDINGS 1
+#define AGENT_EXIT_USAGE 2
+
+struct agent_cli_options {
+    const char *bundle;
+    bool json;
+    bool pretty;
+    struct proto_policy policy; /* owns expected_ca */
+};
+
+/*
+ * Parses the options shared by check and collect (--bundle, --expected-ca, --now,
+ * --expiry-days, --json, --pretty). On error prints a message to stderr and returns
+ * AGENT_EXIT_USAGE; returns -1 when --help was printed; 0 on success. Clear the policy with
+ * proto_policy_clear() afterwards.
+ */
+int agent_cli_parse(const char *command, int argc, char **argv, struct agent_cli_options *opts);
+
+int agent_cmd_check(int argc, char **argv);
+int agent_cmd_collect(int argc, char **argv);
+
+#endif

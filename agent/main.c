@@ -1,0 +1,47 @@
+/*
+ * rrasfleet-agent: command dispatch. Each command lives in its own module (cli.h); this file
+ * only picks one and owns the top-level usage text.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "cli.h"
+
+static void agent_usage(FILE *to)
+{
+    fputs("usage: rrasfleet-agent COMMAND [options]\n"
+          "commands:\n"
+          "  check    diagnose a capture bundle offline and print the findings\n"
+          "  collect  print the report JSON the agent would send for a capture bundle\n"
+          "  version  print the version\n"
+          "run `rrasfleet-agent COMMAND --help` for the options of a command\n",
+          to);
+}
+
+int main(int argc, char **argv)
+{
+    proto_alloc_install_cjson_hooks();
+    if (argc < 2) {
+        agent_usage(stderr);
+        return AGENT_EXIT_USAGE;
+    }
+    const char *command = argv[1];
+    if (strcmp(command, "check") == 0) {
+        return agent_cmd_check(argc - 1, argv + 1);
+    }
+    if (strcmp(command, "collect") == 0) {
+        return agent_cmd_collect(argc - 1, argv + 1);
+    }
+    if (strcmp(command, "version") == 0 || strcmp(command, "--version") == 0) {
+        printf("rrasfleet-agent %s\n", RRAS_VERSION);
+        return AGENT_EXIT_OK;
+    }
+    if (strcmp(command, "help") == 0 || strcmp(command, "--help") == 0) {
+        agent_usage(stdout);
+        return AGENT_EXIT_OK;
+    }
+    fprintf(stderr, "rrasfleet-agent: unknown command: %s\n", command);
+    agent_usage(stderr);
+    return AGENT_EXIT_USAGE;
+}

@@ -1,0 +1,539 @@
+/*
+ * diagnose: the finding rules of DESIGN §6 over one snapshot.
+ *
+ * The model of RRAS's choice: IKE takes the first eligible certificate in LocalMachine\My store
+ * order (KB 2855053). Windows' real enumeration order is undocumented, so ambiguity is reported
+ * whatever the order. Findings about the automatic policy (L2TP_CERT_*) apply only while
+ * ProhibitIpSec is not 1; once it is, the manual rule decides (MANUAL_*). No I/O, no clock.
+ */
+#include "diagnose.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "alloc.h"
+#include "limits.h"
+#include "x509.h"
+
+#define DIAG_L2TP_PORT 1701L
+#define DIAG_DAY_SECONDS 86400
+#define DIAG_MAX_CHAIN_DEPTH 8
+#define DIAG_FIX_KB                                                                                \
+    "Fix (KB 2855053): use one certificate for IP-HTTPS and L2TP, or set ProhibitIpSec=1 and "     \
+    "add a manual L2TP connection-security rule pinned to the expected root CA"
+
+/* Findings under construction; `result` latches the first failure so callers can chain adds. */
+struct diag_ctx {
+    const struct proto_snapshot *snap;
+    const struct proto_policy *policy;
+    struct proto_diagnosis *d;
+    enum proto_rc result;
+};
+
+void proto_policy_clear(struct proto_policy *policy)
+{
+    if (policy != NULL) {
+        proto_dn_clear(&policy->expected_ca);
+        policy->has_expected_ca = false;
+    }
+}
+
+void proto_diagnosis_destroy(struct proto_diagnosis *d)
+{
+    if (d == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < d->finding_count; i++) {
+        proto_finding_clear(&d->findings[i]);
+    }
+    proto_free(d->findings);
+    proto_free(d->eligible);
+    proto_free(d);
+}
+
+enum proto_severity proto_diagnosis_max_severity(const struct proto_diagnosis *d)
+{
+    enum proto_severity max = PROTO_SEV_INFO;
+    for (size_t i = 0; i < d->finding_count; i++) {
+        if (d->findings[i].severity > max) {
+            max = d->findings[i].severity;
+        }
+    }
+    return max;
+}
+
+const char *proto_diagnose_ineligible_reason(const struct proto_cert *cert, int64_t now)
+{
+    if (!cert->parsed) {
+        return "certificate could not be parsed";
+    }
+    if (!cert->has_private_key) {
+        return "no private key";
+    }
+    if (now < cert->not_before) {
+        return "not yet valid";
+    }
+    if (now > cert->not_after) {
+        return "expired";
+    }
+    if (cert->has_eku && !proto_strv_contains(&cert->eku, PROTO_OID_SERVER_AUTH) &&
+        !proto_strv_contains(&cert->eku, PROTO_OID_IKE_INTERMEDIATE) &&
+        !proto_strv_contains(&cert->eku, PROTO_OID_ANY_PURPOSE)) {
+        return "EKU has neither Server Authentication nor IP security IKE intermediate";
+    }
+    return NULL;
+}
+
+/* The name people recognise a certificate by: subject CN, else first SAN, else thumbprint. */
+static const char *diag_cert_label(const struct proto_cert *cert)
+{
+    const char *cn = proto_dn_get(&cert->subject, "CN");
+    if (cn != NULL && cn[0] != '\0') {
+        return cn;
+    }
+    if (cert->san_dns.count > 0) {
+        return cert->san_dns.items[0];
+    }
+    return cert->sha1;
+}
+
+static struct proto_finding *diag_add(struct diag_ctx *ctx, const char *id,
+                                      enum proto_severity severity, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static struct proto_finding *diag_add(struct diag_ctx *ctx, const char *id,
+                                      enum proto_severity severity, const char *fmt, ...)
+{
+    struct proto_diagnosis *d = ctx->d;
+    if (ctx->result) {
+        return NULL;
+    }
+    if (d->finding_count >= PROTO_MAX_FINDINGS) {
+        ctx->result = PROTO_ELIMIT;
+        return NULL;
+    }
+    struct proto_finding *grown =
+        proto_realloc(d->findings, (d->finding_count + 1) * sizeof(*d->findings));
+    if (grown == NULL) {
+        ctx->result = PROTO_ENOMEM;
+        return NULL;
+    }
+    d->findings = grown;
+    struct proto_finding *f = &d->findings[d->finding_count];
+    memset(f, 0, sizeof(*f));
+
+    char message[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(message, sizeof(message), fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        message[0] = '\0';
+    }
+    f->id = proto_strdup(id);
+    f->message = proto_strdup(message);
+    f->severity = severity;
+    if (f->id == NULL || f->message == NULL) {
+        proto_finding_clear(f);
+        ctx->result = PROTO_ENOMEM;
+        return NULL;
+    }
+    d->finding_count++;
+    return f;
+}
+
+static void diag_ref_cert(struct diag_ctx *ctx, struct proto_finding *f, const struct proto_cert *c)
+{
+    if (f != NULL && !ctx->result && !proto_strv_contains(&f->certs, c->sha1)) {
+        ctx->result = proto_strv_push(&f->certs, c->sha1, PROTO_MAX_CERTS);
+    }
+}
+
+static void diag_ref_rule(struct diag_ctx *ctx, struct proto_finding *f, const char *name)
+{
+    if (f != NULL && !ctx->result) {
+        ctx->result = proto_strv_push(&f->rules, name != NULL ? name : "", PROTO_MAX_RULES);
+    }
+}
+
+/* ---- rule interpretation ------------------------------------------------------------------ */
+
+static bool diag_field_is(const struct proto_consec_rule *r, enum proto_rule_field field,
+                          const char *want)
+{
+    return r->field[field] != NULL && strcasecmp(r->field[field], want) == 0;
+}
+
+/* True when the comma-separated list (spaces allowed) contains `want`, case-insensitively. */
+static bool diag_list_contains(const char *list, const char *want)
+{
+    if (list == NULL) {
+        return false;
+    }
+    size_t want_len = strlen(want);
+    const char *p = list;
+    while (*p != '\0') {
+        while (*p == ' ' || *p == ',') {
+            p++;
+        }
+        const char *start = p;
+        while (*p != '\0' && *p != ',') {
+            p++;
+        }
+        const char *end = p;
+        while (end > start && end[-1] == ' ') {
+            end--;
+        }
+        if ((size_t)(end - start) == want_len && strncasecmp(start, want, want_len) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* True when a netsh port list ("1701", "500,1701", "1000-2000", "Any") names `port`. "Any"
+ * does not count: a rule for every port is not an L2TP rule. */
+static bool diag_ports_include(const char *list, long port)
+{
+    if (list == NULL) {
+        return false;
+    }
+    const char *p = list;
+    while (*p != '\0') {
+        while (*p == ' ' || *p == ',') {
+            p++;
+        }
+        char *end = NULL;
+        long lo = strtol(p, &end, 10);
+        if (end == p) {
+            while (*p != '\0' && *p != ',') {
+                p++;
+            }
+            continue;
+        }
+        long hi = lo;
+        p = end;
+        if (*p == '-') {
+            hi = strtol(p + 1, &end, 10);
+            if (end == p + 1) {
+                hi = lo;
+            }
+            p = end;
+        }
+        if (port >= lo && port <= hi) {
+            return true;
+        }
+        while (*p != '\0' && *p != ',') {
+            p++;
+        }
+    }
+    return false;
+}
+
+static bool diag_rule_is_l2tp(const struct proto_consec_rule *r)
+{
+    return diag_field_is(r, PROTO_RULE_ENABLED, "Yes") &&
+           (diag_field_is(r, PROTO_RULE_PROTOCOL, "UDP") ||
+            diag_field_is(r, PROTO_RULE_PROTOCOL, "17")) &&
+           (diag_ports_include(r->field[PROTO_RULE_PORT1], DIAG_L2TP_PORT) ||
+            diag_ports_include(r->field[PROTO_RULE_PORT2], DIAG_L2TP_PORT)) &&
+           diag_field_is(r, PROTO_RULE_MODE, "Transport") &&
+           diag_list_contains(r->field[PROTO_RULE_AUTH1], "ComputerCert");
+}
+
+/* True when `text` holds a weak algorithm token: DHGroup1/2, DES, 3DES or MD5. Tokens are
+ * separated by the punctuation netsh uses in its method lists (",", ":", "-", "+"). */
+static bool diag_has_weak_token(const char *text)
+{
+    static const char *const weak[] = {"DHGroup1", "DHGroup2", "DES", "3DES", "MD5"};
+    if (text == NULL) {
+        return false;
+    }
+    const char *p = text;
+    while (*p != '\0') {
+        while (*p != '\0' && strchr(",:-+ ", *p) != NULL) {
+            p++;
+        }
+        const char *start = p;
+        while (*p != '\0' && strchr(",:-+ ", *p) == NULL) {
+            p++;
+        }
+        size_t len = (size_t)(p - start);
+        for (size_t i = 0; i < sizeof(weak) / sizeof(weak[0]); i++) {
+            if (len > 0 && strlen(weak[i]) == len && strncasecmp(start, weak[i], len) == 0) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+/* ---- certificate chains ------------------------------------------------------------------- */
+
+/* True when the expected CA issued `cert`, directly or through CA certificates present in the
+ * snapshot (a chain is followed by subject/issuer name, at most DIAG_MAX_CHAIN_DEPTH links). */
+static bool diag_issued_by_expected(const struct proto_snapshot *snap,
+                                    const struct proto_cert *cert, const struct proto_dn *expected)
+{
+    const struct proto_cert *current = cert;
+    for (int depth = 0; depth < DIAG_MAX_CHAIN_DEPTH; depth++) {
+        if (proto_dn_equal(&current->issuer, expected)) {
+            return true;
+        }
+        if (proto_dn_equal(&current->issuer, &current->subject)) {
+            return false;
+        }
+        const struct proto_cert *parent = NULL;
+        for (size_t i = 0; i < snap->cert_count; i++) {
+            const struct proto_cert *c = &snap->certs[i];
+            if (c != current && c->parsed && c->is_ca &&
+                proto_dn_equal(&c->subject, &current->issuer)) {
+                parent = c;
+                break;
+            }
+        }
+        if (parent == NULL) {
+            return false;
+        }
+        current = parent;
+    }
+    return false;
+}
+
+static char *diag_dn_text(const struct proto_dn *dn)
+{
+    char *text = NULL;
+    if (proto_dn_format(dn, false, &text) != PROTO_OK) {
+        return NULL;
+    }
+    return text;
+}
+
+/* ---- the rules ---------------------------------------------------------------------------- */
+
+static bool diag_cert_is_bound(const struct proto_snapshot *snap, const struct proto_cert *c)
+{
+    return strcasecmp(snap->iphttps_cert_sha1, c->sha1) == 0 ||
+           strcasecmp(snap->sstp_cert_sha1, c->sha1) == 0 ||
+           strcasecmp(snap->sstp_cert_sha256, c->sha256) == 0;
+}
+
+static void diag_automatic_policy(struct diag_ctx *ctx)
+{
+    const struct proto_snapshot *snap = ctx->snap;
+    struct proto_diagnosis *d = ctx->d;
+    if (!d->automatic_policy || !snap->certs_available) {
+        return;
+    }
+    if (d->predicted < 0) {
+        diag_add(ctx, "L2TP_NO_CERT", PROTO_SEV_CRITICAL,
+                 "No certificate in LocalMachine\\My is eligible for IKE (private key, valid now, "
+                 "Server Authentication or IKE intermediate EKU): L2TP/IPsec clients cannot "
+                 "authenticate this server (error 786/787). Fix: enrol a machine certificate "
+                 "from the CA the clients trust");
+        return;
+    }
+    const struct proto_cert *predicted = &snap->certs[d->predicted];
+    const char *label = diag_cert_label(predicted);
+
+    if (d->eligible_count > 1) {
+        struct proto_finding *f =
+            diag_add(ctx, "L2TP_CERT_AMBIGUOUS", PROTO_SEV_MEDIUM,
+                     "%zu certificates are eligible for IKE and RRAS cannot be told which one to "
+                     "use for L2TP (predicted: %s, the first in store order). %s",
+                     d->eligible_count, label, DIAG_FIX_KB);
+        for (size_t i = 0; i < d->eligible_count; i++) {
+            diag_ref_cert(ctx, f, &snap->certs[d->eligible[i]]);
+        }
+    }
+    if (predicted->wildcard) {
+        struct proto_finding *f =
+            diag_add(ctx, "L2TP_CERT_WILDCARD", PROTO_SEV_HIGH,
+                     "The predicted L2TP certificate %s is a wildcard certificate: L2TP clients "
+                     "fail with error 787. %s",
+                     label, DIAG_FIX_KB);
+        diag_ref_cert(ctx, f, predicted);
+    }
+    if (ctx->policy->has_expected_ca &&
+        !diag_issued_by_expected(snap, predicted, &ctx->policy->expected_ca)) {
+        char *issuer = diag_dn_text(&predicted->issuer);
+        char *expected = diag_dn_text(&ctx->policy->expected_ca);
+        struct proto_finding *f = diag_add(
+            ctx, "L2TP_CERT_WRONG_CA", PROTO_SEV_HIGH,
+            "The predicted L2TP certificate %s was issued by '%s', not by the expected CA '%s': "
+            "clients that trust only the expected CA fail with error 787. %s",
+            label, issuer ? issuer : "?", expected ? expected : "?", DIAG_FIX_KB);
+        diag_ref_cert(ctx, f, predicted);
+        proto_free(issuer);
+        proto_free(expected);
+    }
+    long iphttps = proto_snapshot_find_cert(snap, snap->iphttps_cert_sha1);
+    if (snap->iphttps_cert_sha1[0] != '\0' && iphttps != d->predicted) {
+        const char *ip_label =
+            iphttps >= 0 ? diag_cert_label(&snap->certs[iphttps]) : snap->iphttps_cert_sha1;
+        struct proto_finding *f = diag_add(
+            ctx, "IPHTTPS_L2TP_CERT_SPLIT", PROTO_SEV_LOW,
+            "IP-HTTPS is bound to %s but L2TP would use %s: binding one certificate to both "
+            "(KB 2855053 resolution 1) removes the ambiguity",
+            ip_label, label);
+        if (iphttps >= 0) {
+            diag_ref_cert(ctx, f, &snap->certs[iphttps]);
+        }
+        diag_ref_cert(ctx, f, predicted);
+    }
+}
+
+static void diag_manual_policy(struct diag_ctx *ctx)
+{
+    const struct proto_snapshot *snap = ctx->snap;
+    const struct proto_policy *policy = ctx->policy;
+    bool any_l2tp_rule = false;
+    bool any_unreadable_rule = false; /* localized netsh: fields unknown */
+    char *expected = policy->has_expected_ca ? diag_dn_text(&policy->expected_ca) : NULL;
+
+    for (size_t i = 0; i < snap->rule_count; i++) {
+        const struct proto_consec_rule *r = &snap->rules[i];
+        any_unreadable_rule = any_unreadable_rule || r->labels_unrecognised;
+        if (!diag_rule_is_l2tp(r)) {
+            continue;
+        }
+        any_l2tp_rule = true;
+        const char *name = r->field[PROTO_RULE_NAME];
+        const char *ca_text = r->field[PROTO_RULE_AUTH1_CA_NAME];
+        if (policy->has_expected_ca) {
+            struct proto_dn ca = {0};
+            bool matches = ca_text != NULL && proto_dn_parse(ca_text, &ca) == PROTO_OK &&
+                           proto_dn_equal(&ca, &policy->expected_ca);
+            proto_dn_clear(&ca);
+            if (!matches) {
+                struct proto_finding *f = diag_add(
+                    ctx, "MANUAL_RULE_WRONG_CA", PROTO_SEV_HIGH,
+                    "Connection-security rule '%s' accepts L2TP certificates from '%s', not from "
+                    "the expected CA '%s': clients fail with error 787. Fix: set the rule's "
+                    "auth1ca to the expected root CA",
+                    name ? name : "", ca_text && ca_text[0] ? ca_text : "(no CA named)",
+                    expected ? expected : "?");
+                diag_ref_rule(ctx, f, name);
+            }
+        }
+        if (diag_has_weak_token(r->field[PROTO_RULE_MM_SEC_METHODS]) ||
+            diag_has_weak_token(r->field[PROTO_RULE_QM_SEC_METHODS]) ||
+            diag_has_weak_token(r->field[PROTO_RULE_QM_PFS])) {
+            struct proto_finding *f = diag_add(
+                ctx, "WEAK_IPSEC_CRYPTO", PROTO_SEV_MEDIUM,
+                "L2TP rule '%s' offers weak IPsec algorithms (DH group 1/2, DES/3DES or MD5). "
+                "Fix: offer DHGroup14 or ECDH with AES and SHA-256 only",
+                name ? name : "");
+            diag_ref_rule(ctx, f, name);
+        }
+    }
+    proto_free(expected);
+
+    if (snap->prohibit_ipsec.present && snap->prohibit_ipsec.value == 1 &&
+        snap->rules_available && !any_l2tp_rule && !any_unreadable_rule) {
+        diag_add(ctx, "MANUAL_POLICY_NO_RULE", PROTO_SEV_CRITICAL,
+                 "ProhibitIpSec=1 turns off RRAS's automatic L2TP policy, but no enabled "
+                 "connection-security rule protects L2TP (UDP 1701, transport mode, computer "
+                 "certificate): L2TP/IPsec clients fail. Fix: add the manual L2TP rule of "
+                 "KB 2855053 pinned to the expected root CA, or remove ProhibitIpSec");
+    }
+    if (snap->allow_l2tp_weak_crypto.present && snap->allow_l2tp_weak_crypto.value == 1) {
+        diag_add(ctx, "WEAK_IPSEC_CRYPTO", PROTO_SEV_MEDIUM,
+                 "AllowL2TPWeakCrypto=1 lets L2TP/IPsec negotiate MD5 and DES. Fix: delete the "
+                 "value (or set it to 0) under HKLM\\System\\CurrentControlSet\\Services\\Rasman"
+                 "\\Parameters and restart Remote Access");
+    }
+}
+
+static void diag_expiry(struct diag_ctx *ctx)
+{
+    const struct proto_snapshot *snap = ctx->snap;
+    int64_t now = ctx->policy->now;
+    int64_t horizon = now + (int64_t)ctx->policy->expiry_days * DIAG_DAY_SECONDS;
+    for (size_t i = 0; i < snap->cert_count; i++) {
+        const struct proto_cert *c = &snap->certs[i];
+        if (!c->parsed) {
+            continue;
+        }
+        bool in_use = diag_cert_is_bound(snap, c) || (long)i == ctx->d->predicted;
+        char when[32];
+        if (proto_time_format_rfc3339(c->not_after, when, sizeof(when)) != PROTO_OK) {
+            snprintf(when, sizeof(when), "?");
+        }
+        when[10] = '\0'; /* the date is enough in a message */
+        struct proto_finding *f = NULL;
+        if (c->not_after < now) {
+            f = diag_add(ctx, "CERT_EXPIRED", in_use ? PROTO_SEV_HIGH : PROTO_SEV_LOW,
+                         "Certificate %s expired on %s%s. Fix: renew it or remove it from "
+                         "LocalMachine\\My",
+                         diag_cert_label(c), when, in_use ? " and is still bound to a service" : "");
+        } else if (c->not_after <= horizon) {
+            long days = (long)((c->not_after - now) / DIAG_DAY_SECONDS);
+            f = diag_add(ctx, "CERT_EXPIRING", in_use ? PROTO_SEV_MEDIUM : PROTO_SEV_LOW,
+                         "Certificate %s expires on %s (in %ld days)%s. Fix: renew it before then",
+                         diag_cert_label(c), when, days,
+                         in_use ? "; it is in use for L2TP, IP-HTTPS or SSTP" : "");
+        }
+        diag_ref_cert(ctx, f, c);
+    }
+}
+
+static int diag_finding_cmp(const void *a, const void *b)
+{
+    const struct proto_finding *fa = a, *fb = b;
+    if (fa->severity != fb->severity) {
+        return fa->severity > fb->severity ? -1 : 1;
+    }
+    int by_id = strcmp(fa->id, fb->id);
+    if (by_id != 0) {
+        return by_id;
+    }
+    const char *ca = fa->certs.count ? fa->certs.items[0] : "";
+    const char *cb = fb->certs.count ? fb->certs.items[0] : "";
+    return strcmp(ca, cb);
+}
+
+enum proto_rc proto_diagnose(const struct proto_snapshot *snap, const struct proto_policy *policy,
+                             struct proto_diagnosis **out)
+{
+    *out = NULL;
+    struct proto_diagnosis *d = proto_calloc(1, sizeof(*d));
+    if (d == NULL) {
+        return PROTO_ENOMEM;
+    }
+    struct diag_ctx ctx = {snap, policy, d, PROTO_OK};
+
+    d->automatic_policy = !(snap->prohibit_ipsec.present && snap->prohibit_ipsec.value == 1);
+    d->predicted = -1;
+    if (snap->cert_count > 0) {
+        d->eligible = proto_calloc(snap->cert_count, sizeof(*d->eligible));
+        if (d->eligible == NULL) {
+            proto_diagnosis_destroy(d);
+            return PROTO_ENOMEM;
+        }
+    }
+    for (size_t i = 0; i < snap->cert_count; i++) {
+        if (proto_diagnose_ineligible_reason(&snap->certs[i], policy->now) == NULL) {
+            d->eligible[d->eligible_count++] = i;
+        }
+    }
+    if (d->eligible_count > 0) {
+        d->predicted = (long)d->eligible[0];
+    }
+
+    diag_automatic_policy(&ctx);
+    diag_manual_policy(&ctx);
+    diag_expiry(&ctx);
+    if (ctx.result) {
+        proto_diagnosis_destroy(d);
+        return ctx.result;
+    }
+    if (d->finding_count > 1) {
+        qsort(d->findings, d->finding_count, sizeof(*d->findings), diag_finding_cmp);
+    }
+    *out = d;
+    return PROTO_OK;
+}

@@ -1,0 +1,35 @@
+/* rc: text for each result code. */
+#include "rc.h"
+
+const char *proto_rc_str(enum proto_rc rc)
+{
+    switch (rc) {
+    case PROTO_OK:
+        return "ok";
+    case PROTO_ENOMEM:
+        return "out of memory";
+    case PROTO_EINVAL:
+        return "invalid argument";
+    case PROTO_ELIMIT:
+        return "limit exceeded";
+    case PROTO_EPARSE:
+        return "malformed input";
+    case PROTO_ETYPE:
+        return "wrong type";
+    case PROTO_EMISSING:
+        return "missing";
+    case PROTO_EIO:
+        return "input/output error";
+    case PROTO_ENOTFOUND:
+        return "not found";
+    case PROTO_EUNAVAILABLE:
+        return "source unavailable";
+    case PROTO_EENCODING:
+        return "undecodable text";
+    case PROTO_EUNSUPPORTED:
+        return "unsupported";
+    case PROTO_ECRYPTO:
+        return "cryptographic failure";
+    }
+    return "unknown error";
+}

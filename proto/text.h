@@ -1,0 +1,32 @@
+/*
+ * text: turns the bytes of a captured text file into UTF-8 with LF line ends.
+ *
+ * Windows tools write three encodings we meet: UTF-16LE with a BOM (PowerShell `>`), UTF-8 (with
+ * or without BOM), and the console OEM code page (cmd `>` redirection of netsh/reg: 437 or 850).
+ * Bytes that are valid UTF-8 are taken as UTF-8; anything else is decoded with the OEM code page
+ * the capture recorded. Never fails on odd bytes; fails only past the size cap or on an odd-length
+ * or unpaired-surrogate UTF-16 input (PROTO_EENCODING).
+ */
+#ifndef PROTO_TEXT_H
+#define PROTO_TEXT_H
+
+#include <stddef.h>
+
+#include "rc.h"
+
+#define PROTO_CODEPAGE_DEFAULT_OEM 437u
+
+/*
+ * Decodes `len` bytes. `oem_codepage` is 437 or 850 (others fall back to 437). On success
+ * *out is a NUL-terminated UTF-8 string with CRLF and lone CR turned into LF (caller frees with
+ * proto_free), *out_len its length, and *encoding_out (may be NULL) a borrowed static name:
+ * "utf-8", "utf-16le", "cp437" or "cp850". PROTO_ELIMIT past PROTO_MAX_TEXT_FILE_BYTES.
+ */
+enum proto_rc proto_text_decode(const unsigned char *bytes, size_t len, unsigned oem_codepage,
+                                char **out, size_t *out_len, const char **encoding_out);
+
+/* Line iterator over decoded text: returns the next line (without the LF) as a borrowed
+ * pointer + length, or NULL at the end. *pos starts at 0. */
+const char *proto_text_next_line(const char *text, size_t len, size_t *pos, size_t *line_len);
+
+#endif

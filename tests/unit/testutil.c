@@ -1,0 +1,40 @@
+/* testutil: shared helpers for the unit tests. */
+#include "testutil.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <cmocka.h>
+
+const char *testutil_fixture(const char *relative)
+{
+    static char path[4096];
+    int n = snprintf(path, sizeof(path), "%s/%s", RRAS_FIXTURES_DIR, relative);
+    assert_true(n > 0 && (size_t)n < sizeof(path));
+    return path;
+}
+
+char *testutil_read(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        fail_msg("cannot open %s", path);
+    }
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    long size = ftell(f);
+    assert_true(size >= 0);
+    assert_int_equal(fseek(f, 0, SEEK_SET), 0);
+    char *data = malloc((size_t)size + 1);
+    assert_non_null(data);
+    assert_int_equal(fread(data, 1, (size_t)size, f), (size_t)size);
+    fclose(f);
+    data[size] = '\0';
+    if (len != NULL) {
+        *len = (size_t)size;
+    }
+    return data;
+}

@@ -1,0 +1,16 @@
+/*
+ * testutil: helpers shared by the cmocka unit tests (fixture paths, whole-file reads).
+ * Test-only code; aborts the test on failure rather than returning errors.
+ */
+#ifndef RRAS_TESTUTIL_H
+#define RRAS_TESTUTIL_H
+
+#include <stddef.h>
+
+/* Absolute path of a file under tests/fixtures; borrowed static buffer, valid until next call. */
+const char *testutil_fixture(const char *relative);
+
+/* Whole file, NUL-terminated; caller frees with free(). Fails the test if unreadable. */
+char *testutil_read(const char *path, size_t *len);
+
+#endif
