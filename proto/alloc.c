@@ -6,20 +6,24 @@
 
 #include <cjson/cJSON.h>
 
+/* Atomics: the collector allocates from many threads; with injection off (fail_at == 0) the
+ * counter is not even touched, so production pays one relaxed load per allocation. */
 static unsigned long alloc_count;
 static unsigned long alloc_fail_at;
 
 static int alloc_should_fail(void)
 {
-    alloc_count++;
-    return alloc_fail_at != 0 && alloc_count >= alloc_fail_at;
+    unsigned long fail_at = __atomic_load_n(&alloc_fail_at, __ATOMIC_RELAXED);
+    if (fail_at == 0) {
+        return 0;
+    }
+    return __atomic_add_fetch(&alloc_count, 1, __ATOMIC_RELAXED) >= fail_at;
 }
 
 unsigned long proto_alloc_fail_after(unsigned long n)
 {
-    unsigned long ran = alloc_count;
-    alloc_count = 0;
-    alloc_fail_at = n;
+    unsigned long ran = __atomic_exchange_n(&alloc_count, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&alloc_fail_at, n, __ATOMIC_RELAXED);
     return ran;
 }
 

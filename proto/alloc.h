@@ -26,8 +26,8 @@ void proto_alloc_install_cjson_hooks(void);
 
 /*
  * Test hook: the allocation with ordinal `n` (1-based, counted from this call) and every later
- * one fail; n == 0 turns failure injection off. Returns how many allocations ran since the
- * previous call. Not thread-safe: for single-threaded tests only.
+ * one fail; n == 0 turns failure injection off. Returns how many allocations were counted
+ * (only while injection was on) since the previous call. For single-threaded tests.
  */
 unsigned long proto_alloc_fail_after(unsigned long n);
 

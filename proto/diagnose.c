@@ -233,15 +233,19 @@ static bool diag_ports_include(const char *list, long port)
     return false;
 }
 
-static bool diag_rule_is_l2tp(const struct proto_consec_rule *r)
+bool proto_diagnose_rule_is_l2tp_shaped(const struct proto_consec_rule *r)
 {
-    return diag_field_is(r, PROTO_RULE_ENABLED, "Yes") &&
-           (diag_field_is(r, PROTO_RULE_PROTOCOL, "UDP") ||
+    return (diag_field_is(r, PROTO_RULE_PROTOCOL, "UDP") ||
             diag_field_is(r, PROTO_RULE_PROTOCOL, "17")) &&
            (diag_ports_include(r->field[PROTO_RULE_PORT1], DIAG_L2TP_PORT) ||
             diag_ports_include(r->field[PROTO_RULE_PORT2], DIAG_L2TP_PORT)) &&
            diag_field_is(r, PROTO_RULE_MODE, "Transport") &&
            diag_list_contains(r->field[PROTO_RULE_AUTH1], "ComputerCert");
+}
+
+static bool diag_rule_is_l2tp(const struct proto_consec_rule *r)
+{
+    return diag_field_is(r, PROTO_RULE_ENABLED, "Yes") && proto_diagnose_rule_is_l2tp_shaped(r);
 }
 
 /* True when `text` holds a weak algorithm token: DHGroup1/2, DES, 3DES or MD5. Tokens are

@@ -36,6 +36,11 @@ struct proto_diagnosis {
  * ("no private key", "expired", "not yet valid", "EKU lacks Server Authentication", ...). */
 const char *proto_diagnose_ineligible_reason(const struct proto_cert *cert, int64_t now);
 
+/* True when the rule has the shape of an L2TP rule: protocol UDP (or 17), port 1701 in Port1 or
+ * Port2 (lists and ranges count, "Any" does not), transport mode, ComputerCert among the Auth1
+ * methods. Whether it is enabled is not judged here. */
+bool proto_diagnose_rule_is_l2tp_shaped(const struct proto_consec_rule *rule);
+
 /* Caller destroys *out with proto_diagnosis_destroy. */
 enum proto_rc proto_diagnose(const struct proto_snapshot *snap, const struct proto_policy *policy,
                              struct proto_diagnosis **out);

@@ -1,0 +1,46 @@
+/*
+ * api: the HTTP API handlers. The router has already checked the listener, the method and the
+ * caller (client certificate or bearer token); a handler validates its input, calls the store
+ * or the writer, and fills the response. Handlers never see sockets and never build SQL.
+ */
+#ifndef COL_API_H
+#define COL_API_H
+
+#include "app.h"
+#include "http.h"
+#include "peer.h"
+#include "store.h"
+
+struct col_api_call {
+    struct col_app *app;
+    const struct col_http_request *req;
+    const struct col_peer *peer;
+    const char *path_arg; /* the {id} part of the path, "" when none */
+    enum col_role role;   /* of the bearer token; COL_ROLE_NONE on the agent listener */
+    char actor[272];      /* "token:<name>" or "agent:<identity>", for the audit trail */
+};
+
+typedef void (*col_api_handler_fn)(struct col_api_call *call, struct col_http_response *resp);
+
+/* api_reports.c */
+void col_api_reports_post(struct col_api_call *call, struct col_http_response *resp);
+void col_api_profiles_get(struct col_api_call *call, struct col_http_response *resp);
+void col_api_results_post(struct col_api_call *call, struct col_http_response *resp);
+
+/* api_query.c */
+void col_api_summary(struct col_api_call *call, struct col_http_response *resp);
+void col_api_hosts_list(struct col_api_call *call, struct col_http_response *resp);
+void col_api_host_detail(struct col_api_call *call, struct col_http_response *resp);
+void col_api_certs_list(struct col_api_call *call, struct col_http_response *resp);
+
+/* api_admin.c */
+void col_api_tokens_create(struct col_api_call *call, struct col_http_response *resp);
+void col_api_tokens_list(struct col_api_call *call, struct col_http_response *resp);
+void col_api_tokens_revoke(struct col_api_call *call, struct col_http_response *resp);
+void col_api_healthz(struct col_api_call *call, struct col_http_response *resp);
+void col_api_metrics(struct col_api_call *call, struct col_http_response *resp);
+
+/* Sends a cJSON document (deletes it) as the body with `status`; 500 on allocation failure. */
+void col_api_send_json(struct col_http_response *resp, int status, cJSON *doc);
+
+#endif

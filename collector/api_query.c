@@ -1,0 +1,225 @@
+/*
+ * api_query: the dashboard queries (DESIGN §10b): fleet summary, hosts and certificates with
+ * composable filters (JSON by default, CSV on request), and one host's detail. Turns query
+ * parameters into a struct col_query, validating each and naming the bad one in a 400.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "api.h"
+#include "limits.h"
+#include "table_render.h"
+#include "x509.h"
+
+#define API_DEFAULT_LIMIT 100u
+#define API_MAX_LIMIT 1000u
+#define API_MAX_LIST_BYTES (32u * 1024u * 1024u)
+
+/* Storage for the strings a struct col_query points to. */
+struct api_query_text {
+    char finding[64];
+    char name[256];
+    char issuer[256];
+    char sort[64];
+};
+
+static bool api_parse_uint(const char *text, unsigned long max, unsigned long *out)
+{
+    if (!isdigit((unsigned char)text[0])) {
+        return false;
+    }
+    char *end = NULL;
+    errno = 0;
+    unsigned long v = strtoul(text, &end, 10);
+    if (errno != 0 || *end != '\0' || v > max) {
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+static bool api_bad(struct col_http_response *resp, const char *field, const char *message)
+{
+    col_http_response_error(resp, 400, "invalid_parameter", message, field);
+    return false;
+}
+
+/* Fills q from the query string; false after answering 400 naming the parameter. */
+static bool api_parse_query(const struct col_http_request *req, struct col_query *q,
+                            struct api_query_text *text, struct col_http_response *resp)
+{
+    char value[256];
+    unsigned long n = 0;
+    memset(q, 0, sizeof(*q));
+    q->min_severity = -1;
+    q->expiring_within_days = -1;
+    q->limit = API_DEFAULT_LIMIT;
+    q->now = (int64_t)time(NULL);
+
+    if (col_http_query_get(req, "finding", text->finding, sizeof(text->finding))) {
+        for (const char *p = text->finding; *p; p++) {
+            if (!isupper((unsigned char)*p) && !isdigit((unsigned char)*p) && *p != '_') {
+                return api_bad(resp, "finding", "a finding id such as L2TP_CERT_WILDCARD");
+            }
+        }
+        q->finding = text->finding;
+    }
+    if (col_http_query_get(req, "severity", value, sizeof(value))) {
+        enum proto_severity sev;
+        if (proto_severity_from_str(value, &sev) != PROTO_OK) {
+            return api_bad(resp, "severity", "one of info, low, medium, high, critical");
+        }
+        q->min_severity = (int)sev;
+    }
+    if (col_http_query_get(req, "name", text->name, sizeof(text->name))) {
+        q->name_pattern = text->name;
+    }
+    if (col_http_query_get(req, "issuer", text->issuer, sizeof(text->issuer))) {
+        q->issuer = text->issuer;
+    }
+    if (col_http_query_get(req, "expiring_within_days", value, sizeof(value))) {
+        if (!api_parse_uint(value, 36500, &n)) {
+            return api_bad(resp, "expiring_within_days", "a number of days, 0 to 36500");
+        }
+        q->expiring_within_days = (int)n;
+    }
+    if (col_http_query_get(req, "last_seen_before", value, sizeof(value))) {
+        if (proto_time_parse_rfc3339(value, &q->last_seen_before) != PROTO_OK) {
+            return api_bad(resp, "last_seen_before", "an RFC 3339 time, e.g. 2026-11-25T00:00:00Z");
+        }
+    }
+    if (col_http_query_get(req, "sort", text->sort, sizeof(text->sort))) {
+        q->sort = text->sort;
+    }
+    if (col_http_query_get(req, "order", value, sizeof(value))) {
+        if (strcmp(value, "asc") != 0 && strcmp(value, "desc") != 0) {
+            return api_bad(resp, "order", "asc or desc");
+        }
+        q->descending = strcmp(value, "desc") == 0;
+    }
+    if (col_http_query_get(req, "limit", value, sizeof(value))) {
+        if (!api_parse_uint(value, API_MAX_LIMIT, &n) || n == 0) {
+            return api_bad(resp, "limit", "1 to 1000");
+        }
+        q->limit = n;
+    }
+    if (col_http_query_get(req, "offset", value, sizeof(value))) {
+        if (!api_parse_uint(value, 100000000ul, &n)) {
+            return api_bad(resp, "offset", "a non-negative number");
+        }
+        q->offset = n;
+    }
+    return true;
+}
+
+static bool api_wants_csv(const struct col_http_request *req)
+{
+    char format[16];
+    if (col_http_query_get(req, "format", format, sizeof(format))) {
+        return strcmp(format, "csv") == 0;
+    }
+    const char *accept = col_http_header_get(req, "Accept");
+    return accept != NULL && strstr(accept, "text/csv") != NULL;
+}
+
+typedef enum proto_rc (*api_list_fn)(struct col_store *st, const struct col_query *q,
+                                     struct col_table **out);
+
+static void api_list(struct col_api_call *call, struct col_http_response *resp, api_list_fn list)
+{
+    struct col_query q;
+    struct api_query_text text;
+    struct col_table *table = NULL;
+    if (!api_parse_query(call->req, &q, &text, resp)) {
+        return;
+    }
+    if (api_wants_csv(call->req)) {
+        /* CSV exports the whole selection (up to COL_QUERY_MAX_LIMIT rows) unless the caller
+         * pages explicitly: pagination is for screens. */
+        char given[16];
+        if (!col_http_query_get(call->req, "limit", given, sizeof(given))) {
+            q.limit = COL_QUERY_MAX_LIMIT;
+        }
+    }
+    enum proto_rc rc = list(call->app->store, &q, &table);
+    if (rc == PROTO_EINVAL) {
+        col_http_response_error(resp, 400, "invalid_parameter", "not a column of this list",
+                                "sort");
+        return;
+    }
+    if (rc) {
+        col_http_response_error(resp, 500, "internal", "the query failed", NULL);
+        return;
+    }
+    bool csv = api_wants_csv(call->req);
+    proto_buf_reset(&resp->body);
+    resp->body.max = API_MAX_LIST_BYTES;
+    rc = csv ? col_table_render_csv(table, &resp->body)
+             : col_table_render_json(table, q.limit, q.offset, &resp->body);
+    col_table_destroy(table);
+    if (rc) {
+        col_http_response_error(resp, 500, "internal", "the result is too large", NULL);
+        return;
+    }
+    resp->status = 200;
+    resp->content_type = csv ? "text/csv; charset=utf-8" : "application/json";
+}
+
+void col_api_hosts_list(struct col_api_call *call, struct col_http_response *resp)
+{
+    api_list(call, resp, col_store_query_hosts);
+}
+
+void col_api_certs_list(struct col_api_call *call, struct col_http_response *resp)
+{
+    api_list(call, resp, col_store_query_certs);
+}
+
+void col_api_summary(struct col_api_call *call, struct col_http_response *resp)
+{
+    cJSON *doc = NULL;
+    if (col_store_summary(call->app->store, &doc) != PROTO_OK) {
+        col_http_response_error(resp, 500, "internal", "the summary query failed", NULL);
+        return;
+    }
+    col_api_send_json(resp, 200, doc);
+}
+
+/* A host name as DNS allows it: letters, digits, '-', '.', at most 253 characters. */
+static bool api_valid_fqdn(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 253) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '.') {
+            return false;
+        }
+    }
+    return true;
+}
+
+void col_api_host_detail(struct col_api_call *call, struct col_http_response *resp)
+{
+    cJSON *doc = NULL;
+    if (!api_valid_fqdn(call->path_arg)) {
+        col_http_response_error(resp, 400, "invalid_parameter", "not a host name", "fqdn");
+        return;
+    }
+    enum proto_rc rc = col_store_host_detail(call->app->store, call->path_arg, &doc);
+    if (rc == PROTO_ENOTFOUND) {
+        col_http_response_error(resp, 404, "not_found", "no report from that host", "fqdn");
+        return;
+    }
+    if (rc) {
+        col_http_response_error(resp, 500, "internal", "the host query failed", NULL);
+        return;
+    }
+    col_api_send_json(resp, 200, doc);
+}

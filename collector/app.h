@@ -1,0 +1,23 @@
+/*
+ * app: the collector's long-lived state shared by every connection thread: configuration,
+ * store, writer, metrics and the fleet policy. Created once by `serve`, destroyed after the
+ * server has stopped and every connection thread has finished. Threads only read the pointers.
+ */
+#ifndef COL_APP_H
+#define COL_APP_H
+
+#include "config.h"
+#include "diagnose.h"
+#include "metrics.h"
+#include "store.h"
+#include "writer.h"
+
+struct col_app {
+    const struct col_config *config; /* borrowed */
+    struct col_store *store;         /* owned by serve */
+    struct col_writer *writer;       /* owned by serve */
+    struct col_metrics *metrics;     /* owned by serve */
+    struct proto_policy policy;      /* fleet policy for the diagnosis at ingest */
+};
+
+#endif

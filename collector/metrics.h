@@ -1,0 +1,38 @@
+/*
+ * metrics: counters and the ingest latency histogram, rendered in the Prometheus text format.
+ * Thread-safe (atomics). Owns no other state; gauges that live elsewhere (writer queue depth,
+ * database size) are passed in at render time.
+ */
+#ifndef COL_METRICS_H
+#define COL_METRICS_H
+
+#include <stdint.h>
+
+#include "buf.h"
+
+enum col_reject_reason {
+    COL_REJECT_BAD_REQUEST,
+    COL_REJECT_INVALID_REPORT,
+    COL_REJECT_FORBIDDEN,
+    COL_REJECT_TOO_LARGE,
+    COL_REJECT_BUSY,
+    COL_REJECT_INTERNAL,
+    COL_REJECT_REASON_COUNT
+};
+
+struct col_metrics;
+
+struct col_metrics *col_metrics_create(void); /* NULL on allocation failure */
+void col_metrics_destroy(struct col_metrics *m);
+
+void col_metrics_report_accepted(struct col_metrics *m, int duplicate, double ingest_seconds);
+void col_metrics_report_rejected(struct col_metrics *m, enum col_reject_reason reason);
+void col_metrics_handshake(struct col_metrics *m, int ok, int resumed);
+void col_metrics_connection(struct col_metrics *m, int delta); /* +1 open, -1 closed */
+/* A connection accepted and closed at once because max_connections were open. */
+void col_metrics_connection_refused(struct col_metrics *m);
+
+enum proto_rc col_metrics_render(struct col_metrics *m, uint64_t writer_queue_depth,
+                                 int64_t db_size_bytes, struct proto_buf *out);
+
+#endif

@@ -1,0 +1,92 @@
+/* retention: periodic pruning of old reports on its own thread. */
+#include "retention.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <time.h>
+
+#include "alloc.h"
+#include "log.h"
+
+#define RETENTION_PERIOD_S 3600
+#define RETENTION_DAY_S 86400
+
+struct col_retention {
+    struct col_store *st;
+    unsigned long days;
+    pthread_t thread;
+    pthread_mutex_t mutex;
+    pthread_cond_t wake;
+    bool stopping;
+};
+
+static void retention_prune_once(struct col_retention *r)
+{
+    int64_t deleted = 0;
+    int64_t before = (int64_t)time(NULL) - (int64_t)r->days * RETENTION_DAY_S;
+    enum proto_rc rc = col_store_prune(r->st, before, &deleted);
+    if (rc) {
+        col_log(COL_LOG_WARN, "retention: pruning failed: %s", proto_rc_str(rc));
+    } else if (deleted > 0) {
+        col_log(COL_LOG_INFO, "retention: removed %lld reports older than %lu days",
+                (long long)deleted, r->days);
+    }
+}
+
+static void *retention_main(void *arg)
+{
+    struct col_retention *r = arg;
+    pthread_mutex_lock(&r->mutex);
+    while (!r->stopping) {
+        pthread_mutex_unlock(&r->mutex);
+        retention_prune_once(r);
+        pthread_mutex_lock(&r->mutex);
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += RETENTION_PERIOD_S;
+        while (!r->stopping && pthread_cond_timedwait(&r->wake, &r->mutex, &until) == 0) {
+        }
+    }
+    pthread_mutex_unlock(&r->mutex);
+    return NULL;
+}
+
+enum proto_rc col_retention_start(struct col_store *st, unsigned long days,
+                                  struct col_retention **out)
+{
+    *out = NULL;
+    if (days == 0) {
+        return PROTO_OK;
+    }
+    struct col_retention *r = proto_calloc(1, sizeof(*r));
+    if (r == NULL) {
+        return PROTO_ENOMEM;
+    }
+    r->st = st;
+    r->days = days;
+    pthread_mutex_init(&r->mutex, NULL);
+    pthread_cond_init(&r->wake, NULL);
+    if (pthread_create(&r->thread, NULL, retention_main, r) != 0) {
+        pthread_cond_destroy(&r->wake);
+        pthread_mutex_destroy(&r->mutex);
+        proto_free(r);
+        return PROTO_EUNAVAILABLE;
+    }
+    *out = r;
+    return PROTO_OK;
+}
+
+void col_retention_stop(struct col_retention *r)
+{
+    if (r == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&r->mutex);
+    r->stopping = true;
+    pthread_cond_signal(&r->wake);
+    pthread_mutex_unlock(&r->mutex);
+    pthread_join(r->thread, NULL);
+    pthread_cond_destroy(&r->wake);
+    pthread_mutex_destroy(&r->mutex);
+    proto_free(r);
+}

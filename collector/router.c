@@ -1,0 +1,137 @@
+/*
+ * router: the route table and the caller checks (DESIGN §7, §8).
+ *
+ * A route names its listener, method, path (exact, or a prefix that takes one {id} segment)
+ * and, on the admin listener, the least role allowed. The router answers 404/405/401/403
+ * itself so handlers start from a caller that may call them.
+ */
+#include "router.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "api.h"
+#include "log.h"
+
+struct route {
+    enum col_listener_kind listener;
+    const char *method;
+    const char *path;     /* exact path, or a prefix ending in '/' that takes one segment */
+    bool takes_id;        /* path is a prefix followed by {id} */
+    enum col_role min_role; /* admin listener only; COL_ROLE_NONE = no token needed */
+    col_api_handler_fn handler;
+};
+
+static const struct route routes[] = {
+    {COL_LISTENER_AGENT, "POST", "/v1/reports", false, COL_ROLE_NONE, col_api_reports_post},
+    {COL_LISTENER_AGENT, "GET", "/v1/profiles/", true, COL_ROLE_NONE, col_api_profiles_get},
+    {COL_LISTENER_AGENT, "POST", "/v1/results", false, COL_ROLE_NONE, col_api_results_post},
+    {COL_LISTENER_AGENT, "GET", "/healthz", false, COL_ROLE_NONE, col_api_healthz},
+    {COL_LISTENER_ADMIN, "GET", "/healthz", false, COL_ROLE_NONE, col_api_healthz},
+    {COL_LISTENER_ADMIN, "GET", "/metrics", false, COL_ROLE_VIEWER, col_api_metrics},
+    {COL_LISTENER_ADMIN, "GET", "/v1/fleet/summary", false, COL_ROLE_VIEWER, col_api_summary},
+    {COL_LISTENER_ADMIN, "GET", "/v1/hosts", false, COL_ROLE_VIEWER, col_api_hosts_list},
+    {COL_LISTENER_ADMIN, "GET", "/v1/hosts/", true, COL_ROLE_VIEWER, col_api_host_detail},
+    {COL_LISTENER_ADMIN, "GET", "/v1/certs", false, COL_ROLE_VIEWER, col_api_certs_list},
+    {COL_LISTENER_ADMIN, "POST", "/v1/tokens", false, COL_ROLE_APPROVER, col_api_tokens_create},
+    {COL_LISTENER_ADMIN, "GET", "/v1/tokens", false, COL_ROLE_APPROVER, col_api_tokens_list},
+    {COL_LISTENER_ADMIN, "DELETE", "/v1/tokens/", true, COL_ROLE_APPROVER, col_api_tokens_revoke},
+};
+
+#define ROUTER_ROUTE_COUNT (sizeof(routes) / sizeof(routes[0]))
+
+/* Does `path` match the route's path? Sets *arg to the {id} segment for prefix routes. */
+static bool router_path_matches(const struct route *r, const char *path, const char **arg)
+{
+    if (!r->takes_id) {
+        *arg = "";
+        return strcmp(path, r->path) == 0;
+    }
+    size_t n = strlen(r->path);
+    if (strncmp(path, r->path, n) != 0 || path[n] == '\0' || strchr(path + n, '/') != NULL) {
+        return false;
+    }
+    *arg = path + n;
+    return true;
+}
+
+/* Checks the bearer token. Returns false after filling resp with 401 or 403. */
+static bool router_authorize(struct col_api_call *call, const struct route *r,
+                             struct col_http_response *resp)
+{
+    if (r->min_role == COL_ROLE_NONE) {
+        return true;
+    }
+    const char *auth = col_http_header_get(call->req, "Authorization");
+    const char *prefix = "Bearer ";
+    if (auth == NULL || strncmp(auth, prefix, strlen(prefix)) != 0) {
+        resp->bearer_challenge = true;
+        col_http_response_error(resp, 401, "unauthorized",
+                                "this endpoint needs an Authorization: Bearer token", NULL);
+        return false;
+    }
+    char name[128] = "";
+    enum col_role role = COL_ROLE_NONE;
+    enum proto_rc rc = col_store_token_verify(call->app->store, auth + strlen(prefix), &role, name);
+    if (rc == PROTO_ENOTFOUND) {
+        resp->bearer_challenge = true;
+        col_http_response_error(resp, 401, "unauthorized", "unknown or revoked token", NULL);
+        return false;
+    }
+    if (rc) {
+        col_http_response_error(resp, 500, "internal", "token check failed", NULL);
+        return false;
+    }
+    if (role < r->min_role) {
+        char message[160];
+        snprintf(message, sizeof(message), "this endpoint needs the %s role; the token has %s",
+                 col_role_str(r->min_role), col_role_str(role));
+        col_http_response_error(resp, 403, "forbidden", message, NULL);
+        return false;
+    }
+    call->role = role;
+    snprintf(call->actor, sizeof(call->actor), "token:%s", name);
+    return true;
+}
+
+void col_router_handle(struct col_app *app, const struct col_http_request *req,
+                       const struct col_peer *peer, struct col_http_response *resp)
+{
+    char allow[sizeof(resp->allow)] = "";
+    const struct route *match = NULL;
+    const char *arg = "";
+
+    for (size_t i = 0; i < ROUTER_ROUTE_COUNT; i++) {
+        const struct route *r = &routes[i];
+        const char *candidate_arg = "";
+        if (r->listener != peer->listener || !router_path_matches(r, req->path, &candidate_arg)) {
+            continue;
+        }
+        if (strcmp(r->method, req->method) == 0) {
+            match = r;
+            arg = candidate_arg;
+            break;
+        }
+        size_t used = strlen(allow);
+        snprintf(allow + used, sizeof(allow) - used, "%s%s", used ? ", " : "", r->method);
+    }
+    if (match == NULL) {
+        if (allow[0] != '\0') {
+            snprintf(resp->allow, sizeof(resp->allow), "%s", allow);
+            col_http_response_error(resp, 405, "method_not_allowed",
+                                    "this path does not take that method", NULL);
+        } else {
+            col_http_response_error(resp, 404, "not_found", "no such endpoint", NULL);
+        }
+        return;
+    }
+
+    struct col_api_call call = {app, req, peer, arg, COL_ROLE_NONE, ""};
+    if (peer->listener == COL_LISTENER_AGENT) {
+        snprintf(call.actor, sizeof(call.actor), "agent:%s", peer->identity);
+    }
+    if (!router_authorize(&call, match, resp)) {
+        return;
+    }
+    match->handler(&call, resp);
+}

@@ -1,0 +1,337 @@
+/*
+ * store: opening and closing the collector's database and its connections (see store.h).
+ *
+ * Owns the three kinds of connection: the write connection (the writer thread's, with the
+ * statement cache and the transaction calls), the admin connection (tokens, audit, prune, each
+ * use under admin_mu) and a pool of COL_STORE_READERS read-only connections handed out under a
+ * mutex and condition variable. WAL lets readers run beside the single writer; busy_timeout
+ * covers the moments the writer and the admin connection contend for the write lock. Ingest,
+ * queries and tokens live in store_ingest.c, store_query.c and store_tokens.c.
+ */
+#include "store.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "alloc.h"
+#include "store_int.h"
+#include "store_migrate.h"
+
+#define WSQL_TEXT(name, sql) sql,
+static const char *const store_wsql_text[COL_WSQL_COUNT] = {COL_WRITE_SQL(WSQL_TEXT)};
+#undef WSQL_TEXT
+
+enum proto_rc col_store_rc(int sqlite_rc)
+{
+    switch (sqlite_rc & 0xff) {
+    case SQLITE_OK:
+    case SQLITE_DONE:
+    case SQLITE_ROW:
+        return PROTO_OK;
+    case SQLITE_NOMEM:
+        return PROTO_ENOMEM;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return PROTO_EUNAVAILABLE;
+    case SQLITE_TOOBIG:
+        return PROTO_ELIMIT;
+    case SQLITE_CONSTRAINT:
+    case SQLITE_MISMATCH:
+    case SQLITE_RANGE:
+    case SQLITE_MISUSE:
+        return PROTO_EINVAL;
+    case SQLITE_NOTFOUND:
+        return PROTO_ENOTFOUND;
+    default:
+        return PROTO_EIO;
+    }
+}
+
+int64_t col_store_now(void)
+{
+    return (int64_t)time(NULL);
+}
+
+static void store_err(char *err, size_t err_size, const char *what, sqlite3 *db)
+{
+    if (err != NULL && err_size > 0) {
+        int n = snprintf(err, err_size, "%s: %s", what,
+                         db != NULL ? sqlite3_errmsg(db) : "cannot allocate a connection");
+        if (n < 0) {
+            err[0] = '\0';
+        }
+    }
+}
+
+/* Opens one connection with the settings every connection needs. */
+static enum proto_rc store_connect(const char *path, bool readonly, sqlite3 **out, char *err,
+                                   size_t err_size)
+{
+    sqlite3 *db = NULL;
+    int flags = SQLITE_OPEN_NOMUTEX |
+                (readonly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE));
+    int rc = sqlite3_open_v2(path, &db, flags, NULL);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_busy_timeout(db, COL_STORE_BUSY_TIMEOUT_MS);
+    }
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_exec(db, COL_SQL_PRAGMA_FOREIGN_KEYS, NULL, NULL, NULL);
+    }
+    if (rc == SQLITE_OK && !readonly) {
+        rc = sqlite3_exec(db, COL_SQL_PRAGMA_SYNC_FULL, NULL, NULL, NULL);
+    }
+    if (rc != SQLITE_OK) {
+        store_err(err, err_size, path, db);
+        sqlite3_close(db);
+        return col_store_rc(rc) == PROTO_OK ? PROTO_EIO : col_store_rc(rc);
+    }
+    *out = db;
+    return PROTO_OK;
+}
+
+/* journal_mode answers with the mode in force; anything but "wal" is a failure here. */
+static enum proto_rc store_enable_wal(sqlite3 *db, char *err, size_t err_size)
+{
+    sqlite3_stmt *stmt = NULL;
+    enum proto_rc result = PROTO_EIO;
+    int rc = sqlite3_prepare_v2(db, COL_SQL_PRAGMA_WAL, -1, &stmt, NULL);
+    if (rc == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW) {
+        const unsigned char *mode = sqlite3_column_text(stmt, 0);
+        if (mode != NULL && strcmp((const char *)mode, "wal") == 0) {
+            result = PROTO_OK;
+        }
+    }
+    if (result) {
+        store_err(err, err_size, "cannot switch to WAL", db);
+    }
+    sqlite3_finalize(stmt);
+    return result;
+}
+
+enum proto_rc col_store_open(const char *path, struct col_store **out, char *err, size_t err_size)
+{
+    enum proto_rc result = PROTO_OK;
+    struct col_store *st = NULL;
+    if (err != NULL && err_size > 0) {
+        err[0] = '\0';
+    }
+    if (path == NULL || out == NULL || path[0] == '\0' || strcmp(path, ":memory:") == 0) {
+        /* Readers need to see the writer's file: an in-memory database cannot be shared. */
+        store_err(err, err_size, "a database file path is required", NULL);
+        return PROTO_EINVAL;
+    }
+    *out = NULL;
+    st = proto_calloc(1, sizeof(*st));
+    if (st == NULL) {
+        return PROTO_ENOMEM;
+    }
+    st->path = proto_strdup(path);
+    if (st->path == NULL) {
+        result = PROTO_ENOMEM;
+        goto out;
+    }
+    if (pthread_mutex_init(&st->admin_mu, NULL) != 0) {
+        result = PROTO_ENOMEM;
+        goto out;
+    }
+    if (pthread_mutex_init(&st->pool_mu, NULL) != 0) {
+        pthread_mutex_destroy(&st->admin_mu);
+        result = PROTO_ENOMEM;
+        goto out;
+    }
+    if (pthread_cond_init(&st->pool_cv, NULL) != 0) {
+        pthread_mutex_destroy(&st->pool_mu);
+        pthread_mutex_destroy(&st->admin_mu);
+        result = PROTO_ENOMEM;
+        goto out;
+    }
+    st->mutexes_ready = true;
+
+    result = store_connect(path, false, &st->wdb, err, err_size);
+    if (result) {
+        goto out;
+    }
+    result = store_enable_wal(st->wdb, err, err_size);
+    if (result) {
+        goto out;
+    }
+    result = col_store_migrate(st->wdb, path, err, err_size);
+    if (result) {
+        goto out;
+    }
+    result = store_connect(path, false, &st->adb, err, err_size);
+    if (result) {
+        goto out;
+    }
+    for (size_t i = 0; i < COL_STORE_READERS; i++) {
+        result = store_connect(path, true, &st->rdb[i], err, err_size);
+        if (result) {
+            goto out;
+        }
+    }
+    *out = st;
+    st = NULL;
+out:
+    col_store_close(st);
+    return result;
+}
+
+void col_store_close(struct col_store *st)
+{
+    if (st == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < COL_WSQL_COUNT; i++) {
+        sqlite3_finalize(st->wstmt[i]);
+    }
+    if (st->wdb != NULL && st->in_tx) {
+        sqlite3_exec(st->wdb, COL_SQL_ROLLBACK, NULL, NULL, NULL);
+    }
+    for (size_t i = 0; i < COL_STORE_READERS; i++) {
+        sqlite3_close(st->rdb[i]);
+    }
+    sqlite3_close(st->adb);
+    /* The write connection goes last so that its close checkpoints the WAL. */
+    sqlite3_close(st->wdb);
+    if (st->mutexes_ready) {
+        pthread_cond_destroy(&st->pool_cv);
+        pthread_mutex_destroy(&st->pool_mu);
+        pthread_mutex_destroy(&st->admin_mu);
+    }
+    proto_free(st->path);
+    proto_free(st);
+}
+
+/* ---- read pool ---------------------------------------------------------------------------- */
+
+sqlite3 *col_store_reader_acquire(struct col_store *st)
+{
+    pthread_mutex_lock(&st->pool_mu);
+    for (;;) {
+        for (size_t i = 0; i < COL_STORE_READERS; i++) {
+            if (!st->rbusy[i]) {
+                st->rbusy[i] = true;
+                pthread_mutex_unlock(&st->pool_mu);
+                return st->rdb[i];
+            }
+        }
+        pthread_cond_wait(&st->pool_cv, &st->pool_mu);
+    }
+}
+
+void col_store_reader_release(struct col_store *st, sqlite3 *db)
+{
+    pthread_mutex_lock(&st->pool_mu);
+    for (size_t i = 0; i < COL_STORE_READERS; i++) {
+        if (st->rdb[i] == db) {
+            st->rbusy[i] = false;
+        }
+    }
+    pthread_cond_signal(&st->pool_cv);
+    pthread_mutex_unlock(&st->pool_mu);
+}
+
+/* ---- write connection --------------------------------------------------------------------- */
+
+sqlite3_stmt *col_store_wstmt(struct col_store *st, enum col_wsql which)
+{
+    sqlite3_stmt *stmt = st->wstmt[which];
+    if (stmt == NULL) {
+        int rc = sqlite3_prepare_v3(st->wdb, store_wsql_text[which], -1, SQLITE_PREPARE_PERSISTENT,
+                                    &stmt, NULL);
+        if (rc != SQLITE_OK) {
+            sqlite3_finalize(stmt);
+            return NULL;
+        }
+        st->wstmt[which] = stmt;
+        return stmt;
+    }
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+    return stmt;
+}
+
+enum proto_rc col_store_wexec(struct col_store *st, enum col_wsql which)
+{
+    sqlite3_stmt *stmt = col_store_wstmt(st, which);
+    if (stmt == NULL) {
+        return col_store_rc(sqlite3_errcode(st->wdb));
+    }
+    int rc = sqlite3_step(stmt);
+    sqlite3_reset(stmt);
+    return rc == SQLITE_DONE ? PROTO_OK : col_store_rc(rc);
+}
+
+bool col_store_in_transaction(struct col_store *st)
+{
+    return st != NULL && st->wdb != NULL && !sqlite3_get_autocommit(st->wdb);
+}
+
+enum proto_rc col_store_begin(struct col_store *st)
+{
+    if (st == NULL || st->in_tx) {
+        return PROTO_EINVAL;
+    }
+    enum proto_rc result = col_store_wexec(st, COL_WSQL_BEGIN);
+    st->in_tx = result == PROTO_OK;
+    return result;
+}
+
+enum proto_rc col_store_commit(struct col_store *st)
+{
+    if (st == NULL || !st->in_tx) {
+        return PROTO_EINVAL;
+    }
+    enum proto_rc result = col_store_wexec(st, COL_WSQL_COMMIT);
+    if (result && col_store_in_transaction(st)) {
+        /* A failed COMMIT may leave the transaction open (e.g. SQLITE_BUSY): end it, so the
+         * caller's contract "commit failed = nothing of the batch is stored" holds. */
+        col_store_wexec(st, COL_WSQL_ROLLBACK);
+    }
+    st->in_tx = false;
+    return result;
+}
+
+void col_store_rollback(struct col_store *st)
+{
+    if (st == NULL || !st->in_tx) {
+        return;
+    }
+    if (col_store_in_transaction(st)) {
+        col_store_wexec(st, COL_WSQL_ROLLBACK);
+    }
+    st->in_tx = false;
+}
+
+/* ---- small reads -------------------------------------------------------------------------- */
+
+static enum proto_rc store_read_int64(struct col_store *st, const char *sql, int64_t *out)
+{
+    if (st == NULL || out == NULL) {
+        return PROTO_EINVAL;
+    }
+    sqlite3 *db = col_store_reader_acquire(st);
+    sqlite3_stmt *stmt = NULL;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &stmt, NULL);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(stmt);
+        if (rc == SQLITE_ROW) {
+            *out = sqlite3_column_int64(stmt, 0);
+            rc = SQLITE_OK;
+        }
+    }
+    sqlite3_finalize(stmt);
+    col_store_reader_release(st, db);
+    return col_store_rc(rc);
+}
+
+enum proto_rc col_store_count_reports(struct col_store *st, int64_t *count)
+{
+    return store_read_int64(st, COL_SQL_COUNT_REPORTS, count);
+}
+
+enum proto_rc col_store_db_size(struct col_store *st, int64_t *bytes)
+{
+    return store_read_int64(st, COL_SQL_DB_SIZE, bytes);
+}

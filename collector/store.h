@@ -1,0 +1,130 @@
+/*
+ * store: the collector's SQLite database (DESIGN §9).
+ *
+ * Owns the schema (schema/sql/NNN_*.sql, embedded at build time and applied by
+ * PRAGMA user_version with a backup taken before and restored on failure), one write
+ * connection used only by the writer thread, one admin connection for tokens, audit and prune
+ * (serialized by a mutex), and a small pool of read connections for queries from connection
+ * threads (WAL lets them run beside the writer). Every statement is prepared
+ * with bound parameters; the SQL text lives in store_sql.h. It never decides policy: findings
+ * arrive computed.
+ */
+#ifndef COL_STORE_H
+#define COL_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "diagnose.h"
+#include "json.h"
+#include "rc.h"
+
+struct col_store;
+
+/* Opens (creating if needed) and migrates. `err` gets a one-line reason on failure. */
+enum proto_rc col_store_open(const char *path, struct col_store **out, char *err, size_t err_size);
+void col_store_close(struct col_store *st); /* accepts NULL */
+
+/* ---- writer side: call only from the writer thread ---------------------------------------- */
+
+struct col_ingest {
+    const char *body; /* the report exactly as received */
+    size_t body_len;
+    const struct proto_report *report;       /* decoded from body */
+    const struct proto_diagnosis *diagnosis; /* the collector's own, with the fleet policy */
+    int64_t received_at;                     /* Unix seconds */
+};
+
+enum proto_rc col_store_begin(struct col_store *st);
+/* Stores one report inside the open transaction under a savepoint, so a failure leaves the
+ * rest of the batch intact. A report_id already stored sets *duplicate and changes nothing. */
+enum proto_rc col_store_ingest(struct col_store *st, const struct col_ingest *in, bool *duplicate);
+enum proto_rc col_store_commit(struct col_store *st);
+void col_store_rollback(struct col_store *st);
+/* Deletes raw bodies and reports older than `before` (latest state is kept). Unlike the
+ * calls above it may be called from any thread: it runs on the store's admin connection in
+ * short chunked transactions. *deleted counts report rows. */
+enum proto_rc col_store_prune(struct col_store *st, int64_t before, int64_t *deleted);
+
+/* ---- query side: thread-safe ---------------------------------------------------------------- */
+
+enum col_cell_type { COL_CELL_TEXT, COL_CELL_INT, COL_CELL_BOOL, COL_CELL_TIME };
+
+struct col_column {
+    const char *name;
+    enum col_cell_type type;
+};
+
+/* A result set that renders to JSON or CSV the same way. */
+struct col_table {
+    const struct col_column *columns; /* borrowed static */
+    size_t ncols;
+    char **cells; /* nrows * ncols, row-major; NULL = SQL NULL; numbers as decimal text */
+    size_t nrows;
+    size_t total; /* rows matching before limit/offset */
+};
+
+void col_table_destroy(struct col_table *t); /* accepts NULL */
+
+/* The largest page a query may ask for: CSV exports take whole selections up to this. */
+#define COL_QUERY_MAX_LIMIT 100000u
+
+struct col_query {
+    const char *finding;      /* finding id the host (or cert) must have, or NULL */
+    int min_severity;         /* enum proto_severity, -1 for any */
+    const char *name_pattern; /* host fqdn glob with '*', or NULL */
+    int expiring_within_days; /* -1 for any; else not yet expired and ending within N days */
+    const char *issuer;       /* substring of the issuer DN text, case-insensitive, or NULL */
+    int64_t last_seen_before; /* 0 for any */
+    const char *sort;         /* a column name of the result, or NULL for the default */
+    bool descending;
+    size_t limit;               /* 1..COL_QUERY_MAX_LIMIT */
+    size_t offset;
+    int64_t now; /* for expiring_within_days */
+};
+
+/* Validates q->sort against the result's columns: PROTO_EINVAL names a bad sort column. */
+enum proto_rc col_store_query_hosts(struct col_store *st, const struct col_query *q,
+                                    struct col_table **out);
+enum proto_rc col_store_query_certs(struct col_store *st, const struct col_query *q,
+                                    struct col_table **out);
+/* {"hosts", "hosts_at_risk", "by_severity": {...}, "by_finding": {...}, "reports",
+ * "last_report_at"} hosts_at_risk: highest finding high or critical; by_severity counts hosts by
+ * their highest finding ("none" without findings); by_finding counts hosts per finding id. */
+enum proto_rc col_store_summary(struct col_store *st, cJSON **out);
+/* {"host": {...}, "snapshot": <latest report's snapshot>, "findings": [...], "history": [...]};
+ * PROTO_ENOTFOUND for an unknown host. */
+enum proto_rc col_store_host_detail(struct col_store *st, const char *fqdn, cJSON **out);
+/* All rows in `reports` (every report stored, duplicates excluded): for tests and metrics. */
+enum proto_rc col_store_count_reports(struct col_store *st, int64_t *count);
+enum proto_rc col_store_db_size(struct col_store *st, int64_t *bytes);
+
+/* ---- tokens and audit (thread-safe; each write is its own transaction) ------------------- */
+
+enum col_role { COL_ROLE_NONE = 0, COL_ROLE_VIEWER, COL_ROLE_OPERATOR, COL_ROLE_APPROVER };
+
+const char *col_role_str(enum col_role role);
+enum col_role col_role_from_str(const char *s); /* COL_ROLE_NONE when unknown */
+
+#define COL_TOKEN_MAX 96
+
+/* Creates a token; the secret is shown once in token_out and stored only as a salted hash.
+ * Audited as `actor`. *id_out (may be NULL) gets the token's public id. */
+enum proto_rc col_store_token_create(struct col_store *st, enum col_role role, const char *name,
+                                     const char *actor, char token_out[COL_TOKEN_MAX],
+                                     char id_out[32]);
+/* PROTO_OK with *role and name when the token is valid and not revoked; PROTO_ENOTFOUND else.
+ * Compares in constant time. */
+enum proto_rc col_store_token_verify(struct col_store *st, const char *token, enum col_role *role,
+                                     char name[128]);
+enum proto_rc col_store_token_list(struct col_store *st, struct col_table **out);
+enum proto_rc col_store_token_revoke(struct col_store *st, const char *id, const char *actor);
+
+/* Appends to the audit table (append-only: triggers refuse UPDATE and DELETE). */
+enum proto_rc col_store_audit(struct col_store *st, const char *actor, const char *action,
+                              const char *target, const char *detail);
+
+#endif

@@ -1,0 +1,811 @@
+/*
+ * store_query: the dashboard's reads: composable host and certificate lists, the fleet
+ * summary and one host's detail (see store.h). Runs on the read-only pool, any thread.
+ *
+ * Owns the translation of struct col_query into one prepared statement: filter fragments and
+ * the ORDER BY expression come only from store_sql.h (the sort column is looked up in the
+ * result's column list, never copied from the request), every value is bound by name, and the
+ * total before LIMIT/OFFSET comes from a window count in the same statement. Never writes.
+ * "expiring_within_days" means not yet expired and not_after within the next N days; expired
+ * certificates are what the CERT_EXPIRED finding is for.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "buf.h"
+#include "limits.h"
+#include "store.h"
+#include "store_int.h"
+#include "x509.h"
+
+#define QRY_LIMIT_MAX COL_QUERY_MAX_LIMIT
+#define QRY_DAYS_MAX 36500
+#define QRY_SQL_MAX (16u * 1024u)
+#define QRY_HISTORY_MAX 1000
+#define QRY_DAY 86400
+
+/* ---- tables ------------------------------------------------------------------------------- */
+
+void col_table_destroy(struct col_table *t)
+{
+    if (t == NULL) {
+        return;
+    }
+    if (t->cells != NULL) {
+        for (size_t i = 0; i < t->nrows * t->ncols; i++) {
+            proto_free(t->cells[i]);
+        }
+    }
+    proto_free(t->cells);
+    proto_free(t);
+}
+
+enum proto_rc col_store_table_from_stmt(sqlite3_stmt *stmt, const struct col_column *cols,
+                                        size_t ncols, size_t total_col, struct col_table **out)
+{
+    enum proto_rc result = PROTO_OK;
+    size_t cap = 0;
+    struct col_table *t = proto_calloc(1, sizeof(*t));
+    *out = NULL;
+    if (t == NULL) {
+        return PROTO_ENOMEM;
+    }
+    t->columns = cols;
+    t->ncols = ncols;
+    for (;;) {
+        int rc = sqlite3_step(stmt);
+        if (rc == SQLITE_DONE) {
+            break;
+        }
+        if (rc != SQLITE_ROW) {
+            result = col_store_rc(rc);
+            result = result ? result : PROTO_EIO;
+            goto out;
+        }
+        if (t->nrows >= COL_TABLE_MAX_ROWS) {
+            result = PROTO_ELIMIT;
+            goto out;
+        }
+        if (t->nrows == cap) {
+            size_t ncap = cap == 0 ? 16 : cap * 2;
+            char **cells = proto_realloc(t->cells, ncap * ncols * sizeof(*cells));
+            if (cells == NULL) {
+                result = PROTO_ENOMEM;
+                goto out;
+            }
+            t->cells = cells;
+            cap = ncap;
+        }
+        char **row = &t->cells[t->nrows * ncols];
+        memset(row, 0, ncols * sizeof(*row));
+        t->nrows++;
+        for (size_t c = 0; c < ncols; c++) {
+            if (sqlite3_column_type(stmt, (int)c) == SQLITE_NULL) {
+                continue;
+            }
+            const unsigned char *text = sqlite3_column_text(stmt, (int)c);
+            int len = sqlite3_column_bytes(stmt, (int)c);
+            if (text == NULL || len < 0) {
+                result = PROTO_ENOMEM;
+                goto out;
+            }
+            row[c] = proto_strndup((const char *)text, (size_t)len);
+            if (row[c] == NULL) {
+                result = PROTO_ENOMEM;
+                goto out;
+            }
+        }
+        if (t->nrows == 1 && total_col != SIZE_MAX) {
+            sqlite3_int64 total = sqlite3_column_int64(stmt, (int)total_col);
+            t->total = total > 0 ? (size_t)total : 0;
+        }
+    }
+    if (total_col == SIZE_MAX) {
+        t->total = t->nrows;
+    }
+    *out = t;
+    t = NULL;
+out:
+    col_table_destroy(t);
+    return result;
+}
+
+/* ---- composable queries ------------------------------------------------------------------- */
+
+#define QRY_COLUMN(name, type, expr) {name, type},
+#define QRY_EXPR(name, type, expr) expr,
+
+static const struct col_column qry_hosts_cols[] = {COL_HOSTS_COLUMNS(QRY_COLUMN)};
+static const char *const qry_hosts_exprs[] = {COL_HOSTS_COLUMNS(QRY_EXPR)};
+static const struct col_column qry_certs_cols[] = {COL_CERTS_COLUMNS(QRY_COLUMN)};
+static const char *const qry_certs_exprs[] = {COL_CERTS_COLUMNS(QRY_EXPR)};
+
+#define QRY_NCOLS(a) (sizeof(a) / sizeof((a)[0]))
+
+struct qry_def {
+    const char *head;       /* SELECT <columns>, count(*) OVER () FROM ... WHERE 1 */
+    const char *count_head; /* SELECT count(*) FROM ... WHERE 1 */
+    const char *tiebreak;   /* appended after the sort expression */
+    const char *f_finding;
+    const char *f_severity;
+    const char *f_name;
+    const char *f_expiring;
+    const char *f_issuer;
+    const char *f_last_seen;
+    const struct col_column *cols;
+    const char *const *exprs;
+    size_t ncols;
+    size_t severity_col; /* a column holding enum proto_severity to print by name */
+};
+
+static const struct qry_def qry_hosts = {
+    COL_SQL_HOSTS_HEAD,
+    COL_SQL_HOSTS_COUNT_HEAD,
+    COL_SQL_HOSTS_TIEBREAK,
+    COL_SQL_HOSTS_F_FINDING,
+    COL_SQL_HOSTS_F_SEVERITY,
+    COL_SQL_HOSTS_F_NAME,
+    COL_SQL_HOSTS_F_EXPIRING,
+    COL_SQL_HOSTS_F_ISSUER,
+    COL_SQL_HOSTS_F_LAST_SEEN,
+    qry_hosts_cols,
+    qry_hosts_exprs,
+    QRY_NCOLS(qry_hosts_cols),
+    6,
+};
+
+static const struct qry_def qry_certs = {
+    COL_SQL_CERTS_HEAD,
+    COL_SQL_CERTS_COUNT_HEAD,
+    COL_SQL_CERTS_TIEBREAK,
+    COL_SQL_CERTS_F_FINDING,
+    COL_SQL_CERTS_F_SEVERITY,
+    COL_SQL_CERTS_F_NAME,
+    COL_SQL_CERTS_F_EXPIRING,
+    COL_SQL_CERTS_F_ISSUER,
+    COL_SQL_CERTS_F_LAST_SEEN,
+    qry_certs_cols,
+    qry_certs_exprs,
+    QRY_NCOLS(qry_certs_cols),
+    SIZE_MAX,
+};
+
+/* The whitelist: index of the result column called `name`, or -1. */
+static long qry_sort_column(const struct qry_def *def, const char *name)
+{
+    for (size_t i = 0; i < def->ncols; i++) {
+        if (strcmp(def->cols[i].name, name) == 0) {
+            return (long)i;
+        }
+    }
+    return -1;
+}
+
+static bool qry_text_ok(const char *s)
+{
+    return s == NULL || strlen(s) <= PROTO_MAX_NAME;
+}
+
+static enum proto_rc qry_validate(const struct qry_def *def, const struct col_query *q,
+                                  size_t *sort_col)
+{
+    if (q->limit < 1 || q->limit > QRY_LIMIT_MAX || q->offset > (size_t)INT64_MAX ||
+        q->min_severity < -1 || q->min_severity > (int)PROTO_SEV_CRITICAL ||
+        q->expiring_within_days < -1 || q->expiring_within_days > QRY_DAYS_MAX ||
+        q->last_seen_before < 0 || !qry_text_ok(q->finding) || !qry_text_ok(q->name_pattern) ||
+        !qry_text_ok(q->issuer) || !qry_text_ok(q->sort)) {
+        return PROTO_EINVAL;
+    }
+    *sort_col = 0;
+    if (q->sort != NULL) {
+        long i = qry_sort_column(def, q->sort);
+        if (i < 0) {
+            return PROTO_EINVAL;
+        }
+        *sort_col = (size_t)i;
+    }
+    return PROTO_OK;
+}
+
+/* Escapes LIKE's own metacharacters with '\'; with `glob`, '*' becomes '%' and '?' '_'; with
+ * `substring`, the pattern is wrapped in '%'. Caller frees *out. */
+static enum proto_rc qry_like_pattern(const char *in, bool glob, bool substring, char **out)
+{
+    enum proto_rc result = PROTO_OK;
+    struct proto_buf b;
+    proto_buf_init(&b, 4 * PROTO_MAX_NAME + 8);
+    *out = NULL;
+    if (substring) {
+        result = proto_buf_append_byte(&b, '%');
+    }
+    for (const char *p = in; !result && *p != '\0'; p++) {
+        if (glob && *p == '*') {
+            result = proto_buf_append_byte(&b, '%');
+        } else if (glob && *p == '?') {
+            result = proto_buf_append_byte(&b, '_');
+        } else {
+            if (*p == '%' || *p == '_' || *p == '\\') {
+                result = proto_buf_append_byte(&b, '\\');
+            }
+            if (!result) {
+                result = proto_buf_append_byte(&b, (unsigned char)*p);
+            }
+        }
+    }
+    if (!result && substring) {
+        result = proto_buf_append_byte(&b, '%');
+    }
+    if (!result) {
+        *out = proto_buf_detach(&b, NULL);
+        result = *out == NULL ? PROTO_ENOMEM : PROTO_OK;
+    }
+    proto_buf_free(&b);
+    return result;
+}
+
+static enum proto_rc qry_where(const struct qry_def *def, const struct col_query *q,
+                               struct proto_buf *sql)
+{
+    enum proto_rc result = PROTO_OK;
+    if (q->finding != NULL) {
+        result = proto_buf_append_str(sql, def->f_finding);
+    }
+    if (!result && q->min_severity >= 0) {
+        result = proto_buf_append_str(sql, def->f_severity);
+    }
+    if (!result && q->name_pattern != NULL) {
+        result = proto_buf_append_str(sql, def->f_name);
+    }
+    if (!result && q->expiring_within_days >= 0) {
+        result = proto_buf_append_str(sql, def->f_expiring);
+    }
+    if (!result && q->issuer != NULL) {
+        result = proto_buf_append_str(sql, def->f_issuer);
+    }
+    if (!result && q->last_seen_before > 0) {
+        result = proto_buf_append_str(sql, def->f_last_seen);
+    }
+    return result;
+}
+
+static void qry_bind_text(sqlite3_stmt *stmt, const char *name, const char *value)
+{
+    int i = sqlite3_bind_parameter_index(stmt, name);
+    if (i > 0) {
+        sqlite3_bind_text(stmt, i, value, -1, SQLITE_STATIC);
+    }
+}
+
+static void qry_bind_int64(sqlite3_stmt *stmt, const char *name, int64_t value)
+{
+    int i = sqlite3_bind_parameter_index(stmt, name);
+    if (i > 0) {
+        sqlite3_bind_int64(stmt, i, value);
+    }
+}
+
+/* Binds every parameter the statement names; fragments that are absent are simply skipped. */
+static void qry_bind(sqlite3_stmt *stmt, const struct col_query *q, const char *name_like,
+                     const char *issuer_like)
+{
+    qry_bind_text(stmt, ":finding", q->finding);
+    qry_bind_int64(stmt, ":min_severity", q->min_severity);
+    qry_bind_text(stmt, ":name_pattern", name_like);
+    qry_bind_int64(stmt, ":now", q->now);
+    if (q->expiring_within_days >= 0) {
+        qry_bind_int64(stmt, ":expires_before",
+                       q->now + (int64_t)q->expiring_within_days * QRY_DAY);
+    }
+    qry_bind_text(stmt, ":issuer", issuer_like);
+    qry_bind_int64(stmt, ":last_seen_before", q->last_seen_before);
+    qry_bind_int64(stmt, ":limit", (int64_t)q->limit);
+    qry_bind_int64(stmt, ":offset", (int64_t)q->offset);
+}
+
+static enum proto_rc qry_prepare(sqlite3 *db, const struct proto_buf *sql, sqlite3_stmt **out)
+{
+    int rc = sqlite3_prepare_v2(db, proto_buf_str(sql), (int)sql->len, out, NULL);
+    if (rc != SQLITE_OK) {
+        sqlite3_finalize(*out);
+        *out = NULL;
+        enum proto_rc result = col_store_rc(rc);
+        return result ? result : PROTO_EIO;
+    }
+    return PROTO_OK;
+}
+
+/* The total when the page is empty because the offset is past the end. */
+static enum proto_rc qry_count(sqlite3 *db, const struct qry_def *def, const struct col_query *q,
+                               const char *name_like, const char *issuer_like, size_t *total)
+{
+    sqlite3_stmt *stmt = NULL;
+    struct proto_buf sql;
+    proto_buf_init(&sql, QRY_SQL_MAX);
+    enum proto_rc result = proto_buf_append_str(&sql, def->count_head);
+    if (!result) {
+        result = qry_where(def, q, &sql);
+    }
+    if (!result) {
+        result = qry_prepare(db, &sql, &stmt);
+    }
+    if (!result) {
+        qry_bind(stmt, q, name_like, issuer_like);
+        int rc = sqlite3_step(stmt);
+        if (rc == SQLITE_ROW) {
+            sqlite3_int64 n = sqlite3_column_int64(stmt, 0);
+            *total = n > 0 ? (size_t)n : 0;
+        } else {
+            result = col_store_rc(rc);
+            result = result ? result : PROTO_EIO;
+        }
+    }
+    sqlite3_finalize(stmt);
+    proto_buf_free(&sql);
+    return result;
+}
+
+/* Replaces the integer severities of column `col` by their names. */
+static void qry_severity_names(struct col_table *t, size_t col)
+{
+    for (size_t r = 0; r < t->nrows; r++) {
+        char **cell = &t->cells[r * t->ncols + col];
+        if (*cell == NULL) {
+            continue;
+        }
+        char *end = NULL;
+        long v = strtol(*cell, &end, 10);
+        if (end == *cell || *end != '\0' || v < PROTO_SEV_INFO || v > PROTO_SEV_CRITICAL) {
+            continue;
+        }
+        char *name = proto_strdup(proto_severity_str((enum proto_severity)v));
+        if (name != NULL) {
+            proto_free(*cell);
+            *cell = name;
+        }
+    }
+}
+
+static enum proto_rc qry_run(struct col_store *st, const struct qry_def *def,
+                             const struct col_query *q, struct col_table **out)
+{
+    enum proto_rc result = PROTO_OK;
+    char *name_like = NULL;
+    char *issuer_like = NULL;
+    sqlite3_stmt *stmt = NULL;
+    sqlite3 *db = NULL;
+    struct col_table *t = NULL;
+    size_t sort_col = 0;
+    struct proto_buf sql;
+    proto_buf_init(&sql, QRY_SQL_MAX);
+    if (st == NULL || q == NULL || out == NULL) {
+        return PROTO_EINVAL;
+    }
+    *out = NULL;
+    result = qry_validate(def, q, &sort_col);
+    if (result) {
+        goto out;
+    }
+    if (q->name_pattern != NULL) {
+        result = qry_like_pattern(q->name_pattern, true, false, &name_like);
+    }
+    if (!result && q->issuer != NULL) {
+        result = qry_like_pattern(q->issuer, false, true, &issuer_like);
+    }
+    if (!result) {
+        result = proto_buf_append_str(&sql, def->head);
+    }
+    if (!result) {
+        result = qry_where(def, q, &sql);
+    }
+    if (!result) {
+        result = proto_buf_appendf(&sql, "%s%s%s%s%s", COL_SQL_ORDER_BY, def->exprs[sort_col],
+                                   q->descending ? COL_SQL_DESC : COL_SQL_ASC, def->tiebreak,
+                                   COL_SQL_LIMIT);
+    }
+    if (result) {
+        goto out;
+    }
+    db = col_store_reader_acquire(st);
+    result = qry_prepare(db, &sql, &stmt);
+    if (result) {
+        goto out;
+    }
+    qry_bind(stmt, q, name_like, issuer_like);
+    result = col_store_table_from_stmt(stmt, def->cols, def->ncols, def->ncols, &t);
+    if (!result && t->nrows == 0 && q->offset > 0) {
+        result = qry_count(db, def, q, name_like, issuer_like, &t->total);
+    }
+    if (result) {
+        goto out;
+    }
+    if (def->severity_col != SIZE_MAX) {
+        qry_severity_names(t, def->severity_col);
+    }
+    *out = t;
+    t = NULL;
+out:
+    sqlite3_finalize(stmt);
+    if (db != NULL) {
+        col_store_reader_release(st, db);
+    }
+    col_table_destroy(t);
+    proto_buf_free(&sql);
+    proto_free(name_like);
+    proto_free(issuer_like);
+    return result;
+}
+
+enum proto_rc col_store_query_hosts(struct col_store *st, const struct col_query *q,
+                                    struct col_table **out)
+{
+    return qry_run(st, &qry_hosts, q, out);
+}
+
+enum proto_rc col_store_query_certs(struct col_store *st, const struct col_query *q,
+                                    struct col_table **out)
+{
+    return qry_run(st, &qry_certs, q, out);
+}
+
+/* ---- JSON documents ----------------------------------------------------------------------- */
+
+static bool qry_add_time(cJSON *obj, const char *name, sqlite3_stmt *stmt, int col)
+{
+    char buf[32];
+    if (sqlite3_column_type(stmt, col) == SQLITE_NULL ||
+        proto_time_format_rfc3339(sqlite3_column_int64(stmt, col), buf, sizeof(buf)) != PROTO_OK) {
+        return cJSON_AddNullToObject(obj, name) != NULL;
+    }
+    return cJSON_AddStringToObject(obj, name, buf) != NULL;
+}
+
+static bool qry_add_text(cJSON *obj, const char *name, sqlite3_stmt *stmt, int col)
+{
+    const unsigned char *text = sqlite3_column_text(stmt, col);
+    if (text == NULL) {
+        return cJSON_AddNullToObject(obj, name) != NULL;
+    }
+    return cJSON_AddStringToObject(obj, name, (const char *)text) != NULL;
+}
+
+static bool qry_add_int(cJSON *obj, const char *name, sqlite3_stmt *stmt, int col)
+{
+    if (sqlite3_column_type(stmt, col) == SQLITE_NULL) {
+        return cJSON_AddNullToObject(obj, name) != NULL;
+    }
+    return cJSON_AddNumberToObject(obj, name, (double)sqlite3_column_int64(stmt, col)) != NULL;
+}
+
+static bool qry_add_severity(cJSON *obj, const char *name, sqlite3_stmt *stmt, int col)
+{
+    int v = sqlite3_column_int(stmt, col);
+    if (sqlite3_column_type(stmt, col) == SQLITE_NULL || v < PROTO_SEV_INFO ||
+        v > PROTO_SEV_CRITICAL) {
+        return cJSON_AddNullToObject(obj, name) != NULL;
+    }
+    return cJSON_AddStringToObject(obj, name, proto_severity_str((enum proto_severity)v)) != NULL;
+}
+
+/* Parses a JSON text column written by the store itself; null when absent or unparseable. */
+static bool qry_add_json(cJSON *obj, const char *name, sqlite3_stmt *stmt, int col)
+{
+    const char *text = (const char *)sqlite3_column_text(stmt, col);
+    cJSON *v = text != NULL ? cJSON_Parse(text) : NULL;
+    if (v == NULL) {
+        return cJSON_AddNullToObject(obj, name) != NULL;
+    }
+    if (!cJSON_AddItemToObject(obj, name, v)) {
+        cJSON_Delete(v);
+        return false;
+    }
+    return true;
+}
+
+static enum proto_rc qry_step_rc(int rc)
+{
+    enum proto_rc result = col_store_rc(rc);
+    return result ? result : PROTO_EIO;
+}
+
+static enum proto_rc qry_summary_fill(sqlite3 *db, cJSON *doc)
+{
+    enum proto_rc result = PROTO_OK;
+    sqlite3_stmt *stmt = NULL;
+    cJSON *by_sev = NULL;
+    cJSON *by_finding = NULL;
+    int rc = sqlite3_prepare_v2(db, COL_SQL_SUMMARY_HOSTS, -1, &stmt, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int(stmt, 1, PROTO_SEV_HIGH);
+        rc = sqlite3_step(stmt);
+    }
+    if (rc != SQLITE_ROW) {
+        result = qry_step_rc(rc);
+        goto out;
+    }
+    if (!qry_add_int(doc, "hosts", stmt, 0) || !qry_add_int(doc, "hosts_at_risk", stmt, 1)) {
+        result = PROTO_ENOMEM;
+        goto out;
+    }
+    sqlite3_finalize(stmt);
+    stmt = NULL;
+
+    by_sev = cJSON_AddObjectToObject(doc, "by_severity");
+    if (by_sev == NULL) {
+        result = PROTO_ENOMEM;
+        goto out;
+    }
+    for (int s = PROTO_SEV_CRITICAL; s >= PROTO_SEV_INFO; s--) {
+        if (cJSON_AddNumberToObject(by_sev, proto_severity_str((enum proto_severity)s), 0) ==
+            NULL) {
+            result = PROTO_ENOMEM;
+            goto out;
+        }
+    }
+    if (cJSON_AddNumberToObject(by_sev, "none", 0) == NULL) {
+        result = PROTO_ENOMEM;
+        goto out;
+    }
+    rc = sqlite3_prepare_v2(db, COL_SQL_SUMMARY_BY_SEVERITY, -1, &stmt, NULL);
+    while (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        int s = sqlite3_column_int(stmt, 0);
+        const char *key = "none";
+        if (sqlite3_column_type(stmt, 0) != SQLITE_NULL && s >= PROTO_SEV_INFO &&
+            s <= PROTO_SEV_CRITICAL) {
+            key = proto_severity_str((enum proto_severity)s);
+        }
+        cJSON *item = cJSON_GetObjectItemCaseSensitive(by_sev, key);
+        if (item != NULL) {
+            cJSON_SetNumberValue(item, (double)sqlite3_column_int64(stmt, 1));
+        }
+        rc = SQLITE_OK;
+    }
+    if (rc != SQLITE_DONE) {
+        result = qry_step_rc(rc);
+        goto out;
+    }
+    sqlite3_finalize(stmt);
+    stmt = NULL;
+
+    by_finding = cJSON_AddObjectToObject(doc, "by_finding");
+    if (by_finding == NULL) {
+        result = PROTO_ENOMEM;
+        goto out;
+    }
+    rc = sqlite3_prepare_v2(db, COL_SQL_SUMMARY_BY_FINDING, -1, &stmt, NULL);
+    while (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(stmt, 0);
+        if (!qry_add_int(by_finding, id != NULL ? id : "", stmt, 1)) {
+            result = PROTO_ENOMEM;
+            goto out;
+        }
+        rc = SQLITE_OK;
+    }
+    if (rc != SQLITE_DONE) {
+        result = qry_step_rc(rc);
+        goto out;
+    }
+    sqlite3_finalize(stmt);
+    stmt = NULL;
+
+    rc = sqlite3_prepare_v2(db, COL_SQL_SUMMARY_REPORTS, -1, &stmt, NULL);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(stmt);
+    }
+    if (rc != SQLITE_ROW) {
+        result = qry_step_rc(rc);
+        goto out;
+    }
+    if (!qry_add_int(doc, "reports", stmt, 0) || !qry_add_time(doc, "last_report_at", stmt, 1)) {
+        result = PROTO_ENOMEM;
+    }
+out:
+    sqlite3_finalize(stmt);
+    return result;
+}
+
+/* A read transaction so that every number of the summary comes from the same snapshot. */
+static enum proto_rc qry_read_tx(sqlite3 *db, bool begin)
+{
+    int rc = sqlite3_exec(db, begin ? COL_SQL_BEGIN_READ : COL_SQL_COMMIT, NULL, NULL, NULL);
+    return col_store_rc(rc);
+}
+
+enum proto_rc col_store_summary(struct col_store *st, cJSON **out)
+{
+    if (st == NULL || out == NULL) {
+        return PROTO_EINVAL;
+    }
+    *out = NULL;
+    cJSON *doc = cJSON_CreateObject();
+    if (doc == NULL) {
+        return PROTO_ENOMEM;
+    }
+    sqlite3 *db = col_store_reader_acquire(st);
+    enum proto_rc result = qry_read_tx(db, true);
+    if (!result) {
+        result = qry_summary_fill(db, doc);
+        qry_read_tx(db, false);
+    }
+    col_store_reader_release(st, db);
+    if (result) {
+        cJSON_Delete(doc);
+        return result;
+    }
+    *out = doc;
+    return PROTO_OK;
+}
+
+/* The "snapshot" member of the stored body, detached; NULL if the body does not parse. */
+static cJSON *qry_snapshot_of(sqlite3_stmt *stmt, int col)
+{
+    const void *body = sqlite3_column_blob(stmt, col);
+    int len = sqlite3_column_bytes(stmt, col);
+    if (body == NULL || len <= 0) {
+        return NULL;
+    }
+    cJSON *doc = cJSON_ParseWithLength(body, (size_t)len);
+    cJSON *snap = doc != NULL ? cJSON_DetachItemFromObjectCaseSensitive(doc, "snapshot") : NULL;
+    cJSON_Delete(doc);
+    return snap;
+}
+
+static enum proto_rc qry_host_object(sqlite3_stmt *stmt, cJSON *doc)
+{
+    cJSON *h = cJSON_AddObjectToObject(doc, "host");
+    if (h == NULL || !qry_add_text(h, "fqdn", stmt, 1) || !qry_add_text(h, "hostname", stmt, 2) ||
+        !qry_add_text(h, "os", stmt, 3) || !qry_add_text(h, "agent_version", stmt, 4) ||
+        !qry_add_time(h, "first_seen", stmt, 5) || !qry_add_time(h, "last_seen", stmt, 6) ||
+        !qry_add_time(h, "collected_at", stmt, 7) || !qry_add_text(h, "last_report_id", stmt, 8) ||
+        !qry_add_int(h, "last_seq", stmt, 9) || !qry_add_int(h, "prohibit_ipsec", stmt, 10) ||
+        cJSON_AddBoolToObject(h, "automatic_policy", sqlite3_column_int(stmt, 11) != 0) == NULL ||
+        !qry_add_text(h, "predicted_sha1", stmt, 12) ||
+        !qry_add_text(h, "predicted_cn", stmt, 13) ||
+        !qry_add_severity(h, "max_severity", stmt, 14) ||
+        !qry_add_int(h, "finding_count", stmt, 15)) {
+        return PROTO_ENOMEM;
+    }
+    cJSON *snap = qry_snapshot_of(stmt, 16);
+    if (snap == NULL) {
+        return cJSON_AddNullToObject(doc, "snapshot") != NULL ? PROTO_OK : PROTO_ENOMEM;
+    }
+    if (!cJSON_AddItemToObject(doc, "snapshot", snap)) {
+        cJSON_Delete(snap);
+        return PROTO_ENOMEM;
+    }
+    return PROTO_OK;
+}
+
+static enum proto_rc qry_host_findings(sqlite3 *db, sqlite3_int64 host_id, cJSON *doc)
+{
+    enum proto_rc result = PROTO_OK;
+    sqlite3_stmt *stmt = NULL;
+    cJSON *arr = cJSON_AddArrayToObject(doc, "findings");
+    if (arr == NULL) {
+        return PROTO_ENOMEM;
+    }
+    int rc = sqlite3_prepare_v2(db, COL_SQL_HOST_FINDINGS, -1, &stmt, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(stmt, 1, host_id);
+    }
+    while (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        cJSON *f = cJSON_CreateObject();
+        if (f == NULL || !cJSON_AddItemToArray(arr, f)) {
+            cJSON_Delete(f);
+            result = PROTO_ENOMEM;
+            goto out;
+        }
+        if (!qry_add_text(f, "id", stmt, 0) || !qry_add_severity(f, "severity", stmt, 1) ||
+            !qry_add_text(f, "message", stmt, 2) || !qry_add_json(f, "certs", stmt, 3) ||
+            !qry_add_json(f, "rules", stmt, 4) || !qry_add_time(f, "first_seen", stmt, 5) ||
+            !qry_add_time(f, "last_seen", stmt, 6)) {
+            result = PROTO_ENOMEM;
+            goto out;
+        }
+        rc = SQLITE_OK;
+    }
+    if (rc != SQLITE_DONE) {
+        result = qry_step_rc(rc);
+    }
+out:
+    sqlite3_finalize(stmt);
+    return result;
+}
+
+static enum proto_rc qry_host_history(sqlite3 *db, sqlite3_int64 host_id, cJSON *doc)
+{
+    enum proto_rc result = PROTO_OK;
+    sqlite3_stmt *stmt = NULL;
+    cJSON *arr = cJSON_AddArrayToObject(doc, "history");
+    if (arr == NULL) {
+        return PROTO_ENOMEM;
+    }
+    int rc = sqlite3_prepare_v2(db, COL_SQL_HOST_HISTORY, -1, &stmt, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(stmt, 1, host_id);
+        sqlite3_bind_int(stmt, 2, QRY_HISTORY_MAX);
+    }
+    while (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        cJSON *f = cJSON_CreateObject();
+        if (f == NULL || !cJSON_AddItemToArray(arr, f)) {
+            cJSON_Delete(f);
+            result = PROTO_ENOMEM;
+            goto out;
+        }
+        if (!qry_add_text(f, "id", stmt, 0) || !qry_add_text(f, "key", stmt, 1) ||
+            !qry_add_severity(f, "severity", stmt, 2) || !qry_add_time(f, "first_seen", stmt, 3) ||
+            !qry_add_time(f, "last_seen", stmt, 4) || !qry_add_time(f, "resolved_at", stmt, 5)) {
+            result = PROTO_ENOMEM;
+            goto out;
+        }
+        rc = SQLITE_OK;
+    }
+    if (rc != SQLITE_DONE) {
+        result = qry_step_rc(rc);
+    }
+out:
+    sqlite3_finalize(stmt);
+    return result;
+}
+
+static enum proto_rc qry_host_detail(sqlite3 *db, const char *fqdn, cJSON *doc)
+{
+    sqlite3_stmt *stmt = NULL;
+    enum proto_rc result = PROTO_OK;
+    sqlite3_int64 host_id = 0;
+    int rc = sqlite3_prepare_v2(db, COL_SQL_HOST_DETAIL, -1, &stmt, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(stmt, 1, fqdn, -1, SQLITE_STATIC);
+        rc = sqlite3_step(stmt);
+    }
+    if (rc == SQLITE_DONE) {
+        result = PROTO_ENOTFOUND;
+        goto out;
+    }
+    if (rc != SQLITE_ROW) {
+        result = qry_step_rc(rc);
+        goto out;
+    }
+    host_id = sqlite3_column_int64(stmt, 0);
+    result = qry_host_object(stmt, doc);
+    sqlite3_finalize(stmt);
+    stmt = NULL;
+    if (!result) {
+        result = qry_host_findings(db, host_id, doc);
+    }
+    if (!result) {
+        result = qry_host_history(db, host_id, doc);
+    }
+out:
+    sqlite3_finalize(stmt);
+    return result;
+}
+
+enum proto_rc col_store_host_detail(struct col_store *st, const char *fqdn, cJSON **out)
+{
+    if (st == NULL || fqdn == NULL || out == NULL) {
+        return PROTO_EINVAL;
+    }
+    *out = NULL;
+    if (fqdn[0] == '\0' || strlen(fqdn) > PROTO_MAX_NAME) {
+        return PROTO_ENOTFOUND;
+    }
+    cJSON *doc = cJSON_CreateObject();
+    if (doc == NULL) {
+        return PROTO_ENOMEM;
+    }
+    sqlite3 *db = col_store_reader_acquire(st);
+    enum proto_rc result = qry_read_tx(db, true);
+    if (!result) {
+        result = qry_host_detail(db, fqdn, doc);
+        qry_read_tx(db, false);
+    }
+    col_store_reader_release(st, db);
+    if (result) {
+        cJSON_Delete(doc);
+        return result;
+    }
+    *out = doc;
+    return PROTO_OK;
+}

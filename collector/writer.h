@@ -1,0 +1,35 @@
+/*
+ * writer: the single thread that commits reports to the store, in batches (group commit).
+ *
+ * Connection threads submit a job and block until the batch holding it has committed (then
+ * they may answer 202) or failed. The queue is bounded: when it is full, submit fails at once
+ * with PROTO_ELIMIT so the caller can answer 429 with Retry-After instead of piling up.
+ * The writer owns the store's write connection; nothing else writes.
+ */
+#ifndef COL_WRITER_H
+#define COL_WRITER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "store.h"
+
+struct col_writer;
+
+struct col_writer_config {
+    size_t queue_max; /* jobs waiting, beyond which submit refuses */
+    size_t batch_max; /* jobs per transaction */
+};
+
+enum proto_rc col_writer_create(struct col_store *st, const struct col_writer_config *cfg,
+                                struct col_writer **out);
+/* Stops accepting, commits what is queued, joins the thread. Accepts NULL. */
+void col_writer_destroy(struct col_writer *w);
+
+/* Blocks until committed. PROTO_OK (with *duplicate), PROTO_ELIMIT (queue full),
+ * PROTO_EUNAVAILABLE (shutting down) or the store's error. `in` is borrowed until return. */
+enum proto_rc col_writer_submit(struct col_writer *w, const struct col_ingest *in, bool *duplicate);
+
+size_t col_writer_queue_depth(struct col_writer *w);
+
+#endif

@@ -1,0 +1,17 @@
+/*
+ * writer_int: counters of the writer for tests and diagnostics, outside the public writer.h.
+ * Owns nothing; reads the writer's counters under its mutex.
+ */
+#ifndef COL_WRITER_INT_H
+#define COL_WRITER_INT_H
+
+#include <stdint.h>
+
+#include "writer.h"
+
+/* Transactions committed so far (each holds one batch of one or more jobs). */
+uint64_t col_writer_transactions(struct col_writer *w);
+/* Jobs completed so far, whatever their result. */
+uint64_t col_writer_jobs(struct col_writer *w);
+
+#endif

@@ -1,0 +1,271 @@
+/* Unit tests of collector/store_migrate: schema versions by PRAGMA user_version, the backup
+ * taken before migrating a non-empty database and its restore when a migration fails. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "alloc.h"
+#include "schema_sql.h"
+#include "store.h"
+#include "store_migrate.h"
+
+struct fx {
+    char dir[64];
+    char db[128];
+    char bak[160];
+};
+
+static int fx_setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    snprintf(f->dir, sizeof(f->dir), "/tmp/test_migrate-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->db, sizeof(f->db), "%s/collector.db", f->dir);
+    snprintf(f->bak, sizeof(f->bak), "%s.bak-v%d", f->db,
+             col_migrations[COL_MIGRATION_COUNT - 1].version);
+    *state = f;
+    return 0;
+}
+
+static int fx_teardown(void **state)
+{
+    struct fx *f = *state;
+    DIR *d = opendir(f->dir);
+    if (d != NULL) {
+        struct dirent *e;
+        char path[512];
+        while ((e = readdir(d)) != NULL) {
+            if (e->d_name[0] != '.') {
+                snprintf(path, sizeof(path), "%s/%s", f->dir, e->d_name);
+                unlink(path);
+            }
+        }
+        closedir(d);
+    }
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+static int64_t sql_int(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *stmt = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &stmt, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+    int64_t v = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    return v;
+}
+
+static sqlite3 *raw_open(const char *path)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    return db;
+}
+
+static bool exists(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0;
+}
+
+/* A store at the built-in schema with one token (and so one audit row) in it. */
+static void make_populated(const struct fx *f)
+{
+    struct col_store *st = NULL;
+    char err[256];
+    char token[COL_TOKEN_MAX];
+    assert_int_equal(col_store_open(f->db, &st, err, sizeof(err)), PROTO_OK);
+    assert_int_equal(col_store_token_create(st, COL_ROLE_VIEWER, "keep-me", "admin", token, NULL),
+                     PROTO_OK);
+    col_store_close(st);
+}
+
+static void test_empty_database_is_migrated_to_the_latest_version(void **state)
+{
+    struct fx *f = *state;
+    make_populated(f);
+    sqlite3 *db = raw_open(f->db);
+    assert_int_equal(sql_int(db, "PRAGMA user_version"),
+                     col_migrations[COL_MIGRATION_COUNT - 1].version);
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
+                                 "name IN ('hosts', 'reports', 'report_bodies', 'certs', "
+                                 "'rules', 'findings', 'finding_history', 'tokens', 'audit')"),
+                     9);
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"), 2);
+    sqlite3_close(db);
+    /* A new database has nothing worth a backup. */
+    char bak0[200];
+    snprintf(bak0, sizeof(bak0), "%s.bak-v0", f->db);
+    assert_false(exists(bak0));
+}
+
+static void test_database_is_left_in_wal_mode(void **state)
+{
+    struct fx *f = *state;
+    make_populated(f);
+    sqlite3 *db = raw_open(f->db);
+    sqlite3_stmt *stmt = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &stmt, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(stmt, 0), "wal");
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+}
+
+static void test_reopening_keeps_the_version_and_takes_no_backup(void **state)
+{
+    struct fx *f = *state;
+    make_populated(f);
+    struct col_store *st = NULL;
+    char err[256];
+    assert_int_equal(col_store_open(f->db, &st, err, sizeof(err)), PROTO_OK);
+    col_store_close(st);
+    assert_int_equal(col_store_open(f->db, &st, err, sizeof(err)), PROTO_OK);
+    col_store_close(st);
+    sqlite3 *db = raw_open(f->db);
+    assert_int_equal(sql_int(db, "PRAGMA user_version"),
+                     col_migrations[COL_MIGRATION_COUNT - 1].version);
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM tokens WHERE name = 'keep-me'"), 1);
+    sqlite3_close(db);
+    assert_false(exists(f->bak));
+}
+
+static void test_new_migration_is_applied_after_a_backup(void **state)
+{
+    struct fx *f = *state;
+    make_populated(f);
+    struct col_migration list[COL_MIGRATION_COUNT + 1];
+    memcpy(list, col_migrations, sizeof(col_migrations));
+    int next = col_migrations[COL_MIGRATION_COUNT - 1].version + 1;
+    list[COL_MIGRATION_COUNT] =
+        (struct col_migration){next, "999_extra", "CREATE TABLE extra (x INTEGER);"};
+    sqlite3 *db = raw_open(f->db);
+    char err[256] = "";
+    assert_int_equal(
+        col_store_migrate_with(db, list, COL_MIGRATION_COUNT + 1, f->db, err, sizeof(err)),
+        PROTO_OK);
+    assert_int_equal(sql_int(db, "PRAGMA user_version"), next);
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM extra"), 0);
+    sqlite3_close(db);
+    assert_true(exists(f->bak));
+    /* The backup is the database as it was before. */
+    db = raw_open(f->bak);
+    assert_int_equal(sql_int(db, "PRAGMA user_version"), next - 1);
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'extra'"), 0);
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM tokens WHERE name = 'keep-me'"), 1);
+    sqlite3_close(db);
+}
+
+static void test_failing_migration_restores_the_backup_and_old_data(void **state)
+{
+    struct fx *f = *state;
+    make_populated(f);
+    struct col_migration list[COL_MIGRATION_COUNT + 2];
+    memcpy(list, col_migrations, sizeof(col_migrations));
+    int next = col_migrations[COL_MIGRATION_COUNT - 1].version + 1;
+    /* The first new migration succeeds and destroys data; the second fails. Only the backup
+     * can bring the first one's damage back. */
+    list[COL_MIGRATION_COUNT] = (struct col_migration){
+        next, "998_destructive", "DELETE FROM tokens; CREATE TABLE extra (x INTEGER);"};
+    list[COL_MIGRATION_COUNT + 1] =
+        (struct col_migration){next + 1, "999_broken", "INSERT INTO no_such_table VALUES (1);"};
+    sqlite3 *db = raw_open(f->db);
+    sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
+    char err[256] = "";
+    enum proto_rc rc =
+        col_store_migrate_with(db, list, COL_MIGRATION_COUNT + 2, f->db, err, sizeof(err));
+    assert_int_not_equal(rc, PROTO_OK);
+    assert_non_null(strstr(err, "999_broken"));
+    assert_int_equal(sql_int(db, "PRAGMA user_version"), next - 1);
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM tokens WHERE name = 'keep-me'"), 1);
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM audit"), 1);
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'extra'"), 0);
+    sqlite3_close(db);
+    assert_true(exists(f->bak));
+
+    /* The restored database still opens and works. */
+    struct col_store *st = NULL;
+    assert_int_equal(col_store_open(f->db, &st, err, sizeof(err)), PROTO_OK);
+    char token[COL_TOKEN_MAX];
+    assert_int_equal(col_store_token_create(st, COL_ROLE_VIEWER, "after", "admin", token, NULL),
+                     PROTO_OK);
+    col_store_close(st);
+}
+
+static void test_newer_database_is_refused(void **state)
+{
+    struct fx *f = *state;
+    make_populated(f);
+    sqlite3 *db = raw_open(f->db);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 999", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    struct col_store *st = NULL;
+    char err[256] = "";
+    assert_int_equal(col_store_open(f->db, &st, err, sizeof(err)), PROTO_EUNSUPPORTED);
+    assert_null(st);
+    assert_non_null(strstr(err, "newer"));
+}
+
+static void test_migration_list_out_of_order_is_rejected(void **state)
+{
+    struct fx *f = *state;
+    const struct col_migration list[] = {
+        {2, "002_b", "CREATE TABLE b (x);"},
+        {1, "001_a", "CREATE TABLE a (x);"},
+    };
+    sqlite3 *db = raw_open(f->db);
+    char err[256] = "";
+    assert_int_equal(col_store_migrate_with(db, list, 2, NULL, err, sizeof(err)), PROTO_EINVAL);
+    assert_int_equal(sql_int(db, "PRAGMA user_version"), 0);
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM sqlite_master"), 0);
+    sqlite3_close(db);
+}
+
+static void test_failing_first_migration_of_an_empty_database_leaves_it_empty(void **state)
+{
+    struct fx *f = *state;
+    const struct col_migration list[] = {
+        {1, "001_half", "CREATE TABLE a (x); CREATE TABLE a (y);"},
+    };
+    sqlite3 *db = raw_open(f->db);
+    char err[256] = "";
+    assert_int_not_equal(col_store_migrate_with(db, list, 1, f->db, err, sizeof(err)), PROTO_OK);
+    assert_non_null(strstr(err, "001_half"));
+    assert_int_equal(sql_int(db, "PRAGMA user_version"), 0);
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM sqlite_master"), 0);
+    sqlite3_close(db);
+}
+
+#define T(name) cmocka_unit_test_setup_teardown(name, fx_setup, fx_teardown)
+
+int main(void)
+{
+    proto_alloc_install_cjson_hooks();
+    const struct CMUnitTest tests[] = {
+        T(test_empty_database_is_migrated_to_the_latest_version),
+        T(test_database_is_left_in_wal_mode),
+        T(test_reopening_keeps_the_version_and_takes_no_backup),
+        T(test_new_migration_is_applied_after_a_backup),
+        T(test_failing_migration_restores_the_backup_and_old_data),
+        T(test_newer_database_is_refused),
+        T(test_migration_list_out_of_order_is_rejected),
+        T(test_failing_first_migration_of_an_empty_database_leaves_it_empty),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,1253 @@
+/*
+ * test_server: the collector's TLS server end to end on 127.0.0.1 with a PKI made at test time
+ * (tests/integration/pki.sh) and a stub handler: client-certificate refusals, identities,
+ * keep-alive, session resumption (ticket and session ID), slow clients, size limits, 1,000
+ * concurrent TLS connections, the connection cap and graceful stop. Clients are libcurl
+ * (OpenSSL, like the agents on Linux) and, where a raw or old-protocol client is needed, an
+ * mbedTLS client. Set RRAS_TEST_LOG=debug to see the server's log.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/net_sockets.h>
+#include <mbedtls/ssl.h>
+#include <mbedtls/x509_crt.h>
+
+#include "alloc.h"
+#include "log.h"
+#include "metrics.h"
+#include "server.h"
+#include "tls.h"
+
+/* ---- PKI and processes ------------------------------------------------------------------- */
+
+static char pki_dir[64];
+
+static void run_argv(char *const argv[])
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static const char *pki_path(const char *name, const char *ext)
+{
+    static char paths[4][256];
+    static unsigned next;
+    char *out = paths[next++ % 4];
+    int n = snprintf(out, sizeof(paths[0]), "%s/%s.%s", pki_dir, name, ext);
+    assert_true(n > 0 && (size_t)n < sizeof(paths[0]));
+    return out;
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+/* ---- the stub handler -------------------------------------------------------------------- */
+
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    unsigned calls;
+    char identity[256];
+    bool has_client_cert;
+    size_t body_len;
+    bool slow_entered;
+    bool slow_done;
+} seen = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+
+static void stub_handler(void *ctx, const struct col_http_request *req, const struct col_peer *peer,
+                         struct col_http_response *resp)
+{
+    struct col_metrics *metrics = ctx;
+
+    pthread_mutex_lock(&seen.lock);
+    seen.calls++;
+    snprintf(seen.identity, sizeof(seen.identity), "%s", peer->identity);
+    seen.has_client_cert = peer->has_client_cert;
+    seen.body_len = req->body_len;
+    pthread_mutex_unlock(&seen.lock);
+
+    if (strcmp(req->path, "/metrics") == 0) {
+        assert_int_equal(col_metrics_render(metrics, 0, -1, &resp->body), PROTO_OK);
+        resp->content_type = "text/plain; version=0.0.4";
+        return;
+    }
+    if (strcmp(req->path, "/slow") == 0) {
+        pthread_mutex_lock(&seen.lock);
+        seen.slow_entered = true;
+        pthread_cond_broadcast(&seen.cond);
+        pthread_mutex_unlock(&seen.lock);
+        sleep_ms(400);
+        pthread_mutex_lock(&seen.lock);
+        seen.slow_done = true;
+        pthread_mutex_unlock(&seen.lock);
+    }
+    char json[512];
+    snprintf(json, sizeof(json), "{\"identity\":\"%s\",\"body_len\":%zu}", peer->identity,
+             req->body_len);
+    assert_int_equal(col_http_response_json(resp, 200, json), PROTO_OK);
+}
+
+static unsigned seen_calls(void)
+{
+    pthread_mutex_lock(&seen.lock);
+    unsigned calls = seen.calls;
+    pthread_mutex_unlock(&seen.lock);
+    return calls;
+}
+
+/* ---- the server under test --------------------------------------------------------------- */
+
+struct fixture {
+    struct col_metrics *metrics;
+    struct col_server *server;
+    pthread_t thread;
+    enum proto_rc run_rc;
+    bool running;
+    unsigned agent_port;
+    unsigned admin_port;
+};
+
+static struct col_server_config base_config(void)
+{
+    struct col_server_config cfg = {
+        .agent_listen = "127.0.0.1:0",
+        .admin_listen = "127.0.0.1:0",
+        .tls_cert = NULL,
+        .tls_key = NULL,
+        .client_ca = NULL,
+        .session_tickets = true,
+        .max_connections = 64,
+        .max_body_bytes = 1024 * 1024,
+        .handshake_timeout_ms = 5000,
+        .header_timeout_ms = 5000,
+        .body_timeout_ms = 5000,
+        .idle_timeout_ms = 5000,
+        .stop_grace_ms = 5000,
+        .handler = stub_handler,
+    };
+    return cfg;
+}
+
+static void *run_server(void *arg)
+{
+    struct fixture *f = arg;
+    f->run_rc = col_server_run(f->server);
+    return NULL;
+}
+
+static void fixture_start(struct fixture *f, struct col_server_config cfg)
+{
+    char err[256];
+    memset(f, 0, sizeof(*f));
+    f->metrics = col_metrics_create();
+    assert_non_null(f->metrics);
+    char cert[256], key[256], ca[256];
+    snprintf(cert, sizeof(cert), "%s", pki_path("server", "crt"));
+    snprintf(key, sizeof(key), "%s", pki_path("server", "key"));
+    snprintf(ca, sizeof(ca), "%s", pki_path("ca", "crt"));
+    cfg.tls_cert = cert;
+    cfg.tls_key = key;
+    cfg.client_ca = ca;
+    cfg.metrics = f->metrics;
+    cfg.handler_ctx = f->metrics;
+    enum proto_rc rc = col_server_create(&cfg, &f->server, err, sizeof(err));
+    if (rc != PROTO_OK) {
+        fail_msg("col_server_create: %s: %s", proto_rc_str(rc), err);
+    }
+    f->agent_port = col_server_port(f->server, COL_LISTENER_AGENT);
+    f->admin_port = col_server_port(f->server, COL_LISTENER_ADMIN);
+    assert_true(f->agent_port > 0 && f->admin_port > 0 && f->agent_port != f->admin_port);
+    assert_int_equal(pthread_create(&f->thread, NULL, run_server, f), 0);
+    f->running = true;
+}
+
+static void fixture_stop(struct fixture *f)
+{
+    if (f->running) {
+        col_server_stop(f->server);
+        assert_int_equal(pthread_join(f->thread, NULL), 0);
+        assert_int_equal(f->run_rc, PROTO_OK);
+        f->running = false;
+    }
+    assert_int_equal(col_server_connections(f->server), 0);
+    col_server_destroy(f->server);
+    col_metrics_destroy(f->metrics);
+    f->server = NULL;
+    f->metrics = NULL;
+}
+
+/* A sample of the Prometheus text, e.g. "rrasfleet_connections_open". */
+static unsigned long long metric(struct fixture *f, const char *sample)
+{
+    struct proto_buf out;
+    char needle[160];
+    proto_buf_init(&out, 1 << 20);
+    assert_int_equal(col_metrics_render(f->metrics, 0, -1, &out), PROTO_OK);
+    snprintf(needle, sizeof(needle), "\n%s ", sample);
+    const char *hit = strstr(out.data, needle);
+    if (hit == NULL) {
+        fail_msg("no sample %s", sample);
+    }
+    unsigned long long value = strtoull(hit + strlen(needle), NULL, 10);
+    proto_buf_free(&out);
+    return value;
+}
+
+/* The server counts a handshake after the client's last flight: poll briefly for it. */
+static unsigned long long wait_metric_at_least(struct fixture *f, const char *sample,
+                                               unsigned long long n)
+{
+    unsigned long long value = metric(f, sample);
+    for (int k = 0; k < 500 && value < n; k++) {
+        sleep_ms(10);
+        value = metric(f, sample);
+    }
+    return value;
+}
+
+#define HS_FULL "rrasfleet_tls_handshakes_total{result=\"full\"}"
+#define HS_RESUMED "rrasfleet_tls_handshakes_total{result=\"resumed\"}"
+#define HS_FAILED "rrasfleet_tls_handshakes_total{result=\"failed\"}"
+
+/* Waits (bounded) until the server has noticed closed connections. */
+static void wait_connections_at_most(struct fixture *f, unsigned long n)
+{
+    for (int k = 0; k < 500 && col_server_connections(f->server) > n; k++) {
+        sleep_ms(10);
+    }
+    assert_true(col_server_connections(f->server) <= n);
+}
+
+/* ---- libcurl client ---------------------------------------------------------------------- */
+
+struct reply {
+    CURLcode rc;
+    long status;
+    char body[8192];
+    size_t len;
+    long connects;
+    double handshake_ms; /* appconnect - connect */
+};
+
+static size_t reply_write(char *data, size_t size, size_t n, void *user)
+{
+    struct reply *r = user;
+    size_t len = size * n;
+    size_t room = sizeof(r->body) - 1 - r->len;
+    size_t take = len < room ? len : room;
+    memcpy(r->body + r->len, data, take);
+    r->len += take;
+    r->body[r->len] = '\0';
+    return len;
+}
+
+static CURL *easy_new(const char *client)
+{
+    CURL *e = curl_easy_init();
+    assert_non_null(e);
+    curl_easy_setopt(e, CURLOPT_CAINFO, pki_path("ca", "crt"));
+    curl_easy_setopt(e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 8000L);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, reply_write);
+    if (client != NULL) {
+        curl_easy_setopt(e, CURLOPT_SSLCERT, pki_path(client, "crt"));
+        curl_easy_setopt(e, CURLOPT_SSLKEY, pki_path(client, "key"));
+    }
+    return e;
+}
+
+static void easy_url(CURL *e, unsigned port, const char *path)
+{
+    char url[256];
+    snprintf(url, sizeof(url), "https://127.0.0.1:%u%s", port, path);
+    curl_easy_setopt(e, CURLOPT_URL, url);
+}
+
+static void easy_perform(CURL *e, struct reply *r)
+{
+    memset(r, 0, sizeof(*r));
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
+    r->rc = curl_easy_perform(e);
+    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &r->status);
+    curl_easy_getinfo(e, CURLINFO_NUM_CONNECTS, &r->connects);
+    curl_off_t connect_us = 0, app_us = 0;
+    curl_easy_getinfo(e, CURLINFO_CONNECT_TIME_T, &connect_us);
+    curl_easy_getinfo(e, CURLINFO_APPCONNECT_TIME_T, &app_us);
+    r->handshake_ms = (double)(app_us - connect_us) / 1000.0;
+}
+
+static struct reply fetch(unsigned port, const char *path, const char *client)
+{
+    struct reply r;
+    CURL *e = easy_new(client);
+    easy_url(e, port, path);
+    easy_perform(e, &r);
+    curl_easy_cleanup(e);
+    return r;
+}
+
+/* ---- mbedTLS client (raw requests, TLS 1.1, 1,000 connections) --------------------------- */
+
+static mbedtls_entropy_context client_entropy;
+static mbedtls_ctr_drbg_context client_drbg;
+static mbedtls_x509_crt client_ca;
+static mbedtls_x509_crt client_cert;
+static mbedtls_pk_context client_key;
+
+struct tclient {
+    mbedtls_net_context net;
+    mbedtls_ssl_context ssl;
+    bool ssl_live;
+};
+
+/* A client config: `cert` adds host1's certificate; minor_max 2 = TLS 1.1 only. */
+static void tconf_init(mbedtls_ssl_config *conf, bool cert, int minor_max, bool tickets)
+{
+    mbedtls_ssl_config_init(conf);
+    assert_int_equal(mbedtls_ssl_config_defaults(conf, MBEDTLS_SSL_IS_CLIENT,
+                                                 MBEDTLS_SSL_TRANSPORT_STREAM,
+                                                 MBEDTLS_SSL_PRESET_DEFAULT),
+                     0);
+    mbedtls_ssl_conf_rng(conf, mbedtls_ctr_drbg_random, &client_drbg);
+    mbedtls_ssl_conf_authmode(conf, MBEDTLS_SSL_VERIFY_REQUIRED);
+    mbedtls_ssl_conf_ca_chain(conf, &client_ca, NULL);
+    mbedtls_ssl_conf_read_timeout(conf, 5000);
+    mbedtls_ssl_conf_min_version(conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_1);
+    mbedtls_ssl_conf_max_version(conf, MBEDTLS_SSL_MAJOR_VERSION_3, minor_max);
+    mbedtls_ssl_conf_session_tickets(conf, tickets ? MBEDTLS_SSL_SESSION_TICKETS_ENABLED
+                                                   : MBEDTLS_SSL_SESSION_TICKETS_DISABLED);
+    if (cert) {
+        assert_int_equal(mbedtls_ssl_conf_own_cert(conf, &client_cert, &client_key), 0);
+    }
+}
+
+/* mbedtls_net_recv_timeout uses select(), which fails for fds >= 1024: poll instead. */
+static int tclient_recv_timeout(void *ctx, unsigned char *buf, size_t len, uint32_t timeout)
+{
+    mbedtls_net_context *net = ctx;
+    struct pollfd p = {.fd = net->fd, .events = POLLIN, .revents = 0};
+    int rc = poll(&p, 1, timeout == 0 ? -1 : (int)timeout);
+    if (rc == 0) {
+        return MBEDTLS_ERR_SSL_TIMEOUT;
+    }
+    if (rc < 0) {
+        return MBEDTLS_ERR_NET_RECV_FAILED;
+    }
+    return mbedtls_net_recv(ctx, buf, len);
+}
+
+/* Connects and handshakes; returns the mbedTLS result (0 on success). */
+static int tclient_open(struct tclient *c, const mbedtls_ssl_config *conf, unsigned port,
+                        const mbedtls_ssl_session *resume)
+{
+    char port_text[16];
+    snprintf(port_text, sizeof(port_text), "%u", port);
+    mbedtls_net_init(&c->net);
+    mbedtls_ssl_init(&c->ssl);
+    c->ssl_live = true;
+    assert_int_equal(mbedtls_net_connect(&c->net, "127.0.0.1", port_text, MBEDTLS_NET_PROTO_TCP),
+                     0);
+    assert_int_equal(mbedtls_ssl_setup(&c->ssl, conf), 0);
+    assert_int_equal(mbedtls_ssl_set_hostname(&c->ssl, "localhost"), 0);
+    mbedtls_ssl_set_bio(&c->ssl, &c->net, mbedtls_net_send, NULL, tclient_recv_timeout);
+    if (resume != NULL) {
+        assert_int_equal(mbedtls_ssl_set_session(&c->ssl, resume), 0);
+    }
+    int ret;
+    do {
+        ret = mbedtls_ssl_handshake(&c->ssl);
+    } while (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE);
+    return ret;
+}
+
+/* Drops the TLS state but keeps the socket open (an idle client as the server sees it). */
+static void tclient_forget_tls(struct tclient *c)
+{
+    if (c->ssl_live) {
+        mbedtls_ssl_free(&c->ssl);
+        c->ssl_live = false;
+    }
+}
+
+static void tclient_close(struct tclient *c)
+{
+    tclient_forget_tls(c);
+    mbedtls_net_free(&c->net);
+}
+
+static void tclient_send(struct tclient *c, const char *text)
+{
+    size_t len = strlen(text);
+    const unsigned char *p = (const unsigned char *)text;
+    while (len > 0) {
+        int ret = mbedtls_ssl_write(&c->ssl, p, len);
+        assert_true(ret > 0);
+        p += ret;
+        len -= (size_t)ret;
+    }
+}
+
+/* Reads until the server closes (or 5 s pass): the whole answer. */
+static size_t tclient_read_all(struct tclient *c, char *out, size_t size)
+{
+    size_t len = 0;
+    while (len + 1 < size) {
+        int ret = mbedtls_ssl_read(&c->ssl, (unsigned char *)out + len, size - 1 - len);
+        if (ret <= 0) {
+            break;
+        }
+        len += (size_t)ret;
+    }
+    out[len] = '\0';
+    return len;
+}
+
+/* ---- group setup ------------------------------------------------------------------------- */
+
+static int group_setup(void **state)
+{
+    (void)state;
+    const char *level = getenv("RRAS_TEST_LOG");
+    col_log_set_level(COL_LOG_WARN);
+    if (level != NULL) {
+        (void)col_log_set_level_name(level);
+    }
+    snprintf(pki_dir, sizeof(pki_dir), "/tmp/rras-test-server-XXXXXX");
+    if (mkdtemp(pki_dir) == NULL) {
+        return -1;
+    }
+    double t0 = now_ms();
+    char *argv[] = {
+        "/bin/sh",
+        "-c",
+        ". \"$1/tests/integration/pki.sh\" && pki_make \"$2\" &&"
+        " pki_client \"$2\" Host1.Contoso.COM && pki_client \"$2\" srvonly serverAuth &&"
+        " pki_client \"$2\" noeku none && pki_client_cn_only \"$2\" CnOnly.contoso.com",
+        "sh",
+        RRAS_SOURCE_DIR,
+        pki_dir,
+        NULL};
+    run_argv(argv);
+    print_message("test PKI made in %.0f ms\n", now_ms() - t0);
+
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        return -1;
+    }
+    mbedtls_entropy_init(&client_entropy);
+    mbedtls_ctr_drbg_init(&client_drbg);
+    mbedtls_x509_crt_init(&client_ca);
+    mbedtls_x509_crt_init(&client_cert);
+    mbedtls_pk_init(&client_key);
+    if (mbedtls_ctr_drbg_seed(&client_drbg, mbedtls_entropy_func, &client_entropy, NULL, 0) != 0 ||
+        mbedtls_x509_crt_parse_file(&client_ca, pki_path("ca", "crt")) != 0 ||
+        mbedtls_x509_crt_parse_file(&client_cert, pki_path("Host1.Contoso.COM", "crt")) != 0 ||
+        mbedtls_pk_parse_keyfile(&client_key, pki_path("Host1.Contoso.COM", "key"), NULL) != 0) {
+        return -1;
+    }
+    /* 1,000 client sockets plus 1,000 server sockets live in this one process. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 4096) {
+        rl.rlim_cur = rl.rlim_max < 4096 ? rl.rlim_max : 4096;
+        (void)setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    mbedtls_pk_free(&client_key);
+    mbedtls_x509_crt_free(&client_cert);
+    mbedtls_x509_crt_free(&client_ca);
+    mbedtls_ctr_drbg_free(&client_drbg);
+    mbedtls_entropy_free(&client_entropy);
+    curl_global_cleanup();
+    char *argv[] = {"/bin/rm", "-rf", pki_dir, NULL};
+    run_argv(argv);
+    return 0;
+}
+
+/* ---- identity ---------------------------------------------------------------------------- */
+
+static void identity_of(const char *name, char *out, size_t size)
+{
+    mbedtls_x509_crt crt;
+    mbedtls_x509_crt_init(&crt);
+    assert_int_equal(mbedtls_x509_crt_parse_file(&crt, pki_path(name, "crt")), 0);
+    col_tls_identity(&crt, out, size);
+    mbedtls_x509_crt_free(&crt);
+}
+
+static void test_identity_is_first_san_dns_lower_cased_else_cn_never_a_wildcard(void **state)
+{
+    (void)state;
+    char id[256];
+    identity_of("Host1.Contoso.COM", id, sizeof(id));
+    assert_string_equal(id, "host1.contoso.com");
+    identity_of("CnOnly.contoso.com", id, sizeof(id));
+    assert_string_equal(id, "cnonly.contoso.com");
+    identity_of("wildcard", id, sizeof(id));
+    assert_string_equal(id, "");
+    identity_of("Host1.Contoso.COM", id, 8); /* does not fit: no truncated identity */
+    assert_string_equal(id, "");
+    col_tls_identity(NULL, id, sizeof(id));
+    assert_string_equal(id, "");
+}
+
+/* ---- client certificates on the agent listener ------------------------------------------- */
+
+static void test_agent_port_refuses_a_client_without_a_certificate(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_start(&f, base_config());
+    unsigned before = seen_calls();
+    struct reply r = fetch(f.agent_port, "/echo", NULL);
+    assert_int_not_equal(r.rc, CURLE_OK);
+    assert_int_equal(seen_calls(), before);
+    wait_connections_at_most(&f, 0);
+    assert_int_equal(metric(&f, HS_FAILED), 1);
+    assert_int_equal(metric(&f, HS_FULL), 0);
+    fixture_stop(&f);
+}
+
+static void test_agent_port_refuses_a_certificate_from_a_rogue_ca(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_start(&f, base_config());
+    unsigned before = seen_calls();
+    struct reply r = fetch(f.agent_port, "/echo", "rogue");
+    assert_int_not_equal(r.rc, CURLE_OK);
+    assert_int_equal(seen_calls(), before);
+    wait_connections_at_most(&f, 0);
+    assert_int_equal(metric(&f, HS_FAILED), 1);
+    fixture_stop(&f);
+}
+
+static void test_agent_port_refuses_a_certificate_without_client_auth_eku(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_start(&f, base_config());
+    unsigned before = seen_calls();
+    struct reply r = fetch(f.agent_port, "/echo", "srvonly");
+    assert_int_not_equal(r.rc, CURLE_OK);
+    assert_int_equal(seen_calls(), before);
+    wait_connections_at_most(&f, 0);
+    assert_int_equal(metric(&f, HS_FAILED), 1);
+    fixture_stop(&f);
+}
+
+static void test_agent_handler_sees_the_identity_of_a_valid_certificate(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_start(&f, base_config());
+    struct reply r = fetch(f.agent_port, "/echo", "Host1.Contoso.COM");
+    assert_int_equal(r.rc, CURLE_OK);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "{\"identity\":\"host1.contoso.com\",\"body_len\":0}");
+    pthread_mutex_lock(&seen.lock);
+    assert_true(seen.has_client_cert);
+    pthread_mutex_unlock(&seen.lock);
+
+    r = fetch(f.agent_port, "/echo", "noeku"); /* no EKU extension at all: allowed */
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "{\"identity\":\"noeku\",\"body_len\":0}");
+    assert_int_equal(metric(&f, HS_FAILED), 0);
+    fixture_stop(&f);
+}
+
+static void test_wildcard_certificate_is_accepted_with_an_empty_identity(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_start(&f, base_config());
+    struct reply r = fetch(f.agent_port, "/echo", "wildcard");
+    assert_int_equal(r.rc, CURLE_OK);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "{\"identity\":\"\",\"body_len\":0}");
+    pthread_mutex_lock(&seen.lock);
+    assert_true(seen.has_client_cert);
+    assert_string_equal(seen.identity, "");
+    pthread_mutex_unlock(&seen.lock);
+    fixture_stop(&f);
+}
+
+static void test_admin_port_serves_without_a_client_certificate(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_start(&f, base_config());
+    struct reply r = fetch(f.admin_port, "/echo", NULL);
+    assert_int_equal(r.rc, CURLE_OK);
+    assert_int_equal(r.status, 200);
+    pthread_mutex_lock(&seen.lock);
+    assert_false(seen.has_client_cert);
+    assert_string_equal(seen.identity, "");
+    pthread_mutex_unlock(&seen.lock);
+    fixture_stop(&f);
+}
+
+static void test_tls_1_1_only_client_is_refused(void **state)
+{
+    (void)state;
+    struct fixture f;
+    mbedtls_ssl_config conf;
+    struct tclient c;
+    fixture_start(&f, base_config());
+    tconf_init(&conf, true, MBEDTLS_SSL_MINOR_VERSION_2, true);
+    int ret = tclient_open(&c, &conf, f.agent_port, NULL);
+    assert_int_not_equal(ret, 0);
+    tclient_close(&c);
+    wait_connections_at_most(&f, 0);
+    assert_int_equal(metric(&f, HS_FAILED), 1);
+
+    /* The same client allowed TLS 1.2 gets in. */
+    mbedtls_ssl_config_free(&conf);
+    tconf_init(&conf, true, MBEDTLS_SSL_MINOR_VERSION_3, true);
+    assert_int_equal(tclient_open(&c, &conf, f.agent_port, NULL), 0);
+    assert_string_equal(mbedtls_ssl_get_version(&c.ssl), "TLSv1.2");
+    assert_non_null(strstr(mbedtls_ssl_get_ciphersuite(&c.ssl), "ECDHE-ECDSA"));
+    tclient_close(&c);
+    mbedtls_ssl_config_free(&conf);
+    fixture_stop(&f);
+}
+
+/* ---- keep-alive and resumption ----------------------------------------------------------- */
+
+static void test_fifty_requests_share_one_keep_alive_connection(void **state)
+{
+    (void)state;
+    struct fixture f;
+    struct reply r;
+    fixture_start(&f, base_config());
+    unsigned before = seen_calls();
+    CURL *e = easy_new("Host1.Contoso.COM");
+    easy_url(e, f.agent_port, "/echo");
+    long connects = 0;
+    for (int k = 0; k < 50; k++) {
+        easy_perform(e, &r);
+        assert_int_equal(r.rc, CURLE_OK);
+        assert_int_equal(r.status, 200);
+        connects += r.connects;
+    }
+    curl_easy_cleanup(e);
+    assert_int_equal(connects, 1);
+    assert_int_equal(seen_calls() - before, 50);
+    assert_int_equal(metric(&f, "rrasfleet_connections_total"), 1);
+    assert_int_equal(metric(&f, HS_FULL), 1);
+    fixture_stop(&f);
+}
+
+/* `rounds` new connections, each its own easy handle; `share` lets them resume. */
+static double handshake_median_ms(unsigned port, int rounds, CURLSH *share)
+{
+    double times[64];
+    assert_true(rounds <= 64);
+    for (int k = 0; k < rounds; k++) {
+        struct reply r;
+        CURL *e = easy_new("Host1.Contoso.COM");
+        easy_url(e, port, "/echo");
+        if (share != NULL) {
+            curl_easy_setopt(e, CURLOPT_SHARE, share);
+        }
+        easy_perform(e, &r);
+        assert_int_equal(r.rc, CURLE_OK);
+        assert_int_equal(r.status, 200);
+        times[k] = r.handshake_ms;
+        curl_easy_cleanup(e);
+    }
+    for (int a = 1; a < rounds; a++) { /* insertion sort: tiny */
+        for (int b = a; b > 0 && times[b - 1] > times[b]; b--) {
+            double t = times[b];
+            times[b] = times[b - 1];
+            times[b - 1] = t;
+        }
+    }
+    return times[rounds / 2];
+}
+
+static void resumption_case(bool tickets)
+{
+    struct fixture f;
+    struct col_server_config cfg = base_config();
+    cfg.session_tickets = tickets;
+    fixture_start(&f, cfg);
+
+    double full = handshake_median_ms(f.agent_port, 15, NULL);
+    assert_int_equal(metric(&f, HS_RESUMED), 0);
+    assert_int_equal(metric(&f, HS_FULL), 15);
+
+    CURLSH *share = curl_share_init();
+    assert_non_null(share);
+    curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    double resumed = handshake_median_ms(f.agent_port, 15, share);
+    curl_share_cleanup(share);
+    /* The first of the shared run is full; every later one resumes. */
+    assert_int_equal(metric(&f, HS_FULL), 16);
+    assert_int_equal(metric(&f, HS_RESUMED), 14);
+    assert_int_equal(metric(&f, HS_FAILED), 0);
+    print_message("mutual-TLS handshake via libcurl (%s): full %.2f ms, resumed %.2f ms (median)\n",
+                  tickets ? "session ticket" : "session ID cache", full, resumed);
+    fixture_stop(&f);
+}
+
+static void test_second_connection_resumes_by_session_ticket(void **state)
+{
+    (void)state;
+    resumption_case(true);
+}
+
+static void test_second_connection_resumes_by_session_id_without_tickets(void **state)
+{
+    (void)state;
+    resumption_case(false);
+}
+
+static void test_resumed_session_keeps_the_client_identity(void **state)
+{
+    (void)state;
+    struct fixture f;
+    mbedtls_ssl_config conf;
+    mbedtls_ssl_session saved;
+    struct tclient c;
+    char answer[1024];
+    fixture_start(&f, base_config());
+    tconf_init(&conf, true, MBEDTLS_SSL_MINOR_VERSION_3, false);
+    mbedtls_ssl_session_init(&saved);
+    assert_int_equal(tclient_open(&c, &conf, f.agent_port, NULL), 0);
+    assert_int_equal(mbedtls_ssl_get_session(&c.ssl, &saved), 0);
+    tclient_close(&c);
+    assert_int_equal(tclient_open(&c, &conf, f.agent_port, &saved), 0);
+    tclient_send(&c, "GET /echo HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+    tclient_read_all(&c, answer, sizeof(answer));
+    tclient_close(&c);
+    assert_non_null(strstr(answer, "\"identity\":\"host1.contoso.com\""));
+    assert_int_equal(metric(&f, HS_RESUMED), 1);
+    mbedtls_ssl_session_free(&saved);
+    mbedtls_ssl_config_free(&conf);
+    fixture_stop(&f);
+}
+
+/* ---- slow and bad clients ---------------------------------------------------------------- */
+
+static int tcp_connect(unsigned port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+    return fd;
+}
+
+/* Milliseconds until the server closes fd (EOF or reset), at most limit_ms. */
+static double wait_closed_ms(int fd, int limit_ms)
+{
+    double t0 = now_ms();
+    char scratch[512];
+    for (;;) {
+        struct pollfd p = {.fd = fd, .events = POLLIN, .revents = 0};
+        int rc = poll(&p, 1, limit_ms);
+        if (rc <= 0) {
+            return -1.0;
+        }
+        ssize_t n = recv(fd, scratch, sizeof(scratch), 0);
+        if (n <= 0) {
+            return now_ms() - t0;
+        }
+    }
+}
+
+static void
+test_silent_client_is_closed_after_the_handshake_timeout_while_others_are_served(void **state)
+{
+    (void)state;
+    struct fixture f;
+    struct col_server_config cfg = base_config();
+    cfg.handshake_timeout_ms = 400;
+    fixture_start(&f, cfg);
+    double t0 = now_ms();
+    int fd = tcp_connect(f.admin_port);
+    struct reply r = fetch(f.admin_port, "/echo", NULL);
+    assert_int_equal(r.rc, CURLE_OK);
+    assert_int_equal(r.status, 200);
+    assert_true(now_ms() - t0 < 300); /* served while the silent one waits */
+    double closed = wait_closed_ms(fd, 3000);
+    double total = now_ms() - t0;
+    close(fd);
+    assert_true(closed >= 0);
+    assert_true(total >= 350 && total < 1500);
+    wait_connections_at_most(&f, 0);
+    assert_int_equal(metric(&f, HS_FAILED), 1);
+    fixture_stop(&f);
+}
+
+static void test_half_sent_head_is_answered_408_after_the_header_timeout(void **state)
+{
+    (void)state;
+    struct fixture f;
+    mbedtls_ssl_config conf;
+    struct tclient c;
+    char answer[2048];
+    struct col_server_config cfg = base_config();
+    cfg.header_timeout_ms = 400;
+    fixture_start(&f, cfg);
+    tconf_init(&conf, false, MBEDTLS_SSL_MINOR_VERSION_3, true);
+    assert_int_equal(tclient_open(&c, &conf, f.admin_port, NULL), 0);
+    double t0 = now_ms();
+    tclient_send(&c, "GET /echo HTTP/1.1\r\nHost: a\r\nX-Slow: ");
+    struct reply r = fetch(f.admin_port, "/echo", NULL);
+    assert_int_equal(r.status, 200);
+    tclient_read_all(&c, answer, sizeof(answer));
+    double waited = now_ms() - t0;
+    tclient_close(&c);
+    assert_true(strncmp(answer, "HTTP/1.1 408 Request Timeout\r\n", 30) == 0);
+    assert_non_null(strstr(answer, "\"code\":\"request_timeout\""));
+    assert_true(waited >= 300 && waited < 2000);
+    mbedtls_ssl_config_free(&conf);
+    fixture_stop(&f);
+}
+
+/* Sends `request` on a fresh admin connection and returns the server's whole answer. */
+static void raw_exchange(struct fixture *f, const char *request, char *answer, size_t size)
+{
+    mbedtls_ssl_config conf;
+    struct tclient c;
+    tconf_init(&conf, false, MBEDTLS_SSL_MINOR_VERSION_3, true);
+    assert_int_equal(tclient_open(&c, &conf, f->admin_port, NULL), 0);
+    tclient_send(&c, request);
+    tclient_read_all(&c, answer, size);
+    tclient_close(&c);
+    mbedtls_ssl_config_free(&conf);
+}
+
+static void test_oversize_content_length_is_413_before_the_body_is_read(void **state)
+{
+    (void)state;
+    struct fixture f;
+    char answer[2048];
+    fixture_start(&f, base_config());
+    unsigned before = seen_calls();
+    double t0 = now_ms();
+    raw_exchange(&f,
+                 "POST /v1/reports HTTP/1.1\r\nHost: a\r\nContent-Length: 1000000000000\r\n\r\n",
+                 answer, sizeof(answer));
+    assert_true(strncmp(answer, "HTTP/1.1 413 Content Too Large\r\n", 32) == 0);
+    assert_non_null(strstr(answer, "Connection: close\r\n"));
+    assert_non_null(strstr(answer, "{\"error\":{\"code\":\"body_too_large\",\"message\":"));
+    assert_true(now_ms() - t0 < 2000);
+
+    /* libcurl announcing 2 MiB with Expect: 100-continue gets the 413 instead of a 100. */
+    size_t big = 2u * 1024u * 1024u;
+    char *body = calloc(1, big);
+    assert_non_null(body);
+    CURL *e = easy_new("Host1.Contoso.COM");
+    easy_url(e, f.agent_port, "/v1/reports");
+    struct curl_slist *headers = curl_slist_append(NULL, "Expect: 100-continue");
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)big);
+    struct reply r;
+    easy_perform(e, &r);
+    curl_easy_cleanup(e);
+    curl_slist_free_all(headers);
+    free(body);
+    assert_int_equal(r.rc, CURLE_OK);
+    assert_int_equal(r.status, 413);
+    assert_non_null(strstr(r.body, "\"code\":\"body_too_large\""));
+    assert_int_equal(seen_calls(), before);
+    assert_int_equal(metric(&f, "rrasfleet_reports_rejected_total{reason=\"too_large\"}"), 1);
+    fixture_stop(&f);
+}
+
+static void test_expect_100_continue_gets_a_prompt_interim_answer(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_start(&f, base_config());
+    char body[10000];
+    memset(body, 'x', sizeof(body));
+    CURL *e = easy_new("Host1.Contoso.COM");
+    easy_url(e, f.agent_port, "/echo");
+    struct curl_slist *headers = curl_slist_append(NULL, "Expect: 100-continue");
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(e, CURLOPT_EXPECT_100_TIMEOUT_MS, 3000L);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)sizeof(body));
+    struct reply r;
+    double t0 = now_ms();
+    easy_perform(e, &r);
+    double took = now_ms() - t0;
+    curl_easy_cleanup(e);
+    curl_slist_free_all(headers);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "{\"identity\":\"host1.contoso.com\",\"body_len\":10000}");
+    assert_true(took < 2000); /* without our 100 Continue curl would wait 3 s */
+    fixture_stop(&f);
+}
+
+static void test_chunked_upload_is_411_and_malformed_head_400_as_json(void **state)
+{
+    (void)state;
+    struct fixture f;
+    char answer[2048];
+    fixture_start(&f, base_config());
+    unsigned before = seen_calls();
+    raw_exchange(&f, "POST /v1/reports HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n",
+                 answer, sizeof(answer));
+    assert_true(strncmp(answer, "HTTP/1.1 411 Length Required\r\n", 30) == 0);
+    assert_non_null(strstr(answer, "{\"error\":{\"code\":\"length_required\""));
+    raw_exchange(&f, "GET /echo HTTP/1.1\nHost: a\n\n", answer, sizeof(answer));
+    assert_true(strncmp(answer, "HTTP/1.1 400 Bad Request\r\n", 26) == 0);
+    assert_non_null(strstr(answer, "Content-Type: application/json\r\n"));
+    raw_exchange(&f, "GET /echo HTTP/3.0\r\nHost: a\r\n\r\n", answer, sizeof(answer));
+    assert_true(strncmp(answer, "HTTP/1.1 505 ", 13) == 0);
+    assert_int_equal(seen_calls(), before);
+    fixture_stop(&f);
+}
+
+static void test_pipelined_requests_are_answered_in_order(void **state)
+{
+    (void)state;
+    struct fixture f;
+    char answer[4096];
+    fixture_start(&f, base_config());
+    raw_exchange(&f,
+                 "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc"
+                 "GET /echo HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+                 answer, sizeof(answer));
+    const char *first = strstr(answer, "\"body_len\":3}");
+    const char *second = strstr(answer, "\"body_len\":0}");
+    assert_non_null(first);
+    assert_non_null(second);
+    assert_true(first < second);
+    fixture_stop(&f);
+}
+
+static void test_head_request_gets_the_length_but_no_body(void **state)
+{
+    (void)state;
+    struct fixture f;
+    char answer[2048];
+    fixture_start(&f, base_config());
+    raw_exchange(&f, "HEAD /echo HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", answer,
+                 sizeof(answer));
+    assert_true(strncmp(answer, "HTTP/1.1 200 OK\r\n", 17) == 0);
+    assert_non_null(strstr(answer, "\r\nContent-Length: 28\r\n"));
+    const char *end = strstr(answer, "\r\n\r\n");
+    assert_non_null(end);
+    assert_string_equal(end + 4, "");
+    fixture_stop(&f);
+}
+
+/* ---- scale and limits -------------------------------------------------------------------- */
+
+#define MANY 1000
+
+static void
+test_a_thousand_concurrent_tls_connections_are_held_and_new_requests_still_work(void **state)
+{
+    (void)state;
+    struct fixture f;
+    mbedtls_ssl_config conf;
+    mbedtls_ssl_session saved;
+    struct col_server_config cfg = base_config();
+    cfg.max_connections = MANY + 100;
+    cfg.header_timeout_ms = 60000;
+    fixture_start(&f, cfg);
+    tconf_init(&conf, false, MBEDTLS_SSL_MINOR_VERSION_3, true);
+    mbedtls_ssl_session_init(&saved);
+    struct tclient *clients = calloc(MANY, sizeof(*clients));
+    assert_non_null(clients);
+
+    double t0 = now_ms();
+    for (int k = 0; k < MANY; k++) {
+        int ret = tclient_open(&clients[k], &conf, f.admin_port, k == 0 ? NULL : &saved);
+        if (ret != 0) {
+            fail_msg("connection %d: handshake -0x%04x", k, (unsigned)-ret);
+        }
+        if (k == 0) {
+            assert_int_equal(mbedtls_ssl_get_session(&clients[0].ssl, &saved), 0);
+        }
+        tclient_forget_tls(&clients[k]);
+    }
+    double opened = now_ms() - t0;
+    assert_true(col_server_connections(f.server) >= MANY);
+    assert_true(metric(&f, "rrasfleet_connections_open") >= MANY);
+    assert_int_equal(wait_metric_at_least(&f, HS_RESUMED, MANY - 1), MANY - 1);
+
+    t0 = now_ms();
+    struct reply r = fetch(f.admin_port, "/metrics", NULL);
+    double served = now_ms() - t0;
+    assert_int_equal(r.rc, CURLE_OK);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "\nrrasfleet_connections_open 1001\n"));
+    print_message("%d TLS connections opened in %.0f ms (resumed); a new request while they were "
+                  "held took %.1f ms\n",
+                  MANY, opened, served);
+
+    for (int k = 0; k < MANY; k++) {
+        tclient_close(&clients[k]);
+    }
+    free(clients);
+    wait_connections_at_most(&f, 0);
+    assert_int_equal(metric(&f, "rrasfleet_connections_refused_total"), 0);
+    mbedtls_ssl_session_free(&saved);
+    mbedtls_ssl_config_free(&conf);
+    fixture_stop(&f);
+}
+
+static void test_connections_beyond_the_cap_are_closed_at_once_and_counted(void **state)
+{
+    (void)state;
+    struct fixture f;
+    struct col_server_config cfg = base_config();
+    cfg.max_connections = 3;
+    fixture_start(&f, cfg);
+    int held[3];
+    for (int k = 0; k < 3; k++) {
+        held[k] = tcp_connect(f.admin_port);
+    }
+    for (int k = 0; k < 200 && col_server_connections(f.server) < 3; k++) {
+        sleep_ms(5);
+    }
+    assert_int_equal(col_server_connections(f.server), 3);
+    int extra = tcp_connect(f.admin_port);
+    double closed = wait_closed_ms(extra, 2000);
+    assert_true(closed >= 0 && closed < 1000);
+    close(extra);
+    assert_int_equal(metric(&f, "rrasfleet_connections_refused_total"), 1);
+    for (int k = 0; k < 3; k++) {
+        close(held[k]);
+    }
+    wait_connections_at_most(&f, 0);
+    struct reply r = fetch(f.admin_port, "/echo", NULL); /* room again */
+    assert_int_equal(r.status, 200);
+    fixture_stop(&f);
+}
+
+/* ---- graceful stop ----------------------------------------------------------------------- */
+
+struct slow_call {
+    unsigned port;
+    struct reply reply;
+};
+
+static void *slow_client(void *arg)
+{
+    struct slow_call *call = arg;
+    call->reply = fetch(call->port, "/slow", NULL);
+    return NULL;
+}
+
+static void test_graceful_stop_finishes_the_in_flight_request_and_closes_idle_ones(void **state)
+{
+    (void)state;
+    struct fixture f;
+    mbedtls_ssl_config conf;
+    struct tclient idle;
+    struct col_server_config cfg = base_config();
+    cfg.idle_timeout_ms = 60000;
+    cfg.header_timeout_ms = 60000;
+    fixture_start(&f, cfg);
+    pthread_mutex_lock(&seen.lock);
+    seen.slow_entered = false;
+    seen.slow_done = false;
+    pthread_mutex_unlock(&seen.lock);
+
+    tconf_init(&conf, false, MBEDTLS_SSL_MINOR_VERSION_3, true);
+    assert_int_equal(tclient_open(&idle, &conf, f.admin_port, NULL), 0);
+
+    struct slow_call call = {.port = f.admin_port};
+    pthread_t client;
+    assert_int_equal(pthread_create(&client, NULL, slow_client, &call), 0);
+    pthread_mutex_lock(&seen.lock);
+    while (!seen.slow_entered) {
+        pthread_cond_wait(&seen.cond, &seen.lock);
+    }
+    pthread_mutex_unlock(&seen.lock);
+
+    double t0 = now_ms();
+    col_server_stop(f.server);
+    assert_int_equal(pthread_join(f.thread, NULL), 0);
+    double stopped = now_ms() - t0;
+    f.running = false;
+    assert_int_equal(f.run_rc, PROTO_OK);
+    pthread_mutex_lock(&seen.lock);
+    assert_true(seen.slow_done); /* run returned only after the request finished */
+    pthread_mutex_unlock(&seen.lock);
+    assert_true(stopped < 2000); /* the idle connection did not hold it for 60 s */
+
+    assert_int_equal(pthread_join(client, NULL), 0);
+    assert_int_equal(call.reply.rc, CURLE_OK);
+    assert_int_equal(call.reply.status, 200);
+
+    char answer[64];
+    assert_int_equal(tclient_read_all(&idle, answer, sizeof(answer)), 0); /* closed */
+    tclient_close(&idle);
+    mbedtls_ssl_config_free(&conf);
+
+    int fd = socket(AF_INET, SOCK_STREAM, 0); /* the listener is gone */
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)f.admin_port)};
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_not_equal(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+    close(fd);
+    fixture_stop(&f);
+}
+
+static void test_create_reports_a_missing_certificate_and_a_bad_address(void **state)
+{
+    (void)state;
+    char err[256];
+    struct col_server *server = NULL;
+    struct col_server_config cfg = base_config();
+    cfg.tls_cert = "/nonexistent/server.crt";
+    cfg.tls_key = pki_path("server", "key");
+    cfg.client_ca = pki_path("ca", "crt");
+    assert_int_not_equal(col_server_create(&cfg, &server, err, sizeof(err)), PROTO_OK);
+    assert_null(server);
+    assert_non_null(strstr(err, "/nonexistent/server.crt"));
+
+    cfg = base_config();
+    char cert[256], key[256];
+    snprintf(cert, sizeof(cert), "%s", pki_path("server", "crt"));
+    snprintf(key, sizeof(key), "%s", pki_path("Host1.Contoso.COM", "key"));
+    cfg.tls_cert = cert;
+    cfg.tls_key = key; /* not the certificate's key */
+    cfg.client_ca = pki_path("ca", "crt");
+    assert_int_not_equal(col_server_create(&cfg, &server, err, sizeof(err)), PROTO_OK);
+    assert_non_null(strstr(err, "does not match"));
+
+    cfg.tls_key = pki_path("server", "key");
+    cfg.agent_listen = "127.0.0.1";
+    assert_int_equal(col_server_create(&cfg, &server, err, sizeof(err)), PROTO_EINVAL);
+    assert_non_null(strstr(err, "HOST:PORT"));
+
+    cfg.agent_listen = "127.0.0.1:0";
+    cfg.client_ca = NULL;
+    assert_int_equal(col_server_create(&cfg, &server, err, sizeof(err)), PROTO_EINVAL);
+    assert_non_null(strstr(err, "client_ca"));
+}
+
+/* ---- the log ----------------------------------------------------------------------------- */
+
+static size_t read_log(int fd, char *out, size_t size)
+{
+    ssize_t n = read(fd, out, size - 1);
+    assert_true(n >= 0);
+    out[n] = '\0';
+    return (size_t)n;
+}
+
+static void test_log_lines_are_timestamped_leveled_filtered_and_defanged(void **state)
+{
+    (void)state;
+    int fds[2];
+    char line[COL_LOG_MAX_LINE + 64];
+    enum col_log_level saved_level = col_log_get_level();
+    assert_int_equal(pipe(fds), 0);
+    int saved_fd = col_log_set_fd(fds[1]);
+
+    assert_int_equal(col_log_set_level_name("WARN"), PROTO_OK);
+    assert_int_equal(col_log_set_level_name("verbose"), PROTO_EINVAL);
+    assert_int_equal(col_log_get_level(), COL_LOG_WARN);
+    col_log(COL_LOG_INFO, "dropped");
+    col_log(COL_LOG_WARN, "peer %s said\nforged %d", "CN=x", 7);
+    size_t n = read_log(fds[0], line, sizeof(line));
+    /* 2026-11-25T10:01:02.345Z warn  peer CN=x said?forged 7 */
+    assert_true(n > 25);
+    assert_true(line[4] == '-' && line[7] == '-' && line[10] == 'T' && line[13] == ':' &&
+                line[16] == ':' && line[19] == '.' && line[23] == 'Z' && line[24] == ' ');
+    assert_string_equal(line + 24, " warn  peer CN=x said?forged 7\n");
+
+    char big[COL_LOG_MAX_LINE * 2];
+    memset(big, 'b', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    col_log(COL_LOG_ERROR, "%s", big);
+    n = read_log(fds[0], line, sizeof(line));
+    assert_true(n <= COL_LOG_MAX_LINE);
+    assert_string_equal(line + n - 4, "...\n");
+    assert_string_equal(col_log_level_str(COL_LOG_DEBUG), "debug");
+
+    col_log_set_fd(saved_fd);
+    col_log_set_level(saved_level);
+    close(fds[0]);
+    close(fds[1]);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_identity_is_first_san_dns_lower_cased_else_cn_never_a_wildcard),
+        cmocka_unit_test(test_agent_port_refuses_a_client_without_a_certificate),
+        cmocka_unit_test(test_agent_port_refuses_a_certificate_from_a_rogue_ca),
+        cmocka_unit_test(test_agent_port_refuses_a_certificate_without_client_auth_eku),
+        cmocka_unit_test(test_agent_handler_sees_the_identity_of_a_valid_certificate),
+        cmocka_unit_test(test_wildcard_certificate_is_accepted_with_an_empty_identity),
+        cmocka_unit_test(test_admin_port_serves_without_a_client_certificate),
+        cmocka_unit_test(test_tls_1_1_only_client_is_refused),
+        cmocka_unit_test(test_fifty_requests_share_one_keep_alive_connection),
+        cmocka_unit_test(test_second_connection_resumes_by_session_ticket),
+        cmocka_unit_test(test_second_connection_resumes_by_session_id_without_tickets),
+        cmocka_unit_test(test_resumed_session_keeps_the_client_identity),
+        cmocka_unit_test(
+            test_silent_client_is_closed_after_the_handshake_timeout_while_others_are_served),
+        cmocka_unit_test(test_half_sent_head_is_answered_408_after_the_header_timeout),
+        cmocka_unit_test(test_oversize_content_length_is_413_before_the_body_is_read),
+        cmocka_unit_test(test_expect_100_continue_gets_a_prompt_interim_answer),
+        cmocka_unit_test(test_chunked_upload_is_411_and_malformed_head_400_as_json),
+        cmocka_unit_test(test_pipelined_requests_are_answered_in_order),
+        cmocka_unit_test(test_head_request_gets_the_length_but_no_body),
+        cmocka_unit_test(
+            test_a_thousand_concurrent_tls_connections_are_held_and_new_requests_still_work),
+        cmocka_unit_test(test_connections_beyond_the_cap_are_closed_at_once_and_counted),
+        cmocka_unit_test(test_graceful_stop_finishes_the_in_flight_request_and_closes_idle_ones),
+        cmocka_unit_test(test_create_reports_a_missing_certificate_and_a_bad_address),
+        cmocka_unit_test(test_log_lines_are_timestamped_leveled_filtered_and_defanged),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

@@ -1,0 +1,940 @@
+/* Unit tests of collector/store: ingest, latest state, findings history, queries, tokens, audit,
+ * retention. Reports are built from the capture-bundle fixtures, diagnosed with the fixture
+ * policy and encoded, as the collector would receive them. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "alloc.h"
+#include "bundle.h"
+#include "diagnose.h"
+#include "json.h"
+#include "store.h"
+#include "testutil.h"
+
+#define NOW 1795564800 /* 2026-11-25T00:00:00Z, the fixtures' policy time */
+#define DAY 86400
+#define CORP_CA "DC=com, DC=contoso, DC=corp, CN=corp-DC1-CA"
+
+#define HOST_A "rras-a.corp.contoso.com" /* kb-787-wildcard-first */
+#define HOST_B "rras-b.corp.contoso.com" /* resolution1-single-cert */
+#define HOST_C "vpn_c.example.org"       /* expiring-l2tp-cert */
+#define HOST_D "vpnxc.example.org"       /* no-eligible-cert */
+#define WILDCARD_SHA1 "6EFF9D7853FB6EDF9A1A232817DB34DA9334F296"
+
+struct fx {
+    char dir[64];
+    char db[128];
+    struct col_store *st;
+};
+
+struct made {
+    struct proto_report *rep;
+    struct proto_diagnosis *diag;
+    char *body;
+    size_t len;
+};
+
+/* ---- helpers ------------------------------------------------------------------------------ */
+
+static void make_report(struct made *m, const char *bundle, const char *fqdn, uint64_t seq,
+                        int64_t collected_at)
+{
+    char rel[256];
+    struct proto_snapshot *snap = NULL;
+    struct proto_policy policy = {0};
+    memset(m, 0, sizeof(*m));
+    snprintf(rel, sizeof(rel), "bundles/%s", bundle);
+    assert_int_equal(proto_bundle_read(testutil_fixture(rel), &snap), PROTO_OK);
+    proto_free(snap->host.fqdn);
+    snap->host.fqdn = proto_strdup(fqdn);
+    snap->host.collected_at = collected_at;
+    m->rep = proto_report_create();
+    assert_non_null(m->rep);
+    proto_snapshot_destroy(m->rep->snapshot);
+    m->rep->snapshot = snap;
+    m->rep->seq = seq;
+    assert_int_equal(proto_uuid_v4(m->rep->report_id), PROTO_OK);
+    policy.has_expected_ca = true;
+    assert_int_equal(proto_dn_parse(CORP_CA, &policy.expected_ca), PROTO_OK);
+    policy.now = NOW;
+    policy.expiry_days = 30;
+    assert_int_equal(proto_diagnose(snap, &policy, &m->diag), PROTO_OK);
+    proto_policy_clear(&policy);
+    assert_int_equal(proto_json_encode_report(m->rep, 0, &m->body, &m->len), PROTO_OK);
+}
+
+static void free_report(struct made *m)
+{
+    proto_diagnosis_destroy(m->diag);
+    proto_report_destroy(m->rep);
+    proto_free(m->body);
+    memset(m, 0, sizeof(*m));
+}
+
+static enum proto_rc ingest_one(struct col_store *st, const struct made *m, int64_t received_at,
+                                bool *dup)
+{
+    struct col_ingest in = {m->body, m->len, m->rep, m->diag, received_at};
+    bool local = false;
+    enum proto_rc rc = col_store_begin(st);
+    if (rc) {
+        return rc;
+    }
+    rc = col_store_ingest(st, &in, dup != NULL ? dup : &local);
+    if (rc) {
+        col_store_rollback(st);
+        return rc;
+    }
+    return col_store_commit(st);
+}
+
+/* Builds, ingests and frees one report. */
+static void put(struct col_store *st, const char *bundle, const char *fqdn, uint64_t seq,
+                int64_t collected_at, int64_t received_at)
+{
+    struct made m;
+    make_report(&m, bundle, fqdn, seq, collected_at);
+    bool dup = true;
+    assert_int_equal(ingest_one(st, &m, received_at, &dup), PROTO_OK);
+    assert_false(dup);
+    free_report(&m);
+}
+
+static int fx_setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    char err[256];
+    assert_non_null(f);
+    snprintf(f->dir, sizeof(f->dir), "/tmp/test_store-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->db, sizeof(f->db), "%s/collector.db", f->dir);
+    assert_int_equal(col_store_open(f->db, &f->st, err, sizeof(err)), PROTO_OK);
+    *state = f;
+    return 0;
+}
+
+static int fx_teardown(void **state)
+{
+    struct fx *f = *state;
+    col_store_close(f->st);
+    DIR *d = opendir(f->dir);
+    if (d != NULL) {
+        struct dirent *e;
+        char path[512];
+        while ((e = readdir(d)) != NULL) {
+            if (e->d_name[0] != '.') {
+                snprintf(path, sizeof(path), "%s/%s", f->dir, e->d_name);
+                unlink(path);
+            }
+        }
+        closedir(d);
+    }
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+static struct col_query query(void)
+{
+    struct col_query q = {0};
+    q.min_severity = -1;
+    q.expiring_within_days = -1;
+    q.limit = 100;
+    q.now = NOW;
+    return q;
+}
+
+static const char *cell(const struct col_table *t, size_t row, const char *col)
+{
+    assert_true(row < t->nrows);
+    for (size_t c = 0; c < t->ncols; c++) {
+        if (strcmp(t->columns[c].name, col) == 0) {
+            return t->cells[row * t->ncols + c];
+        }
+    }
+    fail_msg("no column %s", col);
+    return NULL;
+}
+
+/* True when some row's `col` equals `value`. */
+static bool has_row(const struct col_table *t, const char *col, const char *value)
+{
+    for (size_t r = 0; r < t->nrows; r++) {
+        const char *v = cell(t, r, col);
+        if (v != NULL && strcmp(v, value) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static struct col_table *hosts(struct col_store *st, const struct col_query *q)
+{
+    struct col_table *t = NULL;
+    assert_int_equal(col_store_query_hosts(st, q, &t), PROTO_OK);
+    return t;
+}
+
+static struct col_table *certs(struct col_store *st, const struct col_query *q)
+{
+    struct col_table *t = NULL;
+    assert_int_equal(col_store_query_certs(st, q, &t), PROTO_OK);
+    return t;
+}
+
+static int64_t sql_int(const char *db_path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *stmt = NULL;
+    assert_int_equal(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &stmt, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+    int64_t v = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return v;
+}
+
+/* The four hosts the query tests use, each last seen a day apart. */
+static void put_fleet(struct col_store *st)
+{
+    put(st, "kb-787-wildcard-first", HOST_A, 1, NOW - 3 * DAY, NOW - 3 * DAY);
+    put(st, "resolution1-single-cert", HOST_B, 1, NOW - 2 * DAY, NOW - 2 * DAY);
+    put(st, "expiring-l2tp-cert", HOST_C, 1, NOW - DAY, NOW - DAY);
+    put(st, "no-eligible-cert", HOST_D, 1, NOW, NOW);
+}
+
+/* ---- ingest ------------------------------------------------------------------------------- */
+
+static void test_ingest_stores_latest_state_of_a_host(void **state)
+{
+    struct fx *f = *state;
+    put(f->st, "kb-787-wildcard-first", HOST_A, 1, NOW - DAY, NOW);
+    struct col_query q = query();
+    struct col_table *t = hosts(f->st, &q);
+    assert_int_equal(t->nrows, 1);
+    assert_int_equal(t->total, 1);
+    assert_string_equal(cell(t, 0, "fqdn"), HOST_A);
+    assert_string_equal(cell(t, 0, "hostname"), "RRAS01");
+    assert_string_equal(cell(t, 0, "predicted_cn"), "*.contoso.com");
+    assert_string_equal(cell(t, 0, "max_severity"), "high");
+    assert_string_equal(cell(t, 0, "finding_count"), "3");
+    assert_string_equal(cell(t, 0, "findings"),
+                        "L2TP_CERT_AMBIGUOUS,L2TP_CERT_WILDCARD,L2TP_CERT_WRONG_CA");
+    assert_null(cell(t, 0, "prohibit_ipsec"));
+    char now_text[32];
+    snprintf(now_text, sizeof(now_text), "%d", NOW);
+    assert_string_equal(cell(t, 0, "last_seen"), now_text);
+    col_table_destroy(t);
+
+    t = certs(f->st, &q);
+    assert_int_equal(t->nrows, 2);
+    assert_string_equal(cell(t, 0, "sha1"), WILDCARD_SHA1);
+    assert_string_equal(cell(t, 0, "predicted"), "1");
+    assert_string_equal(cell(t, 0, "eligible"), "1");
+    assert_string_equal(cell(t, 0, "wildcard"), "1");
+    assert_string_equal(cell(t, 0, "issuer_cn"), "Example Public TLS RSA CA G1");
+    assert_string_equal(cell(t, 1, "subject_cn"), "vpn.contoso.com");
+    assert_string_equal(cell(t, 1, "predicted"), "0");
+    assert_string_equal(cell(t, 1, "issuer"), "CN=corp-DC1-CA, DC=corp, DC=contoso, DC=com");
+    col_table_destroy(t);
+
+    int64_t n = 0;
+    assert_int_equal(col_store_count_reports(f->st, &n), PROTO_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM report_bodies"), 1);
+    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM findings"), 3);
+    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM finding_history"), 3);
+}
+
+static void test_repeated_report_id_is_a_duplicate_and_adds_no_row(void **state)
+{
+    struct fx *f = *state;
+    struct made m;
+    bool dup = true;
+    make_report(&m, "kb-787-wildcard-first", HOST_A, 1, NOW - DAY);
+    assert_int_equal(ingest_one(f->st, &m, NOW, &dup), PROTO_OK);
+    assert_false(dup);
+    assert_int_equal(ingest_one(f->st, &m, NOW + 60, &dup), PROTO_OK);
+    assert_true(dup);
+    free_report(&m);
+    int64_t n = 0;
+    assert_int_equal(col_store_count_reports(f->st, &n), PROTO_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM report_bodies"), 1);
+    /* The duplicate did not even refresh last_seen. */
+    assert_int_equal(sql_int(f->db, "SELECT last_seen FROM hosts"), NOW);
+}
+
+static void test_newer_report_replaces_certs_rules_and_findings(void **state)
+{
+    struct fx *f = *state;
+    put(f->st, "kb-787-wildcard-first", HOST_A, 1, NOW - 2 * DAY, NOW - 2 * DAY);
+    put(f->st, "resolution1-single-cert", HOST_A, 2, NOW - DAY, NOW - DAY);
+    struct col_query q = query();
+    struct col_table *t = hosts(f->st, &q);
+    assert_int_equal(t->nrows, 1);
+    assert_string_equal(cell(t, 0, "predicted_cn"), "vpn.contoso.com");
+    assert_string_equal(cell(t, 0, "finding_count"), "0");
+    assert_null(cell(t, 0, "max_severity"));
+    assert_null(cell(t, 0, "findings"));
+    col_table_destroy(t);
+    t = certs(f->st, &q);
+    assert_int_equal(t->nrows, 1);
+    assert_string_equal(cell(t, 0, "subject_cn"), "vpn.contoso.com");
+    col_table_destroy(t);
+    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM findings"), 0);
+    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM reports"), 2);
+}
+
+static void test_older_report_is_stored_but_keeps_the_latest_state(void **state)
+{
+    struct fx *f = *state;
+    put(f->st, "resolution1-single-cert", HOST_A, 7, NOW - DAY, NOW - DAY);
+    /* Arrives later, collected earlier with a lower seq: kept as history only. */
+    put(f->st, "kb-787-wildcard-first", HOST_A, 6, NOW - 2 * DAY, NOW);
+    struct col_query q = query();
+    struct col_table *t = hosts(f->st, &q);
+    assert_int_equal(t->nrows, 1);
+    assert_string_equal(cell(t, 0, "predicted_cn"), "vpn.contoso.com");
+    assert_string_equal(cell(t, 0, "finding_count"), "0");
+    char now_text[32];
+    snprintf(now_text, sizeof(now_text), "%d", NOW);
+    assert_string_equal(cell(t, 0, "last_seen"), now_text);
+    col_table_destroy(t);
+    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM reports"), 2);
+    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM certs"), 1);
+    assert_int_equal(sql_int(f->db, "SELECT last_seq FROM hosts"), 7);
+}
+
+static void test_reinstalled_agent_with_lower_seq_but_newer_collection_wins(void **state)
+{
+    struct fx *f = *state;
+    put(f->st, "resolution1-single-cert", HOST_A, 500, NOW - 2 * DAY, NOW - 2 * DAY);
+    put(f->st, "kb-787-wildcard-first", HOST_A, 1, NOW - DAY, NOW - DAY);
+    assert_int_equal(sql_int(f->db, "SELECT finding_count FROM hosts"), 3);
+    assert_int_equal(sql_int(f->db, "SELECT last_seq FROM hosts"), 1);
+}
+
+static void test_persisting_finding_keeps_first_seen_and_vanished_one_is_resolved(void **state)
+{
+    struct fx *f = *state;
+    put(f->st, "kb-787-wildcard-first", HOST_A, 1, NOW - 3 * DAY, NOW - 3 * DAY);
+    put(f->st, "kb-787-wildcard-first", HOST_A, 2, NOW - 2 * DAY, NOW - 2 * DAY);
+
+    cJSON *doc = NULL;
+    assert_int_equal(col_store_host_detail(f->st, HOST_A, &doc), PROTO_OK);
+    cJSON *findings = cJSON_GetObjectItem(doc, "findings");
+    assert_int_equal(cJSON_GetArraySize(findings), 3);
+    cJSON *first = cJSON_GetArrayItem(findings, 0);
+    assert_string_equal(cJSON_GetObjectItem(first, "first_seen")->valuestring,
+                        "2026-11-22T00:00:00Z");
+    assert_string_equal(cJSON_GetObjectItem(first, "last_seen")->valuestring,
+                        "2026-11-23T00:00:00Z");
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "history")), 3);
+    cJSON_Delete(doc);
+
+    /* Fixed: every finding closes in the history with the time of the report that shows it. */
+    put(f->st, "resolution1-single-cert", HOST_A, 3, NOW - DAY, NOW - DAY);
+    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM findings"), 0);
+    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM finding_history"), 3);
+    assert_int_equal(
+        sql_int(f->db, "SELECT count(*) FROM finding_history WHERE resolved_at IS NULL"), 0);
+    assert_int_equal(sql_int(f->db, "SELECT min(resolved_at) FROM finding_history"), NOW - DAY);
+    assert_int_equal(sql_int(f->db, "SELECT min(first_seen) FROM finding_history"), NOW - 3 * DAY);
+    assert_int_equal(sql_int(f->db, "SELECT max(last_seen) FROM finding_history"), NOW - 2 * DAY);
+
+    /* Broken again: a new history row opens, the resolved ones stay. */
+    put(f->st, "kb-787-wildcard-first", HOST_A, 4, NOW, NOW);
+    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM finding_history"), 6);
+    assert_int_equal(
+        sql_int(f->db, "SELECT count(*) FROM finding_history WHERE resolved_at IS NULL"), 3);
+    assert_int_equal(sql_int(f->db, "SELECT min(first_seen) FROM findings"), NOW);
+}
+
+static void test_finding_keys_name_id_certs_and_rules(void **state)
+{
+    struct fx *f = *state;
+    put(f->st, "kb-787-wildcard-first", HOST_A, 1, NOW, NOW);
+    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM findings WHERE finding_key = "
+                                    "'L2TP_CERT_WILDCARD|" WILDCARD_SHA1 "|'"),
+                     1);
+    assert_int_equal(
+        sql_int(f->db, "SELECT count(*) FROM findings f, json_each(f.certs) j WHERE "
+                       "f.finding_id = 'L2TP_CERT_WILDCARD' AND j.value = '" WILDCARD_SHA1 "'"),
+        1);
+}
+
+static void test_failed_ingest_leaves_the_rest_of_the_batch_intact(void **state)
+{
+    struct fx *f = *state;
+    struct made a;
+    struct made bad;
+    struct made b;
+    bool dup = false;
+    make_report(&a, "kb-787-wildcard-first", HOST_A, 1, NOW);
+    make_report(&bad, "resolution1-single-cert", "", 1, NOW);
+    make_report(&b, "resolution1-single-cert", HOST_B, 1, NOW);
+    struct col_ingest ia = {a.body, a.len, a.rep, a.diag, NOW};
+    struct col_ingest ibad = {bad.body, bad.len, bad.rep, bad.diag, NOW};
+    struct col_ingest ib = {b.body, b.len, b.rep, b.diag, NOW};
+    assert_int_equal(col_store_ingest(f->st, &ia, &dup), PROTO_EINVAL); /* no transaction */
+    assert_int_equal(col_store_begin(f->st), PROTO_OK);
+    assert_int_equal(col_store_ingest(f->st, &ia, &dup), PROTO_OK);
+    assert_int_equal(col_store_ingest(f->st, &ibad, &dup), PROTO_EINVAL);
+    assert_int_equal(col_store_ingest(f->st, &ib, &dup), PROTO_OK);
+    assert_int_equal(col_store_commit(f->st), PROTO_OK);
+    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM hosts"), 2);
+    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM reports"), 2);
+
+    /* A rolled-back batch stores nothing. */
+    free_report(&a);
+    make_report(&a, "kb-787-wildcard-first", "rras-z.corp.contoso.com", 1, NOW);
+    ia.body = a.body;
+    ia.body_len = a.len;
+    ia.report = a.rep;
+    ia.diagnosis = a.diag;
+    assert_int_equal(col_store_begin(f->st), PROTO_OK);
+    assert_int_equal(col_store_ingest(f->st, &ia, &dup), PROTO_OK);
+    col_store_rollback(f->st);
+    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM hosts"), 2);
+    free_report(&a);
+    free_report(&bad);
+    free_report(&b);
+}
+
+static void test_host_names_are_case_insensitive(void **state)
+{
+    struct fx *f = *state;
+    put(f->st, "kb-787-wildcard-first", "RRAS-A.corp.contoso.com", 1, NOW - DAY, NOW - DAY);
+    put(f->st, "kb-787-wildcard-first", HOST_A, 2, NOW, NOW);
+    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM hosts"), 1);
+    cJSON *doc = NULL;
+    assert_int_equal(col_store_host_detail(f->st, "Rras-A.Corp.Contoso.Com", &doc), PROTO_OK);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "host"), "fqdn")->valuestring,
+                        HOST_A);
+    cJSON_Delete(doc);
+}
+
+/* ---- queries ------------------------------------------------------------------------------ */
+
+static void test_host_filter_by_finding(void **state)
+{
+    struct fx *f = *state;
+    put_fleet(f->st);
+    struct col_query q = query();
+    q.finding = "L2TP_CERT_WILDCARD";
+    struct col_table *t = hosts(f->st, &q);
+    assert_int_equal(t->nrows, 1);
+    assert_int_equal(t->total, 1);
+    assert_string_equal(cell(t, 0, "fqdn"), HOST_A);
+    col_table_destroy(t);
+}
+
+static void test_host_filter_by_minimum_severity(void **state)
+{
+    struct fx *f = *state;
+    put_fleet(f->st);
+    struct col_query q = query();
+    q.min_severity = PROTO_SEV_HIGH;
+    struct col_table *t = hosts(f->st, &q);
+    assert_int_equal(t->nrows, 2);
+    assert_true(has_row(t, "fqdn", HOST_A));
+    assert_true(has_row(t, "fqdn", HOST_D));
+    assert_true(has_row(t, "max_severity", "critical"));
+    col_table_destroy(t);
+}
+
+static void test_host_filter_by_name_pattern_treats_underscore_literally(void **state)
+{
+    struct fx *f = *state;
+    put_fleet(f->st);
+    struct col_query q = query();
+    q.name_pattern = "vpn_*";
+    struct col_table *t = hosts(f->st, &q);
+    assert_int_equal(t->nrows, 1);
+    assert_string_equal(cell(t, 0, "fqdn"), HOST_C);
+    col_table_destroy(t);
+
+    q.name_pattern = "RRAS-*";
+    t = hosts(f->st, &q);
+    assert_int_equal(t->nrows, 2);
+    assert_true(has_row(t, "fqdn", HOST_A));
+    assert_true(has_row(t, "fqdn", HOST_B));
+    col_table_destroy(t);
+
+    q.name_pattern = "%";
+    t = hosts(f->st, &q);
+    assert_int_equal(t->nrows, 0);
+    col_table_destroy(t);
+}
+
+static void test_host_filter_by_expiring_within_days(void **state)
+{
+    struct fx *f = *state;
+    put_fleet(f->st);
+    struct col_query q = query();
+    q.expiring_within_days = 30;
+    struct col_table *t = hosts(f->st, &q);
+    /* C's certificate ends 2026-12-10; D's expired one is not "expiring". */
+    assert_int_equal(t->nrows, 1);
+    assert_string_equal(cell(t, 0, "fqdn"), HOST_C);
+    col_table_destroy(t);
+    q.expiring_within_days = 10;
+    t = hosts(f->st, &q);
+    assert_int_equal(t->nrows, 0);
+    col_table_destroy(t);
+}
+
+static void test_host_filter_by_issuer_substring_ignores_case(void **state)
+{
+    struct fx *f = *state;
+    put_fleet(f->st);
+    struct col_query q = query();
+    q.issuer = "example PUBLIC tls";
+    struct col_table *t = hosts(f->st, &q);
+    assert_int_equal(t->nrows, 1);
+    assert_string_equal(cell(t, 0, "fqdn"), HOST_A);
+    col_table_destroy(t);
+    q.issuer = "corp-dc1-ca";
+    t = hosts(f->st, &q);
+    assert_int_equal(t->nrows, 4);
+    col_table_destroy(t);
+}
+
+static void test_host_filter_by_last_seen_before(void **state)
+{
+    struct fx *f = *state;
+    put_fleet(f->st);
+    struct col_query q = query();
+    q.last_seen_before = NOW - DAY;
+    struct col_table *t = hosts(f->st, &q);
+    assert_int_equal(t->nrows, 2);
+    assert_true(has_row(t, "fqdn", HOST_A));
+    assert_true(has_row(t, "fqdn", HOST_B));
+    col_table_destroy(t);
+}
+
+static void test_host_filters_compose(void **state)
+{
+    struct fx *f = *state;
+    put_fleet(f->st);
+    struct col_query q = query();
+    q.name_pattern = "*.example.org";
+    q.min_severity = PROTO_SEV_MEDIUM;
+    struct col_table *t = hosts(f->st, &q);
+    assert_int_equal(t->nrows, 2);
+    col_table_destroy(t);
+    q.last_seen_before = NOW;
+    t = hosts(f->st, &q);
+    assert_int_equal(t->nrows, 1);
+    assert_string_equal(cell(t, 0, "fqdn"), HOST_C);
+    col_table_destroy(t);
+    q.finding = "CERT_EXPIRING";
+    q.expiring_within_days = 30;
+    q.issuer = "corp";
+    t = hosts(f->st, &q);
+    assert_int_equal(t->nrows, 1);
+    col_table_destroy(t);
+    q.finding = "L2TP_CERT_WILDCARD";
+    t = hosts(f->st, &q);
+    assert_int_equal(t->nrows, 0);
+    assert_int_equal(t->total, 0);
+    col_table_destroy(t);
+}
+
+static void test_cert_filters_select_certificates(void **state)
+{
+    struct fx *f = *state;
+    put_fleet(f->st);
+    struct col_query q = query();
+    struct col_table *t = certs(f->st, &q);
+    assert_int_equal(t->total, 6);
+    col_table_destroy(t);
+
+    q.expiring_within_days = 30;
+    t = certs(f->st, &q);
+    assert_int_equal(t->nrows, 1);
+    assert_string_equal(cell(t, 0, "fqdn"), HOST_C);
+    assert_string_equal(cell(t, 0, "days_left"), "15");
+    col_table_destroy(t);
+
+    q = query();
+    q.issuer = "EXAMPLE PUBLIC";
+    t = certs(f->st, &q);
+    assert_int_equal(t->nrows, 1);
+    assert_string_equal(cell(t, 0, "sha1"), WILDCARD_SHA1);
+    col_table_destroy(t);
+
+    q = query();
+    q.finding = "L2TP_CERT_WILDCARD";
+    t = certs(f->st, &q);
+    assert_int_equal(t->nrows, 1);
+    assert_string_equal(cell(t, 0, "sha1"), WILDCARD_SHA1);
+    col_table_destroy(t);
+
+    q = query();
+    q.finding = "CERT_EXPIRED";
+    t = certs(f->st, &q);
+    assert_int_equal(t->nrows, 1);
+    assert_string_equal(cell(t, 0, "fqdn"), HOST_D);
+    assert_string_equal(cell(t, 0, "subject_cn"), "vpn-2023.contoso.com");
+    assert_true(strtol(cell(t, 0, "days_left"), NULL, 10) < 0);
+    col_table_destroy(t);
+
+    q = query();
+    q.min_severity = PROTO_SEV_HIGH;
+    t = certs(f->st, &q);
+    assert_true(has_row(t, "sha1", WILDCARD_SHA1));
+    assert_false(has_row(t, "fqdn", HOST_B));
+    col_table_destroy(t);
+
+    q = query();
+    q.name_pattern = "rras-b*";
+    t = certs(f->st, &q);
+    assert_int_equal(t->nrows, 1);
+    col_table_destroy(t);
+
+    q = query();
+    q.last_seen_before = NOW - 2 * DAY;
+    t = certs(f->st, &q);
+    assert_int_equal(t->nrows, 2);
+    assert_string_equal(cell(t, 0, "fqdn"), HOST_A);
+    col_table_destroy(t);
+
+    q.issuer = "corp";
+    t = certs(f->st, &q);
+    assert_int_equal(t->nrows, 1);
+    assert_string_equal(cell(t, 0, "subject_cn"), "vpn.contoso.com");
+    col_table_destroy(t);
+}
+
+static void test_sort_column_outside_the_whitelist_is_rejected(void **state)
+{
+    struct fx *f = *state;
+    put_fleet(f->st);
+    struct col_query q = query();
+    struct col_table *t = NULL;
+    q.sort = "fqdn; DROP TABLE hosts";
+    assert_int_equal(col_store_query_hosts(f->st, &q, &t), PROTO_EINVAL);
+    assert_null(t);
+    assert_int_equal(col_store_query_certs(f->st, &q, &t), PROTO_EINVAL);
+    q.sort = "h.fqdn";
+    assert_int_equal(col_store_query_hosts(f->st, &q, &t), PROTO_EINVAL);
+    q.sort = "days_left"; /* a certs column, not a hosts one */
+    assert_int_equal(col_store_query_hosts(f->st, &q, &t), PROTO_EINVAL);
+    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM hosts"), 4);
+}
+
+static void test_sort_by_a_result_column_in_either_direction(void **state)
+{
+    struct fx *f = *state;
+    put_fleet(f->st);
+    struct col_query q = query();
+    q.sort = "last_seen";
+    q.descending = true;
+    struct col_table *t = hosts(f->st, &q);
+    assert_int_equal(t->nrows, 4);
+    assert_string_equal(cell(t, 0, "fqdn"), HOST_D);
+    assert_string_equal(cell(t, 3, "fqdn"), HOST_A);
+    col_table_destroy(t);
+    q.sort = "max_severity"; /* by rank, not by name */
+    t = hosts(f->st, &q);
+    assert_string_equal(cell(t, 0, "max_severity"), "critical");
+    assert_string_equal(cell(t, 1, "max_severity"), "high");
+    assert_string_equal(cell(t, 2, "max_severity"), "medium");
+    col_table_destroy(t);
+    q.sort = "days_left";
+    q.descending = false;
+    t = certs(f->st, &q);
+    assert_string_equal(cell(t, 0, "subject_cn"), "vpn-2023.contoso.com");
+    col_table_destroy(t);
+}
+
+static void test_pagination_reports_the_total_before_limit_and_offset(void **state)
+{
+    struct fx *f = *state;
+    put_fleet(f->st);
+    struct col_query q = query();
+    q.limit = 3;
+    struct col_table *t = hosts(f->st, &q);
+    assert_int_equal(t->nrows, 3);
+    assert_int_equal(t->total, 4);
+    assert_string_equal(cell(t, 0, "fqdn"), HOST_A);
+    col_table_destroy(t);
+    q.offset = 3;
+    t = hosts(f->st, &q);
+    assert_int_equal(t->nrows, 1);
+    assert_int_equal(t->total, 4);
+    assert_string_equal(cell(t, 0, "fqdn"), HOST_D);
+    col_table_destroy(t);
+    q.offset = 50;
+    t = hosts(f->st, &q);
+    assert_int_equal(t->nrows, 0);
+    assert_int_equal(t->total, 4);
+    col_table_destroy(t);
+    q.limit = 0;
+    assert_int_equal(col_store_query_hosts(f->st, &q, &t), PROTO_EINVAL);
+    q.limit = COL_QUERY_MAX_LIMIT + 1;
+    assert_int_equal(col_store_query_hosts(f->st, &q, &t), PROTO_EINVAL);
+}
+
+static void test_summary_counts_hosts_findings_and_reports(void **state)
+{
+    struct fx *f = *state;
+    put_fleet(f->st);
+    cJSON *doc = NULL;
+    assert_int_equal(col_store_summary(f->st, &doc), PROTO_OK);
+    assert_int_equal(cJSON_GetObjectItem(doc, "hosts")->valueint, 4);
+    assert_int_equal(cJSON_GetObjectItem(doc, "hosts_at_risk")->valueint, 2);
+    cJSON *sev = cJSON_GetObjectItem(doc, "by_severity");
+    assert_int_equal(cJSON_GetObjectItem(sev, "critical")->valueint, 1);
+    assert_int_equal(cJSON_GetObjectItem(sev, "high")->valueint, 1);
+    assert_int_equal(cJSON_GetObjectItem(sev, "medium")->valueint, 1);
+    assert_int_equal(cJSON_GetObjectItem(sev, "none")->valueint, 1);
+    cJSON *fnd = cJSON_GetObjectItem(doc, "by_finding");
+    assert_int_equal(cJSON_GetObjectItem(fnd, "L2TP_CERT_WILDCARD")->valueint, 1);
+    assert_int_equal(cJSON_GetObjectItem(fnd, "CERT_EXPIRING")->valueint, 1);
+    assert_int_equal(cJSON_GetObjectItem(doc, "reports")->valueint, 4);
+    assert_string_equal(cJSON_GetObjectItem(doc, "last_report_at")->valuestring,
+                        "2026-11-25T00:00:00Z");
+    cJSON_Delete(doc);
+}
+
+static void test_host_detail_returns_snapshot_findings_and_history(void **state)
+{
+    struct fx *f = *state;
+    put_fleet(f->st);
+    cJSON *doc = NULL;
+    assert_int_equal(col_store_host_detail(f->st, HOST_A, &doc), PROTO_OK);
+    cJSON *host = cJSON_GetObjectItem(doc, "host");
+    assert_string_equal(cJSON_GetObjectItem(host, "predicted_cn")->valuestring, "*.contoso.com");
+    assert_string_equal(cJSON_GetObjectItem(host, "max_severity")->valuestring, "high");
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(host, "automatic_policy")));
+    cJSON *snap = cJSON_GetObjectItem(doc, "snapshot");
+    assert_true(cJSON_IsObject(snap));
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(snap, "certs")), 2);
+    cJSON *findings = cJSON_GetObjectItem(doc, "findings");
+    assert_int_equal(cJSON_GetArraySize(findings), 3);
+    cJSON *top = cJSON_GetArrayItem(findings, 0);
+    assert_string_equal(cJSON_GetObjectItem(top, "severity")->valuestring, "high");
+    assert_true(cJSON_IsArray(cJSON_GetObjectItem(top, "certs")));
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "history")), 3);
+    cJSON_Delete(doc);
+    assert_int_equal(col_store_host_detail(f->st, "nowhere.example", &doc), PROTO_ENOTFOUND);
+    assert_null(doc);
+}
+
+/* ---- tokens and audit --------------------------------------------------------------------- */
+
+static void test_token_is_created_verified_and_revoked(void **state)
+{
+    struct fx *f = *state;
+    char token[COL_TOKEN_MAX];
+    char id[32];
+    char name[128];
+    enum col_role role = COL_ROLE_NONE;
+    assert_int_equal(
+        col_store_token_create(f->st, COL_ROLE_OPERATOR, "ops-laptop", "admin", token, id),
+        PROTO_OK);
+    assert_int_equal(strlen(token), 57);
+    assert_memory_equal(token, "rft_", 4);
+    assert_memory_equal(token + 4, id, 12);
+    assert_int_equal(col_store_token_verify(f->st, token, &role, name), PROTO_OK);
+    assert_int_equal(role, COL_ROLE_OPERATOR);
+    assert_string_equal(name, "ops-laptop");
+
+    /* The secret is not stored anywhere in the database. */
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM tokens WHERE instr(lower(hex(salt) || hex(hash) || name), "
+             "'%s') > 0",
+             token + 17);
+    assert_int_equal(sql_int(f->db, sql), 0);
+
+    struct col_table *t = NULL;
+    assert_int_equal(col_store_token_list(f->st, &t), PROTO_OK);
+    assert_int_equal(t->nrows, 1);
+    assert_string_equal(cell(t, 0, "id"), id);
+    assert_string_equal(cell(t, 0, "role"), "operator");
+    assert_null(cell(t, 0, "revoked_at"));
+    col_table_destroy(t);
+
+    assert_int_equal(col_store_token_revoke(f->st, id, "admin"), PROTO_OK);
+    assert_int_equal(col_store_token_verify(f->st, token, &role, name), PROTO_ENOTFOUND);
+    assert_int_equal(role, COL_ROLE_NONE);
+    assert_int_equal(col_store_token_revoke(f->st, id, "admin"), PROTO_ENOTFOUND);
+    assert_int_equal(col_store_token_list(f->st, &t), PROTO_OK);
+    assert_non_null(cell(t, 0, "revoked_at"));
+    col_table_destroy(t);
+
+    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM audit WHERE action = 'token.create' "
+                                    "AND actor = 'admin'"),
+                     1);
+    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM audit WHERE action = 'token.revoke'"), 1);
+}
+
+static void test_wrong_secret_unknown_id_and_malformed_tokens_are_refused(void **state)
+{
+    struct fx *f = *state;
+    char token[COL_TOKEN_MAX];
+    char bad[COL_TOKEN_MAX + 2];
+    enum col_role role = COL_ROLE_NONE;
+    assert_int_equal(col_store_token_create(f->st, COL_ROLE_VIEWER, "dash", "admin", token, NULL),
+                     PROTO_OK);
+    /* Wrong secret, right id. */
+    snprintf(bad, sizeof(bad), "%s", token);
+    bad[56] = bad[56] == '0' ? '1' : '0';
+    assert_int_equal(col_store_token_verify(f->st, bad, &role, NULL), PROTO_ENOTFOUND);
+    /* Unknown id, right secret. */
+    snprintf(bad, sizeof(bad), "%s", token);
+    bad[4] = bad[4] == '0' ? '1' : '0';
+    assert_int_equal(col_store_token_verify(f->st, bad, &role, NULL), PROTO_ENOTFOUND);
+    /* Malformed. */
+    assert_int_equal(col_store_token_verify(f->st, "", &role, NULL), PROTO_ENOTFOUND);
+    assert_int_equal(col_store_token_verify(f->st, NULL, &role, NULL), PROTO_ENOTFOUND);
+    snprintf(bad, sizeof(bad), "%sx", token);
+    assert_int_equal(col_store_token_verify(f->st, bad, &role, NULL), PROTO_ENOTFOUND);
+    snprintf(bad, sizeof(bad), "%s", token);
+    bad[10] = 'G';
+    assert_int_equal(col_store_token_verify(f->st, bad, &role, NULL), PROTO_ENOTFOUND);
+    assert_int_equal(role, COL_ROLE_NONE);
+    assert_int_equal(col_store_token_verify(f->st, token, &role, NULL), PROTO_OK);
+    assert_int_equal(role, COL_ROLE_VIEWER);
+    /* Bad arguments to create. */
+    assert_int_equal(col_store_token_create(f->st, COL_ROLE_NONE, "x", "admin", token, NULL),
+                     PROTO_EINVAL);
+    assert_int_equal(col_store_token_create(f->st, COL_ROLE_VIEWER, "", "admin", token, NULL),
+                     PROTO_EINVAL);
+    assert_int_equal(col_store_token_revoke(f->st, "not-an-id", "admin"), PROTO_ENOTFOUND);
+}
+
+static void test_roles_convert_to_and_from_text(void **state)
+{
+    (void)state;
+    assert_int_equal(col_role_from_str("viewer"), COL_ROLE_VIEWER);
+    assert_int_equal(col_role_from_str("operator"), COL_ROLE_OPERATOR);
+    assert_int_equal(col_role_from_str("approver"), COL_ROLE_APPROVER);
+    assert_int_equal(col_role_from_str("root"), COL_ROLE_NONE);
+    assert_int_equal(col_role_from_str(NULL), COL_ROLE_NONE);
+    assert_string_equal(col_role_str(COL_ROLE_APPROVER), "approver");
+}
+
+static void test_audit_rows_cannot_be_updated_or_deleted(void **state)
+{
+    struct fx *f = *state;
+    assert_int_equal(col_store_audit(f->st, "admin", "campaign.approve", "c-1", "{\"x\":1}"),
+                     PROTO_OK);
+    assert_int_equal(col_store_audit(f->st, "", "x", NULL, NULL), PROTO_EINVAL);
+    sqlite3 *db = NULL;
+    char *msg = NULL;
+    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    int rc = sqlite3_exec(db, "UPDATE audit SET actor = 'mallory'", NULL, NULL, &msg);
+    assert_int_equal(rc, SQLITE_CONSTRAINT);
+    assert_non_null(strstr(msg, "append-only"));
+    sqlite3_free(msg);
+    msg = NULL;
+    rc = sqlite3_exec(db, "DELETE FROM audit", NULL, NULL, &msg);
+    assert_int_equal(rc, SQLITE_CONSTRAINT);
+    sqlite3_free(msg);
+    sqlite3_close(db);
+    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM audit WHERE actor = 'admin'"), 1);
+}
+
+/* ---- retention and size ------------------------------------------------------------------- */
+
+static void test_prune_deletes_old_reports_but_keeps_each_hosts_latest(void **state)
+{
+    struct fx *f = *state;
+    put(f->st, "kb-787-wildcard-first", HOST_A, 1, NOW - 3 * DAY, NOW - 3 * DAY);
+    put(f->st, "kb-787-wildcard-first", HOST_A, 2, NOW - 2 * DAY, NOW - 2 * DAY);
+    put(f->st, "resolution1-single-cert", HOST_A, 3, NOW - DAY, NOW - DAY);
+    put(f->st, "expiring-l2tp-cert", HOST_C, 1, NOW - 3 * DAY, NOW - 3 * DAY);
+    int64_t deleted = -1;
+    assert_int_equal(col_store_prune(f->st, NOW - DAY, &deleted), PROTO_OK);
+    assert_int_equal(deleted, 2);
+    int64_t n = 0;
+    assert_int_equal(col_store_count_reports(f->st, &n), PROTO_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM report_bodies"), 2);
+    /* The latest state and its body are intact. */
+    cJSON *doc = NULL;
+    assert_int_equal(col_store_host_detail(f->st, HOST_C, &doc), PROTO_OK);
+    assert_true(cJSON_IsObject(cJSON_GetObjectItem(doc, "snapshot")));
+    cJSON_Delete(doc);
+    assert_int_equal(col_store_prune(f->st, NOW, &deleted), PROTO_OK);
+    assert_int_equal(deleted, 0);
+}
+
+static void test_database_size_is_page_count_times_page_size(void **state)
+{
+    struct fx *f = *state;
+    put_fleet(f->st);
+    int64_t bytes = 0;
+    assert_int_equal(col_store_db_size(f->st, &bytes), PROTO_OK);
+    assert_true(bytes > 0);
+    assert_int_equal(bytes % 512, 0);
+}
+
+static void test_in_memory_database_is_refused(void **state)
+{
+    (void)state;
+    struct col_store *st = NULL;
+    char err[128];
+    assert_int_equal(col_store_open(":memory:", &st, err, sizeof(err)), PROTO_EINVAL);
+    assert_null(st);
+    col_store_close(NULL);
+    col_table_destroy(NULL);
+}
+
+#define T(name) cmocka_unit_test_setup_teardown(name, fx_setup, fx_teardown)
+
+int main(void)
+{
+    proto_alloc_install_cjson_hooks();
+    const struct CMUnitTest tests[] = {
+        T(test_ingest_stores_latest_state_of_a_host),
+        T(test_repeated_report_id_is_a_duplicate_and_adds_no_row),
+        T(test_newer_report_replaces_certs_rules_and_findings),
+        T(test_older_report_is_stored_but_keeps_the_latest_state),
+        T(test_reinstalled_agent_with_lower_seq_but_newer_collection_wins),
+        T(test_persisting_finding_keeps_first_seen_and_vanished_one_is_resolved),
+        T(test_finding_keys_name_id_certs_and_rules),
+        T(test_failed_ingest_leaves_the_rest_of_the_batch_intact),
+        T(test_host_names_are_case_insensitive),
+        T(test_host_filter_by_finding),
+        T(test_host_filter_by_minimum_severity),
+        T(test_host_filter_by_name_pattern_treats_underscore_literally),
+        T(test_host_filter_by_expiring_within_days),
+        T(test_host_filter_by_issuer_substring_ignores_case),
+        T(test_host_filter_by_last_seen_before),
+        T(test_host_filters_compose),
+        T(test_cert_filters_select_certificates),
+        T(test_sort_column_outside_the_whitelist_is_rejected),
+        T(test_sort_by_a_result_column_in_either_direction),
+        T(test_pagination_reports_the_total_before_limit_and_offset),
+        T(test_summary_counts_hosts_findings_and_reports),
+        T(test_host_detail_returns_snapshot_findings_and_history),
+        T(test_token_is_created_verified_and_revoked),
+        T(test_wrong_secret_unknown_id_and_malformed_tokens_are_refused),
+        cmocka_unit_test(test_roles_convert_to_and_from_text),
+        T(test_audit_rows_cannot_be_updated_or_deleted),
+        T(test_prune_deletes_old_reports_but_keeps_each_hosts_latest),
+        T(test_database_size_is_page_count_times_page_size),
+        cmocka_unit_test(test_in_memory_database_is_refused),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
