@@ -1,7 +1,9 @@
 /*
- * cli: the agent's offline commands (`check`, `collect`) and their shared options.
+ * cli: the agent's commands: offline (`check`, `collect`, with shared options) and delivery
+ * (`run`, `config`, driven by the settings table of config.h).
  *
- * Each command parses its own argv, reads a capture bundle, runs proto's diagnosis and prints.
+ * Each offline command parses its own argv, reads a capture bundle, runs proto's diagnosis and
+ * prints.
  * Exit codes are the contract scripts rely on: AGENT_EXIT_OK (no high/critical finding),
  * AGENT_EXIT_FINDINGS (at least one), AGENT_EXIT_USAGE (bad input or usage).
  */
@@ -33,5 +35,12 @@ int agent_cli_parse(const char *command, int argc, char **argv, struct agent_cli
 
 int agent_cmd_check(int argc, char **argv);
 int agent_cmd_collect(int argc, char **argv);
+
+/* `run [--once] --config FILE [--KEY VALUE...]`: the delivery loop (run.h). Exit codes: 0 clean
+ * stop, or --once with the spool emptied; 1 --once with reports still spooled; 2 usage or
+ * configuration error. */
+int agent_cmd_run(int argc, char **argv);
+/* `config --print|--check|--markdown [--config FILE] [--KEY VALUE...]`. */
+int agent_cmd_config(int argc, char **argv);
 
 #endif

@@ -14,6 +14,8 @@ static void agent_usage(FILE *to)
           "commands:\n"
           "  check    diagnose a capture bundle offline and print the findings\n"
           "  collect  print the report JSON the agent would send for a capture bundle\n"
+          "  run      collect, spool and send reports to the collector (--once: one round)\n"
+          "  config   print the effective settings and where each came from\n"
           "  version  print the version\n"
           "run `rrasfleet-agent COMMAND --help` for the options of a command\n",
           to);
@@ -32,6 +34,12 @@ int main(int argc, char **argv)
     }
     if (strcmp(command, "collect") == 0) {
         return agent_cmd_collect(argc - 1, argv + 1);
+    }
+    if (strcmp(command, "run") == 0) {
+        return agent_cmd_run(argc - 1, argv + 1);
+    }
+    if (strcmp(command, "config") == 0) {
+        return agent_cmd_config(argc - 1, argv + 1);
     }
     if (strcmp(command, "version") == 0 || strcmp(command, "--version") == 0) {
         printf("rrasfleet-agent %s\n", RRAS_VERSION);

@@ -153,12 +153,23 @@ static int bundle_entry_cmp(const void *a, const void *b)
     return strcmp(ea->name, eb->name);
 }
 
-/* True when `sha1` is a line of private-keys.txt (already decoded text). */
-static bool bundle_has_key(const char *keys, size_t keys_len, const char *sha1)
+/* The thumbprints of private-keys.txt, upper-cased and sorted for bsearch. */
+struct bundle_keys {
+    char (*sha1)[PROTO_SHA1_HEX_LEN + 1];
+    size_t count;
+};
+
+static int bundle_key_cmp(const void *a, const void *b)
 {
-    size_t pos = 0, line_len = 0;
+    return strcmp(a, b);
+}
+
+/* Collects the 40-hex-digit lines of the decoded key list; others are ignored. */
+static enum proto_rc bundle_keys_load(const char *text, size_t len, struct bundle_keys *keys)
+{
+    size_t pos = 0, line_len = 0, cap = 0;
     const char *line;
-    while ((line = proto_text_next_line(keys, keys_len, &pos, &line_len)) != NULL) {
+    while ((line = proto_text_next_line(text, len, &pos, &line_len)) != NULL) {
         while (line_len > 0 && isspace((unsigned char)*line)) {
             line++;
             line_len--;
@@ -166,11 +177,34 @@ static bool bundle_has_key(const char *keys, size_t keys_len, const char *sha1)
         while (line_len > 0 && isspace((unsigned char)line[line_len - 1])) {
             line_len--;
         }
-        if (line_len == PROTO_SHA1_HEX_LEN && strncasecmp(line, sha1, line_len) == 0) {
-            return true;
+        if (line_len != PROTO_SHA1_HEX_LEN || keys->count >= PROTO_MAX_CERTS) {
+            continue;
         }
+        if (keys->count == cap) {
+            cap = cap ? cap * 2 : 64;
+            void *grown = proto_realloc(keys->sha1, cap * sizeof(*keys->sha1));
+            if (grown == NULL) {
+                return PROTO_ENOMEM;
+            }
+            keys->sha1 = grown;
+        }
+        char *out = keys->sha1[keys->count++];
+        for (size_t i = 0; i < line_len; i++) {
+            out[i] = (char)toupper((unsigned char)line[i]);
+        }
+        out[line_len] = '\0';
     }
-    return false;
+    if (keys->count > 1) {
+        qsort(keys->sha1, keys->count, sizeof(*keys->sha1), bundle_key_cmp);
+    }
+    return PROTO_OK;
+}
+
+/* True when the certificate's upper-case thumbprint is in the key list. */
+static bool bundle_has_key(const struct bundle_keys *keys, const char *sha1)
+{
+    return keys->count > 0 &&
+           bsearch(sha1, keys->sha1, keys->count, sizeof(*keys->sha1), bundle_key_cmp) != NULL;
 }
 
 static enum proto_rc bundle_read_store(struct proto_snapshot *snap, const char *dir)
@@ -178,8 +212,9 @@ static enum proto_rc bundle_read_store(struct proto_snapshot *snap, const char *
     enum proto_rc result = PROTO_OK;
     struct bundle_store_entry *entries = NULL;
     size_t count = 0;
-    char *keys = NULL;
+    char *keys_text = NULL;
     size_t keys_len = 0;
+    struct bundle_keys keys = {NULL, 0};
     char path[BUNDLE_PATH_MAX];
     DIR *store = NULL;
 
@@ -214,8 +249,18 @@ static enum proto_rc bundle_read_store(struct proto_snapshot *snap, const char *
     qsort(entries, count, sizeof(*entries), bundle_entry_cmp);
 
     enum proto_rc keys_rc;
-    keys = bundle_read_text(snap, dir, BUNDLE_STORE_DIR "/" BUNDLE_KEYS_FILE,
-                            PROTO_CODEPAGE_DEFAULT_OEM, &keys_len, &keys_rc);
+    keys_text = bundle_read_text(snap, dir, BUNDLE_STORE_DIR "/" BUNDLE_KEYS_FILE,
+                                 PROTO_CODEPAGE_DEFAULT_OEM, &keys_len, &keys_rc);
+    if (keys_rc == PROTO_ENOMEM) {
+        result = keys_rc;
+        goto out;
+    }
+    if (keys_text != NULL) {
+        result = bundle_keys_load(keys_text, keys_len, &keys);
+        if (result) {
+            goto out;
+        }
+    }
 
     for (size_t i = 0; i < count; i++) {
         char source[300];
@@ -248,7 +293,7 @@ static enum proto_rc bundle_read_store(struct proto_snapshot *snap, const char *
             proto_snapshot_add_error(snap, source, rc, "certificate not parsed: %s", why);
         }
         cert->store_index = snap->cert_count - 1;
-        cert->has_private_key = keys != NULL && bundle_has_key(keys, keys_len, cert->sha1);
+        cert->has_private_key = bundle_has_key(&keys, cert->sha1);
         /* The file name carries the thumbprint Windows showed; a mismatch means a damaged or
          * hand-edited bundle, worth telling but not fatal. */
         const char *name_hex = strchr(entries[i].name, '-') + 1;
@@ -259,7 +304,8 @@ static enum proto_rc bundle_read_store(struct proto_snapshot *snap, const char *
         }
     }
 out:
-    proto_free(keys);
+    proto_free(keys_text);
+    proto_free(keys.sha1);
     proto_free(entries);
     closedir(store);
     return result;

@@ -17,6 +17,7 @@
 #include <mbedtls/base64.h>
 
 #include "alloc.h"
+#include "buf.h"
 #include "limits.h"
 #include "x509.h"
 
@@ -473,7 +474,50 @@ cJSON *proto_json_from_finding(const struct proto_finding *finding)
     return obj;
 }
 
-cJSON *proto_json_from_snapshot(const struct proto_snapshot *snap)
+/* The certificates as one raw JSON array text, printed one certificate at a time, so a store of
+ * a thousand certificates never exists as a cJSON tree (the tree costs several times the text).
+ * The returned item owns the text. */
+static cJSON *enc_certs_raw(const struct proto_snapshot *snap)
+{
+    struct proto_buf text;
+    proto_buf_init(&text, PROTO_MAX_REPORT_BYTES);
+    enum proto_rc result = proto_buf_append_byte(&text, '[');
+    for (size_t i = 0; i < snap->cert_count && result == PROTO_OK; i++) {
+        cJSON *cert = proto_json_from_cert(&snap->certs[i]);
+        char *printed = cert != NULL ? cJSON_PrintUnformatted(cert) : NULL;
+        cJSON_Delete(cert);
+        if (printed == NULL) {
+            result = PROTO_ENOMEM;
+            break;
+        }
+        if (i > 0) {
+            result = proto_buf_append_byte(&text, ',');
+        }
+        if (result == PROTO_OK) {
+            result = proto_buf_append_str(&text, printed);
+        }
+        proto_free(printed);
+    }
+    if (result == PROTO_OK) {
+        result = proto_buf_append_byte(&text, ']');
+    }
+    cJSON *raw = result == PROTO_OK ? cJSON_CreateRaw("") : NULL;
+    if (raw == NULL) {
+        proto_buf_free(&text);
+        return NULL;
+    }
+    /* Hand the buffer to the item instead of copying it: cJSON frees valuestring with the
+     * installed hooks, which are proto_free (or free, which proto_free is, without hooks). */
+    proto_free(raw->valuestring);
+    raw->valuestring = proto_buf_detach(&text, NULL);
+    if (raw->valuestring == NULL) {
+        cJSON_Delete(raw);
+        return NULL;
+    }
+    return raw;
+}
+
+static cJSON *enc_snapshot(const struct proto_snapshot *snap, bool certs_as_raw_text)
 {
     cJSON *obj = cJSON_CreateObject();
     cJSON *certs = NULL;
@@ -483,15 +527,21 @@ cJSON *proto_json_from_snapshot(const struct proto_snapshot *snap)
     if (!enc_add_bool(obj, "certs_available", snap->certs_available)) {
         goto fail;
     }
-    certs = cJSON_CreateArray();
-    if (!enc_add(obj, "certs", certs)) {
-        goto fail;
-    }
-    for (size_t i = 0; i < snap->cert_count; i++) {
-        cJSON *cert = proto_json_from_cert(&snap->certs[i]);
-        if (cert == NULL || !cJSON_AddItemToArray(certs, cert)) {
-            cJSON_Delete(cert);
+    if (certs_as_raw_text) {
+        if (!enc_add(obj, "certs", enc_certs_raw(snap))) {
             goto fail;
+        }
+    } else {
+        certs = cJSON_CreateArray();
+        if (!enc_add(obj, "certs", certs)) {
+            goto fail;
+        }
+        for (size_t i = 0; i < snap->cert_count; i++) {
+            cJSON *cert = proto_json_from_cert(&snap->certs[i]);
+            if (cert == NULL || !cJSON_AddItemToArray(certs, cert)) {
+                cJSON_Delete(cert);
+                goto fail;
+            }
         }
     }
     if (!enc_add(obj, "ipsec", enc_ipsec(snap)) || !enc_add(obj, "bindings", enc_bindings(snap)) ||
@@ -504,6 +554,11 @@ cJSON *proto_json_from_snapshot(const struct proto_snapshot *snap)
 fail:
     cJSON_Delete(obj);
     return NULL;
+}
+
+cJSON *proto_json_from_snapshot(const struct proto_snapshot *snap)
+{
+    return enc_snapshot(snap, false);
 }
 
 enum proto_rc proto_json_encode_report(const struct proto_report *report, int pretty, char **out,
@@ -523,7 +578,8 @@ enum proto_rc proto_json_encode_report(const struct proto_report *report, int pr
     }
     /* A document the decoder would refuse is a caller bug, not something to send. */
     if (report == NULL || report->snapshot == NULL || !json_uuid_valid(report->report_id) ||
-        report->seq > JSON_MAX_SAFE_INTEGER ||
+        report->seq > JSON_MAX_SAFE_INTEGER || report->spool_dropped > JSON_MAX_SAFE_INTEGER ||
+        report->spool_quarantined > JSON_MAX_SAFE_INTEGER ||
         (report->finding_count > 0 && report->findings == NULL)) {
         return PROTO_EINVAL;
     }
@@ -532,7 +588,7 @@ enum proto_rc proto_json_encode_report(const struct proto_report *report, int pr
         !enc_add_str(root, "report_id", report->report_id) ||
         !enc_add_big_uint(root, "seq", report->seq) ||
         !enc_add(root, "host", proto_json_from_host(&report->snapshot->host)) ||
-        !enc_add(root, "snapshot", proto_json_from_snapshot(report->snapshot))) {
+        !enc_add(root, "snapshot", enc_snapshot(report->snapshot, true))) {
         goto out;
     }
     findings = cJSON_CreateArray();
@@ -546,17 +602,27 @@ enum proto_rc proto_json_encode_report(const struct proto_report *report, int pr
             goto out;
         }
     }
-    /* cJSON allocates the text through the installed hooks, so proto_free releases it. */
-    text = pretty ? cJSON_Print(root) : cJSON_PrintUnformatted(root);
+    cJSON *spool = cJSON_CreateObject();
+    if (!enc_add(root, "agent_spool", spool) ||
+        !enc_add_big_uint(spool, "dropped", report->spool_dropped) ||
+        !enc_add_big_uint(spool, "quarantined", report->spool_quarantined)) {
+        goto out;
+    }
+    /* Printed into one buffer of the largest allowed size: cJSON's own printing grows its
+     * buffer by doubling and then copies it, which costs up to three times the document in
+     * peak memory; pages of this buffer that the text does not reach are never touched.
+     * A document that does not fit is one the collector would answer 413. */
+    text = proto_malloc(PROTO_MAX_REPORT_BYTES + 1);
     if (text == NULL) {
         goto out;
     }
-    size_t len = strlen(text);
-    if (len > PROTO_MAX_REPORT_BYTES) {
-        /* The collector would answer 413: say so here instead. */
+    if (!cJSON_PrintPreallocated(root, text, (int)PROTO_MAX_REPORT_BYTES + 1, pretty != 0)) {
+        /* cJSON says only "did not fit"; an allocation failure is not possible here because
+         * printing into a preallocated buffer allocates nothing. */
         result = PROTO_ELIMIT;
         goto out;
     }
+    size_t len = strlen(text);
     *out = text;
     text = NULL;
     if (out_len != NULL) {
@@ -1585,6 +1651,25 @@ static enum proto_rc dec_findings(struct json_dec *d, const cJSON *root,
     return dec_elements(d, "findings", array, dec_finding_el, report);
 }
 
+/* "agent_spool" is optional (agents before it was added did not send it): absent reads as 0. */
+static enum proto_rc dec_agent_spool(struct json_dec *d, const cJSON *root,
+                                     struct proto_report *report)
+{
+    const cJSON *spool = NULL;
+    enum proto_rc result = dec_object(d, root, "agent_spool", JSON_OPTIONAL, &spool);
+    if (result || spool == NULL) {
+        return result;
+    }
+    size_t saved = dec_enter_key(d, "agent_spool");
+    if (!(result = dec_uint(d, spool, "dropped", JSON_REQUIRED, JSON_MAX_SAFE_INTEGER,
+                            &report->spool_dropped))) {
+        result = dec_uint(d, spool, "quarantined", JSON_REQUIRED, JSON_MAX_SAFE_INTEGER,
+                          &report->spool_quarantined);
+    }
+    dec_leave(d, saved);
+    return result;
+}
+
 static enum proto_rc dec_report(struct json_dec *d, const cJSON *root, struct proto_report *report)
 {
     const char *schema = NULL;
@@ -1622,7 +1707,7 @@ static enum proto_rc dec_report(struct json_dec *d, const cJSON *root, struct pr
     if ((result = dec_uint(d, root, "seq", JSON_REQUIRED, JSON_MAX_SAFE_INTEGER, &report->seq)) ||
         (result = dec_nested(d, root, "host", dec_host_fn, &report->snapshot->host)) ||
         (result = dec_nested(d, root, "snapshot", dec_snapshot_fn, report->snapshot)) ||
-        (result = dec_findings(d, root, report))) {
+        (result = dec_findings(d, root, report)) || (result = dec_agent_spool(d, root, report))) {
         return result;
     }
     return PROTO_OK;

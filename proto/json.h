@@ -24,6 +24,11 @@ struct proto_report {
     struct proto_snapshot *snapshot; /* owned */
     struct proto_finding *findings;  /* owned: the agent's own diagnosis */
     size_t finding_count;
+    /* Reports the agent lost before they were sent, attributed to this report: "agent_spool"
+     * on the wire (always written; absent on decode reads as 0). Each loss is carried by one
+     * acknowledged report, so the collector may sum them. At most 2^53. */
+    uint64_t spool_dropped;     /* dropped, oldest first, when the spool was full */
+    uint64_t spool_quarantined; /* corrupted on disk, or refused by the collector for good */
 };
 
 struct proto_json_error {

@@ -154,6 +154,10 @@ static bool text_is_utf8(const unsigned char *s, size_t len)
     uint32_t cp;
 
     while (i < len) {
+        if (s[i] < 0x80) { /* the common case, without a call */
+            i++;
+            continue;
+        }
         size_t n = text_utf8_seq(s + i, len - i, &cp);
         if (n == 0) {
             return false;
@@ -167,15 +171,23 @@ static enum proto_rc text_decode_utf8(struct text_out *o, const unsigned char *s
 {
     enum proto_rc result = PROTO_OK;
     size_t i = 0;
-    uint32_t cp = 0;
 
+    /* Already validated by text_is_utf8, so runs without CR or NUL are copied as they are;
+     * only CR, NUL and the LF of a CR LF pair go through text_emit. */
     while (i < len && result == PROTO_OK) {
-        size_t n = text_utf8_seq(s + i, len - i, &cp);
-        if (n == 0) {
-            return PROTO_EENCODING; /* NEVER: validated by text_is_utf8 first */
+        size_t start = i;
+        if (!(s[i] == '\n' && o->prev_cr)) {
+            while (i < len && s[i] != '\r' && s[i] != '\0') {
+                i++;
+            }
         }
-        result = text_emit(o, cp);
-        i += n;
+        if (i > start) {
+            o->prev_cr = false;
+            result = proto_buf_append(&o->buf, s + start, i - start);
+        } else {
+            result = text_emit(o, s[i]);
+            i++;
+        }
     }
     return result;
 }

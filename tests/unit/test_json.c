@@ -183,6 +183,8 @@ static struct proto_report *full_report(void)
 
     memcpy(report->report_id, TEST_UUID, sizeof(report->report_id));
     report->seq = 9007199254740992ull; /* 2^53, the largest seq allowed */
+    report->spool_dropped = 3;
+    report->spool_quarantined = 4294967297ull; /* above 2^32: written as exact digits */
     snap->host.fqdn = xstrdup("rras01.corp.contoso.com");
     snap->host.hostname = xstrdup("RRAS01");
     snap->host.os = xstrdup("Windows Server 2019 Datacenter 10.0.17763");
@@ -301,6 +303,8 @@ static void assert_report_equal(const struct proto_report *a, const struct proto
 
     assert_string_equal(a->report_id, b->report_id);
     assert_int_equal(a->seq, b->seq);
+    assert_int_equal(a->spool_dropped, b->spool_dropped);
+    assert_int_equal(a->spool_quarantined, b->spool_quarantined);
     assert_opt_str_equal(sa->host.fqdn, sb->host.fqdn);
     assert_opt_str_equal(sa->host.hostname, sb->host.hostname);
     assert_opt_str_equal(sa->host.os, sb->host.os);
@@ -604,7 +608,21 @@ static void test_encoding_writes_nulls_for_absent_eku_key_usage_and_dwords(void 
                         "REG_OTHER");
     assert_string_equal(cJSON_GetStringValue(tree_at(root, "host.collected_at")),
                         "2024-06-01T12:00:00Z");
+    assert_int_equal(cJSON_GetNumberValue(tree_at(root, "agent_spool.dropped")), 3);
+    assert_int_equal(cJSON_GetNumberValue(tree_at(root, "agent_spool.quarantined")), 4294967297.0);
     cJSON_Delete(root);
+}
+
+static void test_spool_loss_counts_are_always_written_even_when_zero(void **state)
+{
+    (void)state;
+    struct proto_report *report = full_report();
+    report->spool_dropped = 0;
+    report->spool_quarantined = 0;
+    char *text = encode(report, 0, NULL);
+    assert_non_null(strstr(text, "\"agent_spool\":{\"dropped\":0,\"quarantined\":0}"));
+    proto_free(text);
+    proto_report_destroy(report);
 }
 
 static void test_building_blocks_produce_the_members_of_the_report(void **state)
@@ -652,6 +670,12 @@ static void test_encoder_refuses_a_report_the_decoder_would_refuse(void **state)
     assert_int_equal(len, 0);
     memcpy(report->report_id, TEST_UUID, sizeof(report->report_id));
     report->seq = 9007199254740993ull;
+    assert_int_equal(proto_json_encode_report(report, 0, &text, &len), PROTO_EINVAL);
+    report->seq = 1;
+    report->spool_dropped = 9007199254740993ull;
+    assert_int_equal(proto_json_encode_report(report, 0, &text, &len), PROTO_EINVAL);
+    report->spool_dropped = 0;
+    report->spool_quarantined = UINT64_MAX;
     assert_int_equal(proto_json_encode_report(report, 0, &text, &len), PROTO_EINVAL);
     assert_int_equal(proto_json_encode_report(NULL, 0, &text, &len), PROTO_EINVAL);
     proto_report_destroy(report);
@@ -713,6 +737,8 @@ static void test_minimal_document_decodes_to_an_empty_snapshot(void **state)
     assert_string_equal(report->snapshot->iphttps_cert_sha1, "");
     assert_int_equal(report->finding_count, 0);
     assert_null(report->findings);
+    assert_int_equal(report->spool_dropped, 0);
+    assert_int_equal(report->spool_quarantined, 0);
     proto_report_destroy(report);
 }
 
@@ -777,6 +803,8 @@ static void test_each_missing_required_member_is_named(void **state)
         "findings[1].message",
         "findings[1].certs",
         "findings[1].rules",
+        "agent_spool.dropped",
+        "agent_spool.quarantined",
     };
     for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
         struct broken_case c = {required[i], NULL, PROTO_EMISSING, NULL};
@@ -800,6 +828,7 @@ static void test_optional_members_may_be_left_out(void **state)
         "snapshot.bindings.ssl[0].store_name",
         "snapshot.registry_available",
         "snapshot.registry",
+        "agent_spool",
     };
     for (size_t i = 0; i < sizeof(optional) / sizeof(optional[0]); i++) {
         struct proto_json_error err;
@@ -859,6 +888,10 @@ static void test_wrong_member_types_are_named_with_their_path(void **state)
         {"findings[0].severity", "3", PROTO_ETYPE, NULL},
         {"findings[0].certs[0]", "null", PROTO_ETYPE, NULL},
         {"findings[1].rules", "\"L2TP Manual Rule\"", PROTO_ETYPE, NULL},
+        {"agent_spool", "null", PROTO_ETYPE, NULL},
+        {"agent_spool", "[3, 0]", PROTO_ETYPE, NULL},
+        {"agent_spool.dropped", "\"3\"", PROTO_ETYPE, NULL},
+        {"agent_spool.quarantined", "0.5", PROTO_ETYPE, NULL},
     };
     check_broken_cases(cases, sizeof(cases) / sizeof(cases[0]));
 }
@@ -915,6 +948,10 @@ static void test_numbers_outside_their_range_are_refused(void **state)
         {"snapshot.ipsec.prohibit_ipsec", "4294967295", PROTO_OK, ""},
         {"snapshot.ipsec.prohibit_ipsec", "-1", PROTO_ELIMIT, NULL},
         {"snapshot.certs[0].store_index", "4294967296", PROTO_ELIMIT, NULL},
+        {"agent_spool.dropped", "-1", PROTO_ELIMIT, NULL},
+        {"agent_spool.dropped", "9007199254740994", PROTO_ELIMIT, NULL},
+        {"agent_spool.dropped", "9007199254740992", PROTO_OK, ""},
+        {"agent_spool.quarantined", "-3", PROTO_ELIMIT, NULL},
     };
     check_broken_cases(cases, sizeof(cases) / sizeof(cases[0]));
 }
@@ -944,6 +981,7 @@ static void test_unknown_members_are_ignored(void **state)
         "snapshot.registry[0].future",
         "snapshot.errors[0].future",
         "findings[0].future",
+        "agent_spool.future",
     };
     struct proto_report *expected = full_report();
     cJSON *root = full_tree();
@@ -1399,6 +1437,8 @@ static void test_schema_repeats_the_caps_of_limits_h(void **state)
         {"properties/snapshot/properties/errors/maxItems", PROTO_MAX_ERRORS},
         {"properties/findings/maxItems", PROTO_MAX_FINDINGS},
         {"properties/seq/maximum", 9007199254740992.0},
+        {"properties/agent_spool/properties/dropped/maximum", 9007199254740992.0},
+        {"properties/agent_spool/properties/quarantined/maximum", 9007199254740992.0},
     };
     cJSON *schema = load_schema();
     for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
@@ -1467,6 +1507,7 @@ int main(void)
         cmocka_unit_test(test_full_report_round_trips_field_for_field),
         cmocka_unit_test(test_reencoding_a_decoded_report_is_byte_identical),
         cmocka_unit_test(test_encoding_writes_nulls_for_absent_eku_key_usage_and_dwords),
+        cmocka_unit_test(test_spool_loss_counts_are_always_written_even_when_zero),
         cmocka_unit_test(test_building_blocks_produce_the_members_of_the_report),
         cmocka_unit_test(test_host_without_optional_members_omits_them),
         cmocka_unit_test(test_encoder_refuses_a_report_the_decoder_would_refuse),

@@ -1,0 +1,157 @@
+/*
+ * cli_run: `rrasfleet-agent run [--once] --config FILE [--KEY VALUE...]`.
+ *
+ * Wires the production seams together: settings (config.h), the spool folder and its lock,
+ * libcurl (transport.h), the system clock, and SIGTERM/SIGINT as the stop flag, then hands
+ * over to run.h. Owns process-wide state only (signal handlers, curl's global init).
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "config.h"
+#include "run.h"
+#include "spool.h"
+#include "transport.h"
+
+static volatile sig_atomic_t run_stop_flag;
+
+static void run_on_signal(int sig)
+{
+    (void)sig;
+    run_stop_flag = 1;
+}
+
+/* No SA_RESTART: a signal interrupts the sleep at once. */
+static void run_install_signals(void)
+{
+#ifdef _WIN32
+    signal(SIGINT, run_on_signal);
+    signal(SIGTERM, run_on_signal);
+#else
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = run_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    /* curl with CURLOPT_NOSIGNAL leaves SIGPIPE to us: a collector closing the connection must
+     * become a send error, not the end of the agent. */
+    struct sigaction ign;
+    memset(&ign, 0, sizeof(ign));
+    ign.sa_handler = SIG_IGN;
+    sigemptyset(&ign.sa_mask);
+    sigaction(SIGPIPE, &ign, NULL);
+#endif
+}
+
+static void run_usage(FILE *to)
+{
+    fputs("usage: rrasfleet-agent run [--once] --config FILE [--KEY VALUE...]\n"
+          "  --once         collect one report, try once to send everything spooled, and exit:\n"
+          "                 0 the spool is empty, 1 reports remain spooled, 2 configuration error\n"
+          "  --config FILE  key = value settings (see `rrasfleet-agent config --markdown`)\n"
+          "  --KEY VALUE    any setting, overriding the file (e.g. --interval-s 60)\n"
+          "Logs go to stderr, one line per collection and per send attempt.\n",
+          to);
+}
+
+static enum proto_rc run_transport_send(void *ctx, const char *body, size_t len,
+                                        struct agent_send_result *res)
+{
+    return agent_transport_send(ctx, body, len, res);
+}
+
+static bool run_wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+int agent_cmd_run(int argc, char **argv)
+{
+    struct agent_config cfg;
+    struct proto_conf conf;
+    struct agent_spool *spool = NULL;
+    struct agent_transport *transport = NULL;
+    struct agent_run *run = NULL;
+    bool once = false;
+    bool curl_ready = false;
+    const char *config_path = NULL;
+    char err[512];
+    int exit_code = AGENT_EXIT_USAGE;
+
+    memset(&conf, 0, sizeof(conf));
+    if (run_wants_help(argc, argv)) {
+        run_usage(stdout);
+        return AGENT_EXIT_OK;
+    }
+    const struct agent_config_switch switches[] = {{"--once", &once}};
+    enum proto_rc rc = agent_config_from_args(argc, argv, switches, 1, &cfg, &conf, &config_path,
+                                              err, sizeof(err));
+    if (rc) {
+        fprintf(stderr, "rrasfleet-agent run: %s\n", err);
+        goto out;
+    }
+    if (config_path == NULL) {
+        fputs("rrasfleet-agent run: --config FILE is required\n", stderr);
+        run_usage(stderr);
+        goto out;
+    }
+    if (agent_config_validate(&cfg, err, sizeof(err)) != PROTO_OK) {
+        fprintf(stderr, "rrasfleet-agent run: %s: %s\n", config_path, err);
+        goto out;
+    }
+    run_install_signals();
+    if (agent_transport_global_init() != PROTO_OK) {
+        fputs("rrasfleet-agent run: libcurl could not be initialised\n", stderr);
+        goto out;
+    }
+    curl_ready = true;
+    struct agent_spool_limits limits = {(size_t)cfg.spool_max_records, cfg.spool_max_bytes};
+    rc = agent_spool_open(cfg.spool_dir, &limits, &spool);
+    if (rc) {
+        fprintf(stderr, "rrasfleet-agent run: cannot open the spool %s: %s\n", cfg.spool_dir,
+                rc == PROTO_EUNAVAILABLE ? "another agent holds its lock" : proto_rc_str(rc));
+        /* A busy spool is a running agent, not a configuration mistake. */
+        exit_code = rc == PROTO_EUNAVAILABLE ? AGENT_RUN_EXIT_PENDING : AGENT_EXIT_USAGE;
+        goto out;
+    }
+    rc = agent_transport_create(&cfg, &run_stop_flag, &transport);
+    if (rc) {
+        fprintf(stderr, "rrasfleet-agent run: cannot set up HTTPS with libcurl: %s\n",
+                proto_rc_str(rc));
+        goto out;
+    }
+    struct agent_run_env env;
+    memset(&env, 0, sizeof(env));
+    env.transport.send = run_transport_send;
+    env.transport.ctx = transport;
+    env.clock = agent_run_system_clock();
+    env.stop = &run_stop_flag;
+    env.log = stderr;
+    rc = agent_run_create(&cfg, spool, &env, &run);
+    if (rc) {
+        fprintf(stderr, "rrasfleet-agent run: %s\n", proto_rc_str(rc));
+        goto out;
+    }
+    if (once) {
+        exit_code = agent_run_once(run);
+    } else {
+        exit_code = agent_run_loop(run) == PROTO_OK ? AGENT_EXIT_OK : AGENT_RUN_EXIT_PENDING;
+    }
+out:
+    agent_run_destroy(run);
+    agent_transport_destroy(transport);
+    agent_spool_close(spool);
+    if (curl_ready) {
+        agent_transport_global_cleanup();
+    }
+    proto_conf_free(&conf);
+    return exit_code;
+}

@@ -1,0 +1,403 @@
+/*
+ * config: the agent's settings table and the checks that span several keys.
+ *
+ * The table below is the single place a setting is declared: conftab parses the file and the
+ * flags with it, `config --print` shows it with origins, and `config --markdown` documents it.
+ * Limits are chosen so that a mistyped value is refused rather than obeyed: an interval of
+ * seconds, a jitter of at most half the interval, timeouts a collector can meet.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <string.h>
+#include <strings.h>
+
+#include "alloc.h"
+#include "dn.h"
+#include "spool.h"
+
+#define AGENT_DEFAULT_SPOOL_MAX_BYTES "67108864" /* 64 MiB */
+#define AGENT_MAX_SPOOL_BYTES 1073741824ul       /* 1 GiB; fits a 32-bit unsigned long */
+#define AGENT_MAX_EXPIRY_DAYS 3650ul
+
+#define AGENT_STR(member, def, desc)                                                               \
+    {                                                                                              \
+#member, PROTO_CONF_STRING, def, 0, 0, offsetof(struct agent_config, member),              \
+            sizeof(((struct agent_config *)0)->member), desc                                       \
+    }
+#define AGENT_UINT(member, def, lo, hi, desc)                                                      \
+    {                                                                                              \
+#member, PROTO_CONF_UINT, def, lo, hi, offsetof(struct agent_config, member), 0, desc      \
+    }
+
+static const struct proto_conf_entry agent_config_entries[] = {
+    AGENT_STR(source, "",
+              "where snapshots come from: a capture bundle folder, as bundle:DIR or just DIR"),
+    AGENT_STR(fqdn_override, "",
+              "report this FQDN instead of the one the source names (simulations; it must match "
+              "the client certificate)"),
+    AGENT_STR(collector_url, "", "the collector's agent endpoint, https://host:port"),
+    AGENT_STR(ca_file, "",
+              "PEM file of the CA(s) the collector's certificate must chain to (the system store "
+              "is never used)"),
+    AGENT_STR(client_cert, "", "PEM file of this agent's client certificate"),
+    AGENT_STR(client_key, "", "PEM file of the client certificate's private key"),
+    AGENT_STR(pinned_pubkey, "",
+              "optional pin of the collector's public key: sha256//BASE64 (several joined by ';')"),
+    AGENT_STR(proxy, "",
+              "HTTP proxy URL for the collector connection; empty connects directly and ignores "
+              "proxy environment variables"),
+    AGENT_STR(spool_dir, "", "folder of the on-disk spool of unsent reports"),
+    AGENT_UINT(spool_max_records, "1000", 1, AGENT_SPOOL_MAX_RECORDS,
+               "most reports kept in the spool; the oldest is dropped (and counted) beyond it"),
+    AGENT_UINT(spool_max_bytes, AGENT_DEFAULT_SPOOL_MAX_BYTES, 4096, AGENT_MAX_SPOOL_BYTES,
+               "most bytes of spool records; the oldest is dropped (and counted) beyond it"),
+    AGENT_UINT(connect_timeout_ms, "5000", 100, 600000,
+               "time allowed to connect and finish the TLS handshake"),
+    AGENT_UINT(total_timeout_ms, "30000", 100, 3600000, "time allowed for one whole send"),
+    AGENT_UINT(interval_s, "300", 10, 604800,
+               "seconds between snapshots until the collector names another interval"),
+    AGENT_UINT(jitter_percent, "10", 0, 50,
+               "each interval is randomly lengthened or shortened by up to this share"),
+    AGENT_UINT(backoff_base_ms, "1000", 1, 3600000,
+               "first retry delay ceiling; doubles per failed attempt (full jitter)"),
+    AGENT_UINT(backoff_cap_ms, "300000", 1, 86400000, "largest retry delay ceiling"),
+    AGENT_UINT(drain_rate_per_s, "2", 0, 1000,
+               "after an outage, send at most this many spooled reports per second (0: no limit)"),
+    AGENT_STR(
+        expected_ca, "",
+        "DN of the CA that L2TP clients trust; empty: the certificate's issuer is not judged"),
+    AGENT_UINT(expiry_days, "30", 0, AGENT_MAX_EXPIRY_DAYS,
+               "warn about certificates expiring within this many days"),
+    AGENT_STR(log_level, "info", "error, warn, info or debug (stderr)"),
+};
+
+#define AGENT_CONFIG_COUNT (sizeof(agent_config_entries) / sizeof(agent_config_entries[0]))
+
+static const char *const agent_log_levels[] = {"error", "warn", "info", "debug"};
+
+static void config_errf(char *err, size_t err_size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void config_errf(char *err, size_t err_size, const char *fmt, ...)
+{
+    if (err == NULL || err_size == 0) {
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(err, err_size, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        err[0] = '\0';
+    }
+}
+
+const struct proto_conf_entry *agent_config_table(size_t *count)
+{
+    if (count != NULL) {
+        *count = AGENT_CONFIG_COUNT;
+    }
+    return agent_config_entries;
+}
+
+enum proto_rc agent_config_init(struct agent_config *cfg, struct proto_conf *conf)
+{
+    if (cfg == NULL || conf == NULL) {
+        return PROTO_EINVAL;
+    }
+    memset(cfg, 0, sizeof(*cfg));
+    memset(conf, 0, sizeof(*conf));
+    return proto_conf_init(conf, agent_config_entries, AGENT_CONFIG_COUNT, cfg);
+}
+
+enum proto_rc agent_config_load(struct proto_conf *conf, const char *path, int argc, char **argv,
+                                int first, int *argc_out, char *err, size_t err_size)
+{
+    if (path != NULL) {
+        enum proto_rc result = proto_conf_load_file(conf, path, err, err_size);
+        if (result) {
+            return result;
+        }
+    }
+    if (argv == NULL && argc == first) {
+        *argc_out = first; /* no flags at all */
+        return PROTO_OK;
+    }
+    return proto_conf_apply_flags(conf, argc, argv, first, argc_out, err, err_size);
+}
+
+enum proto_rc agent_config_from_args(int argc, char **argv,
+                                     const struct agent_config_switch *switches,
+                                     size_t switch_count, struct agent_config *cfg,
+                                     struct proto_conf *conf, const char **config_path, char *err,
+                                     size_t err_size)
+{
+    static const char config_flag[] = "--config";
+    enum proto_rc result = PROTO_OK;
+    int kept_count = 0;
+    int rest = 0;
+    *config_path = NULL;
+    config_errf(err, err_size, "%s", "");
+    result = agent_config_init(cfg, conf);
+    if (result) {
+        config_errf(err, err_size, "%s", proto_rc_str(result));
+        return result;
+    }
+    /* A copy of the vector: conftab compacts what it is given. */
+    char **kept = proto_calloc((size_t)(argc > 0 ? argc : 0) + 1, sizeof(*kept));
+    if (kept == NULL) {
+        config_errf(err, err_size, "out of memory");
+        return PROTO_ENOMEM;
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strcmp(arg, config_flag) == 0) {
+            if (i + 1 >= argc) {
+                config_errf(err, err_size, "--config: missing file name");
+                result = PROTO_EPARSE;
+                goto out;
+            }
+            *config_path = argv[++i];
+            continue;
+        }
+        if (strncmp(arg, config_flag, sizeof(config_flag) - 1) == 0 &&
+            arg[sizeof(config_flag) - 1] == '=') {
+            *config_path = arg + sizeof(config_flag);
+            continue;
+        }
+        bool matched = false;
+        for (size_t k = 0; k < switch_count && !matched; k++) {
+            if (strcmp(arg, switches[k].name) == 0) {
+                *switches[k].seen = true;
+                matched = true;
+            }
+        }
+        if (!matched) {
+            kept[kept_count++] = argv[i];
+        }
+    }
+    result = agent_config_load(conf, *config_path, kept_count, kept, 0, &rest, err, err_size);
+    if (result == PROTO_OK && rest > 0) {
+        config_errf(err, err_size, "unexpected argument '%.64s'", kept[0]);
+        result = PROTO_EPARSE;
+    }
+out:
+    proto_free(kept);
+    return result;
+}
+
+static bool config_has_control(const char *s)
+{
+    for (; *s != '\0'; s++) {
+        if ((unsigned char)*s < 0x20 || *s == 0x7f) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* https://HOST[:PORT][/path]: no user info (it would be a secret in a config file and logs),
+ * no blanks, a port of digits. */
+static bool config_url_ok(const char *url, char *why, size_t why_size)
+{
+    static const char scheme[] = "https://";
+    if (strncasecmp(url, scheme, sizeof(scheme) - 1) != 0) {
+        config_errf(why, why_size, "must start with https://");
+        return false;
+    }
+    const char *host = url + sizeof(scheme) - 1;
+    size_t authority = strcspn(host, "/?#");
+    if (authority == 0) {
+        config_errf(why, why_size, "names no host");
+        return false;
+    }
+    for (size_t i = 0; i < authority; i++) {
+        if (host[i] == '@') {
+            config_errf(why, why_size, "must not carry a user name or password");
+            return false;
+        }
+    }
+    if (strchr(url, ' ') != NULL || config_has_control(url)) {
+        config_errf(why, why_size, "must not contain blanks or control characters");
+        return false;
+    }
+    if (strpbrk(host, "?#") != NULL) {
+        config_errf(why, why_size, "must not carry a query or fragment");
+        return false;
+    }
+    /* A port after the last ':' outside an IPv6 literal's brackets. */
+    const char *close = memchr(host, ']', authority);
+    const char *from = close != NULL ? close + 1 : host;
+    const char *colon = memchr(from, ':', authority - (size_t)(from - host));
+    if (colon != NULL) {
+        const char *p = colon + 1;
+        size_t digits = 0;
+        unsigned long port = 0;
+        while (p < host + authority && isdigit((unsigned char)*p) && digits < 6) {
+            port = port * 10 + (unsigned long)(*p - '0');
+            p++;
+            digits++;
+        }
+        if (p != host + authority || digits == 0 || port == 0 || port > 65535) {
+            config_errf(why, why_size, "has a port that is not 1..65535");
+            return false;
+        }
+    }
+    return true;
+}
+
+/* sha256//BASE64 items joined by ';' (the form CURLOPT_PINNEDPUBLICKEY takes for hashes). */
+static bool config_pin_ok(const char *pin)
+{
+    static const char prefix[] = "sha256//";
+    const char *p = pin;
+    for (;;) {
+        if (strncmp(p, prefix, sizeof(prefix) - 1) != 0) {
+            return false;
+        }
+        p += sizeof(prefix) - 1;
+        size_t n = 0;
+        while (isalnum((unsigned char)p[n]) || p[n] == '+' || p[n] == '/' || p[n] == '=') {
+            n++;
+        }
+        if (n != 44) { /* a SHA-256 in base64 */
+            return false;
+        }
+        p += n;
+        if (*p == '\0') {
+            return true;
+        }
+        if (*p != ';') {
+            return false;
+        }
+        p++;
+    }
+}
+
+enum proto_rc agent_config_validate(const struct agent_config *cfg, char *err, size_t err_size)
+{
+    char why[128];
+    struct {
+        const char *key;
+        const char *value;
+    } required[] = {
+        {"source", cfg->source},         {"collector_url", cfg->collector_url},
+        {"ca_file", cfg->ca_file},       {"client_cert", cfg->client_cert},
+        {"client_key", cfg->client_key}, {"spool_dir", cfg->spool_dir},
+    };
+    for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
+        if (required[i].value[0] == '\0') {
+            config_errf(err, err_size, "'%s' must be set", required[i].key);
+            return PROTO_EINVAL;
+        }
+    }
+    const char *dir = NULL;
+    if (agent_config_bundle_dir(cfg, &dir) != PROTO_OK) {
+        config_errf(err, err_size,
+                    "'source': only capture bundles (bundle:DIR or DIR) are supported here");
+        return PROTO_EINVAL;
+    }
+    if (dir[0] == '\0') {
+        config_errf(err, err_size, "'source': names no folder");
+        return PROTO_EINVAL;
+    }
+    if (!config_url_ok(cfg->collector_url, why, sizeof(why))) {
+        config_errf(err, err_size, "'collector_url': %s", why);
+        return PROTO_EINVAL;
+    }
+    if (cfg->proxy[0] != '\0' && config_has_control(cfg->proxy)) {
+        config_errf(err, err_size, "'proxy': must not contain control characters");
+        return PROTO_EINVAL;
+    }
+    if (cfg->pinned_pubkey[0] != '\0' && !config_pin_ok(cfg->pinned_pubkey)) {
+        config_errf(err, err_size,
+                    "'pinned_pubkey': expected sha256// and 44 base64 characters (several joined "
+                    "by ';')");
+        return PROTO_EINVAL;
+    }
+    if (cfg->backoff_base_ms > cfg->backoff_cap_ms) {
+        config_errf(err, err_size, "'backoff_base_ms' (%lu) must not exceed 'backoff_cap_ms' (%lu)",
+                    cfg->backoff_base_ms, cfg->backoff_cap_ms);
+        return PROTO_EINVAL;
+    }
+    if (cfg->connect_timeout_ms > cfg->total_timeout_ms) {
+        config_errf(err, err_size,
+                    "'connect_timeout_ms' (%lu) must not exceed 'total_timeout_ms' (%lu)",
+                    cfg->connect_timeout_ms, cfg->total_timeout_ms);
+        return PROTO_EINVAL;
+    }
+    bool level_ok = false;
+    for (size_t i = 0; i < sizeof(agent_log_levels) / sizeof(agent_log_levels[0]); i++) {
+        level_ok = level_ok || strcmp(cfg->log_level, agent_log_levels[i]) == 0;
+    }
+    if (!level_ok) {
+        config_errf(err, err_size, "'log_level': expected error, warn, info or debug");
+        return PROTO_EINVAL;
+    }
+    if (cfg->fqdn_override[0] != '\0' && config_has_control(cfg->fqdn_override)) {
+        config_errf(err, err_size, "'fqdn_override': must not contain control characters");
+        return PROTO_EINVAL;
+    }
+    struct proto_policy policy;
+    enum proto_rc rc = agent_config_policy(cfg, 0, &policy);
+    proto_policy_clear(&policy);
+    if (rc == PROTO_ENOMEM) {
+        config_errf(err, err_size, "out of memory");
+        return rc;
+    }
+    if (rc) {
+        config_errf(err, err_size, "'expected_ca': not a distinguished name");
+        return PROTO_EINVAL;
+    }
+    return PROTO_OK;
+}
+
+enum proto_rc agent_config_bundle_dir(const struct agent_config *cfg, const char **dir)
+{
+    static const char prefix[] = "bundle:";
+    if (strncmp(cfg->source, prefix, sizeof(prefix) - 1) == 0) {
+        *dir = cfg->source + sizeof(prefix) - 1;
+        return PROTO_OK;
+    }
+    /* "kind:..." names another source; a single letter before ':' is a Windows drive. */
+    size_t n = 0;
+    while (isalnum((unsigned char)cfg->source[n])) {
+        n++;
+    }
+    if (n > 1 && cfg->source[n] == ':') {
+        *dir = NULL;
+        return PROTO_EUNSUPPORTED;
+    }
+    *dir = cfg->source;
+    return PROTO_OK;
+}
+
+enum proto_rc agent_config_policy(const struct agent_config *cfg, int64_t now,
+                                  struct proto_policy *policy)
+{
+    memset(policy, 0, sizeof(*policy));
+    policy->now = now;
+    policy->expiry_days = (unsigned)cfg->expiry_days;
+    if (cfg->expected_ca[0] == '\0') {
+        return PROTO_OK;
+    }
+    enum proto_rc result = proto_dn_parse(cfg->expected_ca, &policy->expected_ca);
+    if (result) {
+        proto_dn_clear(&policy->expected_ca);
+        return result;
+    }
+    policy->has_expected_ca = true;
+    return PROTO_OK;
+}
+
+enum agent_log_level agent_config_log_level(const struct agent_config *cfg)
+{
+    for (size_t i = 0; i < sizeof(agent_log_levels) / sizeof(agent_log_levels[0]); i++) {
+        if (strcmp(cfg->log_level, agent_log_levels[i]) == 0) {
+            return (enum agent_log_level)i;
+        }
+    }
+    return AGENT_LOG_INFO;
+}

@@ -1,0 +1,644 @@
+/*
+ * run: the delivery loop: schedule, drain, backoff, drain rate and loss accounting.
+ *
+ * Loss counts travel with the report being SENT, not the one being built: spooled bodies carry
+ * zeros and the oldest record is re-encoded with the spool's counters just before it goes out.
+ * One send is in flight at a time, so each loss rides on exactly one acknowledged report, with
+ * no memory needed across restarts. A fresh acknowledgement subtracts what it carried; a
+ * duplicate answer does not (the collector kept an earlier copy with unknown counts): a lost
+ * acknowledgement may count a loss twice, never hide one. Records refused for good are dropped
+ * and reported as quarantined; that count lives in memory only.
+ */
+#include "run.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+#include <time.h>
+
+#include "alloc.h"
+#include "bundle.h"
+#include "json.h"
+#include "x509.h"
+
+#define RUN_SLEEP_SLICE_MS 200u /* the real sleep checks the stop flag this often */
+
+struct agent_run {
+    const struct agent_config *cfg;
+    struct agent_spool *spool;
+    struct agent_run_env env;
+    struct agent_backoff backoff;
+    enum agent_log_level level;
+    uint64_t interval_s;
+    uint64_t pending_rejected; /* refused records not yet carried by an acknowledged report */
+    bool outage;               /* a retry-later answer since the spool was last empty */
+    uint64_t next_send_ms;     /* no send attempt before this (backoff) */
+    struct agent_run_stats stats;
+};
+
+/* ---- system clock ---------------------------------------------------------------------- */
+
+static int64_t run_sys_now_s(void *ctx)
+{
+    (void)ctx;
+    return (int64_t)time(NULL);
+}
+
+static uint64_t run_sys_monotonic_ms(void *ctx)
+{
+    (void)ctx;
+    struct timespec ts = {0, 0};
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) {
+        return 0;
+    }
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Slices, so that a SIGTERM arriving just before nanosleep still ends the wait promptly. */
+static void run_sys_sleep_ms(void *ctx, uint64_t ms, volatile sig_atomic_t *stop)
+{
+    uint64_t end = run_sys_monotonic_ms(ctx) + ms;
+    for (;;) {
+        if (stop != NULL && *stop) {
+            return;
+        }
+        uint64_t now = run_sys_monotonic_ms(ctx);
+        if (now >= end) {
+            return;
+        }
+        uint64_t left = end - now;
+        uint64_t slice = left < RUN_SLEEP_SLICE_MS ? left : RUN_SLEEP_SLICE_MS;
+        struct timespec ts = {(time_t)(slice / 1000u), (long)(slice % 1000u) * 1000000L};
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR && (stop == NULL || !*stop)) {
+        }
+    }
+}
+
+struct agent_run_clock agent_run_system_clock(void)
+{
+    struct agent_run_clock clock = {run_sys_now_s, run_sys_monotonic_ms, run_sys_sleep_ms, NULL};
+    return clock;
+}
+
+/* ---- helpers ----------------------------------------------------------------------------- */
+
+static const char *run_level_str(enum agent_log_level level)
+{
+    switch (level) {
+    case AGENT_LOG_ERROR:
+        return "error";
+    case AGENT_LOG_WARN:
+        return "warn";
+    case AGENT_LOG_INFO:
+        return "info";
+    case AGENT_LOG_DEBUG:
+        return "debug";
+    }
+    return "info";
+}
+
+static void run_log(struct agent_run *run, enum agent_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* One line: "rrasfleet-agent: TIME LEVEL EVENT key=value ...". */
+static void run_log(struct agent_run *run, enum agent_log_level level, const char *fmt, ...)
+{
+    if (level > run->level) {
+        return;
+    }
+    char when[40];
+    if (proto_time_format_rfc3339(run->env.clock.now_s(run->env.clock.ctx), when, sizeof(when)) !=
+        PROTO_OK) {
+        when[0] = '-';
+        when[1] = '\0';
+    }
+    fprintf(run->env.log, "rrasfleet-agent: %s %s ", when, run_level_str(level));
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(run->env.log, fmt, ap);
+    va_end(ap);
+    fputc('\n', run->env.log);
+    fflush(run->env.log);
+}
+
+static bool run_stopped(const struct agent_run *run)
+{
+    return run->env.stop != NULL && *run->env.stop != 0;
+}
+
+static uint64_t run_now_ms(const struct agent_run *run)
+{
+    return run->env.clock.monotonic_ms(run->env.clock.ctx);
+}
+
+static void run_sleep(struct agent_run *run, uint64_t ms)
+{
+    if (ms > 0 && !run_stopped(run)) {
+        run->env.clock.sleep_ms(run->env.clock.ctx, ms, run->env.stop);
+    }
+}
+
+static uint64_t run_clamp_interval(uint64_t s)
+{
+    if (s < AGENT_RUN_MIN_INTERVAL_S) {
+        return AGENT_RUN_MIN_INTERVAL_S;
+    }
+    return s > AGENT_RUN_MAX_INTERVAL_S ? AGENT_RUN_MAX_INTERVAL_S : s;
+}
+
+/* interval +- jitter_percent, uniformly. */
+static uint64_t run_jittered_interval_ms(struct agent_run *run)
+{
+    uint64_t base = run->interval_s * 1000u;
+    uint64_t span = base / 100u * run->cfg->jitter_percent;
+    if (span == 0) {
+        return base;
+    }
+    uint64_t r = run->env.random(run->env.random_ctx, 2 * span);
+    if (r > 2 * span) {
+        r = 2 * span;
+    }
+    return base - span + r;
+}
+
+/* ---- lifetime ---------------------------------------------------------------------------- */
+
+enum proto_rc agent_run_create(const struct agent_config *cfg, struct agent_spool *spool,
+                               const struct agent_run_env *env, struct agent_run **out)
+{
+    if (out == NULL) {
+        return PROTO_EINVAL;
+    }
+    *out = NULL;
+    if (cfg == NULL || spool == NULL || env == NULL || env->transport.send == NULL) {
+        return PROTO_EINVAL;
+    }
+    struct agent_run *run = proto_calloc(1, sizeof(*run));
+    if (run == NULL) {
+        return PROTO_ENOMEM;
+    }
+    run->cfg = cfg;
+    run->spool = spool;
+    run->env = *env;
+    if (run->env.clock.now_s == NULL || run->env.clock.monotonic_ms == NULL ||
+        run->env.clock.sleep_ms == NULL) {
+        run->env.clock = agent_run_system_clock();
+    }
+    if (run->env.random == NULL) {
+        run->env.random = agent_backoff_random;
+        run->env.random_ctx = NULL;
+    }
+    if (run->env.log == NULL) {
+        run->env.log = stderr;
+    }
+    run->level = agent_config_log_level(cfg);
+    run->interval_s = run_clamp_interval(cfg->interval_s);
+    agent_backoff_init(&run->backoff, cfg->backoff_base_ms, cfg->backoff_cap_ms, run->env.random,
+                       run->env.random_ctx);
+    *out = run;
+    return PROTO_OK;
+}
+
+void agent_run_destroy(struct agent_run *run)
+{
+    proto_free(run);
+}
+
+void agent_run_get_stats(const struct agent_run *run, struct agent_run_stats *out)
+{
+    *out = run->stats;
+}
+
+uint64_t agent_run_interval_s(const struct agent_run *run)
+{
+    return run->interval_s;
+}
+
+/* ---- collect ----------------------------------------------------------------------------- */
+
+static void run_take_findings(struct proto_report *report, struct proto_diagnosis *diag)
+{
+    report->findings = diag->findings;
+    report->finding_count = diag->finding_count;
+    diag->findings = NULL;
+    diag->finding_count = 0;
+}
+
+/* Names the host: fqdn_override, else the source's FQDN, else its host name. */
+static enum proto_rc run_name_host(struct agent_run *run, struct proto_host *host)
+{
+    const char *name = run->cfg->fqdn_override[0] != '\0' ? run->cfg->fqdn_override : NULL;
+    if (name == NULL && host->fqdn == NULL) {
+        name = host->hostname;
+    }
+    if (name != NULL) {
+        char *copy = proto_strdup(name);
+        if (copy == NULL) {
+            return PROTO_ENOMEM;
+        }
+        proto_free(host->fqdn);
+        host->fqdn = copy;
+    }
+    return host->fqdn != NULL && host->fqdn[0] != '\0' ? PROTO_OK : PROTO_EMISSING;
+}
+
+enum proto_rc agent_run_collect(struct agent_run *run)
+{
+    struct proto_report *report = NULL;
+    struct proto_diagnosis *diag = NULL;
+    struct proto_policy policy;
+    char *text = NULL;
+    size_t len = 0;
+    const char *dir = NULL;
+    const char *step = "source";
+
+    memset(&policy, 0, sizeof(policy));
+    enum proto_rc result = agent_config_bundle_dir(run->cfg, &dir);
+    if (result) {
+        goto out;
+    }
+    step = "memory";
+    report = proto_report_create();
+    if (report == NULL) {
+        result = PROTO_ENOMEM;
+        goto out;
+    }
+    proto_snapshot_destroy(report->snapshot);
+    report->snapshot = NULL;
+    step = "source";
+    result = proto_bundle_read(dir, &report->snapshot);
+    if (result) {
+        goto out;
+    }
+    step = "host name";
+    struct proto_host *host = &report->snapshot->host;
+    result = run_name_host(run, host);
+    if (result) {
+        goto out;
+    }
+    int64_t now = run->env.clock.now_s(run->env.clock.ctx);
+    host->collected_at = now;
+    proto_free(host->agent_version);
+    host->agent_version = proto_strdup(RRAS_VERSION);
+    step = "diagnosis";
+    result =
+        host->agent_version != NULL ? agent_config_policy(run->cfg, now, &policy) : PROTO_ENOMEM;
+    if (result == PROTO_OK) {
+        result = proto_diagnose(report->snapshot, &policy, &diag);
+    }
+    if (result) {
+        goto out;
+    }
+    run_take_findings(report, diag);
+    step = "report id";
+    result = proto_uuid_v4(report->report_id);
+    if (result) {
+        goto out;
+    }
+    /* Loss counts are added when the record is sent (see the top of this file). */
+    report->seq = agent_spool_next_seq(run->spool);
+    step = "encode";
+    result = proto_json_encode_report(report, 0, &text, &len);
+    if (result) {
+        goto out;
+    }
+    step = "spool";
+    uint64_t seq = 0;
+    struct agent_spool_stats before, after;
+    agent_spool_stats(run->spool, &before);
+    result = agent_spool_append(run->spool, text, len, &seq);
+    if (result) {
+        goto out;
+    }
+    agent_spool_stats(run->spool, &after);
+    run->stats.collected++;
+    run_log(run, AGENT_LOG_INFO,
+            "collect seq=%llu report_id=%s fqdn=%s bytes=%zu findings=%zu spooled=%zu",
+            (unsigned long long)seq, report->report_id, host->fqdn, len, report->finding_count,
+            after.records);
+    if (after.dropped > before.dropped) {
+        run_log(run, AGENT_LOG_WARN, "spool-full dropped=%llu max_records=%lu max_bytes=%lu",
+                (unsigned long long)(after.dropped - before.dropped), run->cfg->spool_max_records,
+                run->cfg->spool_max_bytes);
+    }
+out:
+    if (result) {
+        run->stats.collect_failures++;
+        run_log(run, AGENT_LOG_ERROR, "collect failed step=%s source=%s error=%s", step,
+                run->cfg->source,
+                result == PROTO_ENOTFOUND && dir != NULL ? "no such folder" : proto_rc_str(result));
+    }
+    proto_free(text);
+    proto_diagnosis_destroy(diag);
+    proto_policy_clear(&policy);
+    proto_report_destroy(report);
+    return result;
+}
+
+/* ---- drain ------------------------------------------------------------------------------- */
+
+/* The losses the next send carries. */
+struct run_losses {
+    uint64_t dropped;
+    uint64_t quarantined; /* the spool's: corrupted records */
+    uint64_t rejected;    /* ours: refused by the collector for good */
+};
+
+/* Re-encodes `body` with the loss counts. *out is NULL when there is nothing to add, or when
+ * the record does not decode (it is then sent as it is: the collector judges it). */
+static enum proto_rc run_add_losses(const char *body, size_t len, const struct run_losses *l,
+                                    char **out, size_t *out_len)
+{
+    struct proto_report *report = NULL;
+    *out = NULL;
+    *out_len = 0;
+    if (l->dropped == 0 && l->quarantined == 0 && l->rejected == 0) {
+        return PROTO_OK;
+    }
+    enum proto_rc result = proto_json_decode_report(body, len, &report, NULL);
+    if (result == PROTO_ENOMEM) {
+        return result;
+    }
+    if (result == PROTO_OK) {
+        report->spool_dropped = l->dropped;
+        report->spool_quarantined = l->quarantined + l->rejected;
+        result = proto_json_encode_report(report, 0, out, out_len);
+    }
+    proto_report_destroy(report);
+    return result == PROTO_ENOMEM ? result : PROTO_OK;
+}
+
+static void run_log_send(struct agent_run *run, uint64_t seq, size_t len,
+                         const struct agent_send_result *res, const struct run_losses *carried,
+                         uint64_t retry_in_ms)
+{
+    char status[32];
+    int n = res->http_status > 0 ? snprintf(status, sizeof(status), "%ld", res->http_status)
+                                 : snprintf(status, sizeof(status), "none");
+    if (n < 0) {
+        status[0] = '\0';
+    }
+    const char *conn = res->http_status == 0 ? "none" : res->new_connections > 0 ? "new" : "reused";
+    unsigned long long dropped = (unsigned long long)carried->dropped;
+    unsigned long long quarantined = (unsigned long long)(carried->quarantined + carried->rejected);
+    switch (res->outcome) {
+    case AGENT_SEND_ACKED:
+        run_log(run, AGENT_LOG_INFO,
+                "send seq=%llu bytes=%zu status=%s result=ack duplicate=%s report_id=%s "
+                "next_interval_s=%llu conn=%s dropped=%llu quarantined=%llu",
+                (unsigned long long)seq, len, status, res->duplicate ? "yes" : "no",
+                res->report_id[0] != '\0' ? res->report_id : "-",
+                (unsigned long long)res->next_interval_s, conn, dropped, quarantined);
+        break;
+    case AGENT_SEND_RETRY:
+        run_log(run, AGENT_LOG_WARN,
+                "send seq=%llu bytes=%zu status=%s result=retry curl=%d retry_after_s=%llu "
+                "retry_in_ms=%llu conn=%s error=%s",
+                (unsigned long long)seq, len, status, res->curl_code,
+                (unsigned long long)res->retry_after_s, (unsigned long long)retry_in_ms, conn,
+                res->error);
+        break;
+    case AGENT_SEND_REJECTED:
+        run_log(run, AGENT_LOG_ERROR,
+                "send seq=%llu bytes=%zu status=%s result=rejected action=dropped conn=%s "
+                "error=%s",
+                (unsigned long long)seq, len, status, conn, res->error);
+        break;
+    }
+}
+
+/* A retry-later answer, or the spool failing: wait before the next attempt. */
+static uint64_t run_back_off(struct agent_run *run, uint64_t retry_after_s)
+{
+    run->outage = true;
+    uint64_t delay = agent_backoff_next(&run->backoff, retry_after_s * 1000u);
+    run->next_send_ms = run_now_ms(run) + delay;
+    return delay;
+}
+
+/* After an acknowledgement: the collector has the losses this send carried. */
+static void run_settle_losses(struct agent_run *run, const struct agent_send_result *res,
+                              const struct run_losses *carried)
+{
+    if (res->duplicate ||
+        (carried->dropped == 0 && carried->quarantined == 0 && carried->rejected == 0)) {
+        return;
+    }
+    run->pending_rejected -=
+        carried->rejected <= run->pending_rejected ? carried->rejected : run->pending_rejected;
+    enum proto_rc rc = agent_spool_reset_loss(run->spool, carried->dropped, carried->quarantined);
+    if (rc) {
+        run_log(run, AGENT_LOG_WARN,
+                "spool-loss-reset failed error=%s (losses may be counted twice)", proto_rc_str(rc));
+        return;
+    }
+    run->stats.loss_resets++;
+}
+
+/* Sends one record; *done tells the caller to stop draining for this round. */
+static enum proto_rc run_send_one(struct agent_run *run, uint64_t seq, const char *body, size_t len,
+                                  enum agent_drain_status *status, bool *done)
+{
+    struct agent_spool_stats st;
+    agent_spool_stats(run->spool, &st);
+    struct run_losses carried = {st.dropped, st.quarantined, run->pending_rejected};
+    char *with_losses = NULL;
+    size_t with_len = 0;
+    enum proto_rc result = run_add_losses(body, len, &carried, &with_losses, &with_len);
+    if (result) {
+        return result;
+    }
+    if (with_losses == NULL) {
+        memset(&carried, 0, sizeof(carried)); /* sent as spooled: it carries nothing */
+    } else {
+        body = with_losses;
+        len = with_len;
+    }
+
+    struct agent_send_result res;
+    memset(&res, 0, sizeof(res));
+    run->stats.attempts++;
+    enum proto_rc rc = run->env.transport.send(run->env.transport.ctx, body, len, &res);
+    if (rc) {
+        memset(&res, 0, sizeof(res));
+        res.outcome = AGENT_SEND_RETRY;
+        int n = snprintf(res.error, sizeof(res.error), "transport: %s", proto_rc_str(rc));
+        if (n < 0) {
+            res.error[0] = '\0';
+        }
+    }
+
+    switch (res.outcome) {
+    case AGENT_SEND_ACKED:
+        run->stats.acked++;
+        run->stats.duplicates += res.duplicate ? 1u : 0u;
+        agent_backoff_reset(&run->backoff);
+        if (res.next_interval_s > 0) {
+            run->interval_s = run_clamp_interval(res.next_interval_s);
+        }
+        run_log_send(run, seq, len, &res, &carried, 0);
+        result = agent_spool_ack(run->spool, seq);
+        if (result == PROTO_OK) {
+            run_settle_losses(run, &res, &carried);
+        }
+        break;
+    case AGENT_SEND_REJECTED:
+        run->stats.rejected++;
+        agent_backoff_reset(&run->backoff);
+        run_log_send(run, seq, len, &res, &carried, 0);
+        /* It will never be accepted: keeping it would block every later report. */
+        result = agent_spool_ack(run->spool, seq);
+        if (result == PROTO_OK) {
+            run->pending_rejected++;
+        }
+        break;
+    case AGENT_SEND_RETRY: {
+        run->stats.retries++;
+        uint64_t delay = run_back_off(run, res.retry_after_s);
+        run_log_send(run, seq, len, &res, &carried, delay);
+        *status = AGENT_DRAIN_BACKOFF;
+        *done = true;
+        break;
+    }
+    }
+    if (result) {
+        /* Without removing it the same record would go out again at once, forever. */
+        run_log(run, AGENT_LOG_ERROR, "spool-remove failed seq=%llu error=%s",
+                (unsigned long long)seq, proto_rc_str(result));
+        run_back_off(run, 0);
+        *status = AGENT_DRAIN_BACKOFF;
+        *done = true;
+        result = PROTO_OK;
+    }
+    proto_free(with_losses);
+    return result;
+}
+
+enum proto_rc agent_run_drain(struct agent_run *run, enum agent_drain_status *status)
+{
+    struct agent_spool_stats st;
+    agent_spool_stats(run->spool, &st);
+    unsigned long rate = run->cfg->drain_rate_per_s;
+    bool limited = rate > 0 && (run->outage || st.records > 1);
+    uint64_t period_ms = limited ? (1000u + rate - 1u) / rate : 0;
+    uint64_t last_send_ms = 0;
+    bool sent_any = false;
+    if (limited && st.records > 1) {
+        run_log(run, AGENT_LOG_INFO, "drain backlog=%zu rate_per_s=%lu", st.records, rate);
+    }
+    *status = AGENT_DRAIN_EMPTY;
+    for (;;) {
+        if (run_stopped(run)) {
+            *status = AGENT_DRAIN_STOPPED;
+            return PROTO_OK;
+        }
+        uint64_t seq = 0;
+        char *body = NULL;
+        size_t len = 0;
+        enum proto_rc rc = agent_spool_peek(run->spool, &seq, &body, &len);
+        if (rc == PROTO_ENOTFOUND) {
+            run->outage = false;
+            *status = AGENT_DRAIN_EMPTY;
+            return PROTO_OK;
+        }
+        if (rc) {
+            run_log(run, AGENT_LOG_ERROR, "spool-read failed error=%s", proto_rc_str(rc));
+            run_back_off(run, 0);
+            *status = AGENT_DRAIN_BACKOFF;
+            return rc;
+        }
+        if (limited && sent_any) {
+            uint64_t now = run_now_ms(run);
+            if (now < last_send_ms + period_ms) {
+                run_sleep(run, last_send_ms + period_ms - now);
+            }
+            if (run_stopped(run)) {
+                proto_free(body);
+                *status = AGENT_DRAIN_STOPPED;
+                return PROTO_OK;
+            }
+        }
+        last_send_ms = run_now_ms(run);
+        sent_any = true;
+        bool done = false;
+        rc = run_send_one(run, seq, body, len, status, &done);
+        proto_free(body);
+        if (rc) {
+            run_log(run, AGENT_LOG_ERROR, "send seq=%llu failed error=%s", (unsigned long long)seq,
+                    proto_rc_str(rc));
+            run_back_off(run, 0);
+            *status = AGENT_DRAIN_BACKOFF;
+            return rc;
+        }
+        if (done) {
+            return PROTO_OK;
+        }
+    }
+}
+
+/* ---- the two modes ----------------------------------------------------------------------- */
+
+int agent_run_once(struct agent_run *run)
+{
+    enum proto_rc rc = agent_run_collect(run);
+    if (rc == PROTO_ENOTFOUND || rc == PROTO_EUNSUPPORTED) {
+        return AGENT_RUN_EXIT_CONFIG;
+    }
+    enum agent_drain_status status = AGENT_DRAIN_EMPTY;
+    (void)agent_run_drain(run, &status);
+    struct agent_spool_stats st;
+    agent_spool_stats(run->spool, &st);
+    run_log(run, AGENT_LOG_INFO,
+            "once collected=%llu sent=%llu acked=%llu retries=%llu rejected=%llu spooled=%zu",
+            (unsigned long long)run->stats.collected, (unsigned long long)run->stats.attempts,
+            (unsigned long long)run->stats.acked, (unsigned long long)run->stats.retries,
+            (unsigned long long)run->stats.rejected, st.records);
+    if (rc != PROTO_OK || st.records > 0) {
+        return AGENT_RUN_EXIT_PENDING;
+    }
+    return AGENT_RUN_EXIT_EMPTY;
+}
+
+enum proto_rc agent_run_loop(struct agent_run *run)
+{
+    uint64_t next_collect_ms = run_now_ms(run);
+    run->next_send_ms = next_collect_ms;
+    run_log(run, AGENT_LOG_INFO, "start interval_s=%llu collector=%s spool=%s",
+            (unsigned long long)run->interval_s, run->cfg->collector_url, run->cfg->spool_dir);
+    while (!run_stopped(run)) {
+        uint64_t now = run_now_ms(run);
+        bool collected = false;
+        if (now >= next_collect_ms) {
+            (void)agent_run_collect(run);
+            collected = true;
+        }
+        if (run_stopped(run)) {
+            break;
+        }
+        struct agent_spool_stats st;
+        agent_spool_stats(run->spool, &st);
+        if (st.records > 0 && run_now_ms(run) >= run->next_send_ms) {
+            enum agent_drain_status status = AGENT_DRAIN_EMPTY;
+            (void)agent_run_drain(run, &status);
+        }
+        if (collected) {
+            /* After the drain, so that an interval the collector just named applies now. */
+            next_collect_ms = now + run_jittered_interval_ms(run);
+        }
+        agent_spool_stats(run->spool, &st);
+        uint64_t wake = next_collect_ms;
+        if (st.records > 0 && run->next_send_ms < wake) {
+            wake = run->next_send_ms;
+        }
+        now = run_now_ms(run);
+        if (wake > now) {
+            run_log(run, AGENT_LOG_DEBUG, "sleep ms=%llu spooled=%zu",
+                    (unsigned long long)(wake - now), st.records);
+            run_sleep(run, wake - now);
+        }
+    }
+    run_log(run, AGENT_LOG_INFO, "stop collected=%llu acked=%llu retries=%llu rejected=%llu",
+            (unsigned long long)run->stats.collected, (unsigned long long)run->stats.acked,
+            (unsigned long long)run->stats.retries, (unsigned long long)run->stats.rejected);
+    return PROTO_OK;
+}

@@ -1,0 +1,105 @@
+/*
+ * run: the agent's delivery loop (DESIGN §3, §10a): collect -> diagnose -> report -> spool ->
+ * send, then wait for the interval the collector named, with jitter.
+ *
+ * Owns the schedule (next collection, next send attempt), the backoff state, the drain rate
+ * after an outage, and which spooled report carries the spool's loss counts. Borrows the spool,
+ * the configuration and every system seam: the transport, the clocks, sleep and randomness are
+ * function pointers, so tests drive the loop with no network and no real waiting. Never parses
+ * command lines and never talks to libcurl directly.
+ */
+#ifndef AGENT_RUN_H
+#define AGENT_RUN_H
+
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "backoff.h"
+#include "config.h"
+#include "spool.h"
+#include "transport.h"
+
+/* The collector may name an interval; it is kept within these bounds (the same as the
+ * interval_s setting's). */
+#define AGENT_RUN_MIN_INTERVAL_S 10u
+#define AGENT_RUN_MAX_INTERVAL_S 604800u
+/* Reports carrying loss counts that may be pending at once; beyond it counts wait. */
+#define AGENT_RUN_MAX_CARRIERS 64u
+
+#define AGENT_RUN_EXIT_EMPTY 0   /* --once: the spool ended empty */
+#define AGENT_RUN_EXIT_PENDING 1 /* --once: reports remain spooled (or collection failed) */
+#define AGENT_RUN_EXIT_CONFIG 2  /* --once: the configuration cannot work (no such source) */
+
+/* How the loop sends one body; agent_transport_send behind it in production. Must fill *res
+ * whenever it returns PROTO_OK; any other return counts as "retry later". */
+struct agent_run_transport {
+    enum proto_rc (*send)(void *ctx, const char *body, size_t len, struct agent_send_result *res);
+    void *ctx;
+};
+
+struct agent_run_clock {
+    int64_t (*now_s)(void *ctx);         /* wall clock, Unix seconds: collected_at, validity */
+    uint64_t (*monotonic_ms)(void *ctx); /* schedule and drain rate */
+    /* Waits up to ms; may return early once *stop is set (stop may be NULL). */
+    void (*sleep_ms)(void *ctx, uint64_t ms, volatile sig_atomic_t *stop);
+    void *ctx;
+};
+
+struct agent_run_env {
+    struct agent_run_transport transport;
+    struct agent_run_clock clock; /* all NULL: agent_run_system_clock() */
+    agent_random_fn random;       /* NULL: agent_backoff_random */
+    void *random_ctx;
+    volatile sig_atomic_t *stop; /* non-zero ends the loop between steps; may be NULL */
+    FILE *log;                   /* NULL: stderr */
+};
+
+struct agent_run_stats {
+    uint64_t collected;        /* reports appended to the spool */
+    uint64_t collect_failures; /* rounds where no report could be made */
+    uint64_t attempts;         /* send attempts */
+    uint64_t acked;            /* acknowledged (202 or 200 duplicate) */
+    uint64_t duplicates;       /* of which the collector already had */
+    uint64_t retries;          /* retry-later answers */
+    uint64_t rejected;         /* refused for good, dropped from the spool and counted */
+    uint64_t loss_resets;      /* loss counts cleared after an acknowledged carrier */
+};
+
+enum agent_drain_status {
+    AGENT_DRAIN_EMPTY,   /* every record went out; the spool is empty */
+    AGENT_DRAIN_BACKOFF, /* a retry-later answer: wait until the backoff delay passed */
+    AGENT_DRAIN_STOPPED, /* the stop flag was set */
+};
+
+struct agent_run;
+
+/* The production clock: time(), CLOCK_MONOTONIC and a sleep that wakes early on *stop. */
+struct agent_run_clock agent_run_system_clock(void);
+
+/* Borrows cfg (validated by agent_config_validate), spool and env until destroyed. */
+enum proto_rc agent_run_create(const struct agent_config *cfg, struct agent_spool *spool,
+                               const struct agent_run_env *env, struct agent_run **out);
+void agent_run_destroy(struct agent_run *run); /* accepts NULL */
+
+/* One snapshot from the source, diagnosed, encoded and appended to the spool. PROTO_ENOTFOUND
+ * if the source folder does not exist; other failures are logged and returned. */
+enum proto_rc agent_run_collect(struct agent_run *run);
+
+/* Sends spooled reports oldest first until the spool is empty, a retry-later answer, or stop.
+ * Permanently refused records are dropped and counted. Rate-limited after an outage. */
+enum proto_rc agent_run_drain(struct agent_run *run, enum agent_drain_status *status);
+
+/* `run --once`: one collection and one full drain attempt; returns an AGENT_RUN_EXIT_* code. */
+int agent_run_once(struct agent_run *run);
+
+/* `run`: collects every interval (the collector's, else interval_s, +- jitter_percent) and
+ * drains, backing off after failures, until *env->stop. PROTO_OK on a clean stop. */
+enum proto_rc agent_run_loop(struct agent_run *run);
+
+void agent_run_get_stats(const struct agent_run *run, struct agent_run_stats *out);
+
+/* The interval now in force, in seconds (the collector's last next_interval_s, clamped). */
+uint64_t agent_run_interval_s(const struct agent_run *run);
+
+#endif

@@ -1,0 +1,320 @@
+/*
+ * transport: libcurl easy handle configured once for mutual TLS to the collector.
+ *
+ * Keeping the one handle keeps curl's connection cache and TLS session cache, so a second
+ * report within the server's keep-alive costs no handshake, and a later one at most a resumed
+ * one. Every setting that makes the connection safe is set explicitly, even where it is curl's
+ * default, so that a libcurl built differently (Schannel, another default CA path) behaves the
+ * same: HTTPS only, TLS >= 1.2, peer and host verified, CAINFO set and CAPATH cleared (no
+ * system store), no redirects, no proxy unless configured.
+ */
+#include "transport.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+
+#include "alloc.h"
+#include "backoff.h"
+
+#define TRANSPORT_USER_AGENT "rrasfleet-agent/" RRAS_VERSION
+#define TRANSPORT_MAX_SAFE_INTEGER 9007199254740992.0 /* 2^53 */
+
+struct agent_transport {
+    CURL *curl;
+    struct curl_slist *headers;
+    char *url;
+    volatile sig_atomic_t *stop;
+    char errbuf[CURL_ERROR_SIZE];
+    size_t body_len;       /* bytes kept in body */
+    size_t body_discarded; /* bytes beyond AGENT_TRANSPORT_MAX_RESPONSE */
+    char body[AGENT_TRANSPORT_MAX_RESPONSE + 1];
+};
+
+enum proto_rc agent_transport_global_init(void)
+{
+    CURLcode rc = curl_global_init_mem(CURL_GLOBAL_DEFAULT, proto_malloc, proto_free, proto_realloc,
+                                       proto_strdup, proto_calloc);
+    return rc == CURLE_OK ? PROTO_OK : PROTO_EUNAVAILABLE;
+}
+
+void agent_transport_global_cleanup(void)
+{
+    curl_global_cleanup();
+}
+
+const char *agent_send_outcome_str(enum agent_send_outcome outcome)
+{
+    switch (outcome) {
+    case AGENT_SEND_ACKED:
+        return "ack";
+    case AGENT_SEND_RETRY:
+        return "retry";
+    case AGENT_SEND_REJECTED:
+        return "rejected";
+    }
+    return "unknown";
+}
+
+/* Copies `s` into a one-line printable message: the collector's text ends up in logs. */
+static void transport_copy_line(char *out, size_t out_size, const char *s)
+{
+    size_t n = 0;
+    for (; s != NULL && s[n] != '\0' && n + 1 < out_size; n++) {
+        unsigned char c = (unsigned char)s[n];
+        out[n] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
+    }
+    out[n] = '\0';
+}
+
+static size_t transport_write(char *data, size_t size, size_t nmemb, void *userp)
+{
+    struct agent_transport *t = userp;
+    size_t n = size * nmemb; /* curl promises size == 1 */
+    size_t room = AGENT_TRANSPORT_MAX_RESPONSE - t->body_len;
+    size_t keep = n < room ? n : room;
+    memcpy(t->body + t->body_len, data, keep);
+    t->body_len += keep;
+    t->body_discarded += n - keep;
+    t->body[t->body_len] = '\0';
+    return n; /* read the rest too, so the connection stays usable */
+}
+
+static int transport_progress(void *userp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                              curl_off_t ulnow)
+{
+    struct agent_transport *t = userp;
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    return t->stop != NULL && *t->stop ? 1 : 0;
+}
+
+/* "https://host:port" (trailing '/' dropped) + "/v1/reports"; caller frees. */
+static char *transport_endpoint(const char *base)
+{
+    size_t n = strlen(base);
+    while (n > 0 && base[n - 1] == '/') {
+        n--;
+    }
+    size_t size = n + sizeof(AGENT_REPORTS_PATH);
+    char *url = proto_malloc(size);
+    if (url == NULL) {
+        return NULL;
+    }
+    memcpy(url, base, n);
+    memcpy(url + n, AGENT_REPORTS_PATH, sizeof(AGENT_REPORTS_PATH));
+    return url;
+}
+
+#define TRANSPORT_SET(t, opt, value)                                                               \
+    do {                                                                                           \
+        if (curl_easy_setopt((t)->curl, opt, value) != CURLE_OK) {                                 \
+            return PROTO_EUNAVAILABLE;                                                             \
+        }                                                                                          \
+    } while (0)
+
+static enum proto_rc transport_setup(struct agent_transport *t, const struct agent_config *cfg)
+{
+    TRANSPORT_SET(t, CURLOPT_URL, t->url);
+#if LIBCURL_VERSION_NUM >= 0x075500 /* 7.85: CURLOPT_PROTOCOLS is deprecated */
+    TRANSPORT_SET(t, CURLOPT_PROTOCOLS_STR, "https");
+#else
+    TRANSPORT_SET(t, CURLOPT_PROTOCOLS, (long)CURLPROTO_HTTPS);
+#endif
+    TRANSPORT_SET(t, CURLOPT_FOLLOWLOCATION, 0L);
+    TRANSPORT_SET(t, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+    TRANSPORT_SET(t, CURLOPT_SSL_VERIFYPEER, 1L);
+    TRANSPORT_SET(t, CURLOPT_SSL_VERIFYHOST, 2L);
+    TRANSPORT_SET(t, CURLOPT_CAINFO, cfg->ca_file);
+    TRANSPORT_SET(t, CURLOPT_CAPATH, (char *)NULL);
+    TRANSPORT_SET(t, CURLOPT_SSLCERT, cfg->client_cert);
+    TRANSPORT_SET(t, CURLOPT_SSLKEY, cfg->client_key);
+    if (cfg->pinned_pubkey[0] != '\0') {
+        TRANSPORT_SET(t, CURLOPT_PINNEDPUBLICKEY, cfg->pinned_pubkey);
+    }
+    TRANSPORT_SET(t, CURLOPT_SSL_SESSIONID_CACHE, 1L);
+    TRANSPORT_SET(t, CURLOPT_PROXY, cfg->proxy); /* "" disables proxies, even from the env */
+    TRANSPORT_SET(t, CURLOPT_CONNECTTIMEOUT_MS, (long)cfg->connect_timeout_ms);
+    TRANSPORT_SET(t, CURLOPT_TIMEOUT_MS, (long)cfg->total_timeout_ms);
+    TRANSPORT_SET(t, CURLOPT_NOSIGNAL, 1L);
+    TRANSPORT_SET(t, CURLOPT_TCP_KEEPALIVE, 1L);
+    TRANSPORT_SET(t, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    TRANSPORT_SET(t, CURLOPT_USERAGENT, TRANSPORT_USER_AGENT);
+    TRANSPORT_SET(t, CURLOPT_HTTPHEADER, t->headers);
+    TRANSPORT_SET(t, CURLOPT_POST, 1L);
+    TRANSPORT_SET(t, CURLOPT_ERRORBUFFER, t->errbuf);
+    TRANSPORT_SET(t, CURLOPT_WRITEFUNCTION, transport_write);
+    TRANSPORT_SET(t, CURLOPT_WRITEDATA, t);
+    TRANSPORT_SET(t, CURLOPT_NOPROGRESS, 0L);
+    TRANSPORT_SET(t, CURLOPT_XFERINFOFUNCTION, transport_progress);
+    TRANSPORT_SET(t, CURLOPT_XFERINFODATA, t);
+    return PROTO_OK;
+}
+
+enum proto_rc agent_transport_create(const struct agent_config *cfg, volatile sig_atomic_t *stop,
+                                     struct agent_transport **out)
+{
+    enum proto_rc result = PROTO_ENOMEM;
+    struct curl_slist *more = NULL;
+    *out = NULL;
+    if (cfg == NULL) {
+        return PROTO_EINVAL;
+    }
+    curl_version_info_data *info = curl_version_info(CURLVERSION_NOW);
+    if (info == NULL || (info->features & CURL_VERSION_SSL) == 0) {
+        return PROTO_EUNAVAILABLE;
+    }
+    struct agent_transport *t = proto_calloc(1, sizeof(*t));
+    if (t == NULL) {
+        return PROTO_ENOMEM;
+    }
+    t->stop = stop;
+    t->url = transport_endpoint(cfg->collector_url);
+    t->curl = curl_easy_init();
+    if (t->url == NULL || t->curl == NULL) {
+        goto out;
+    }
+    /* "Expect:" off: the collector answers at once, a 100-continue round trip only adds
+     * latency to large bodies. */
+    static const char *const headers[] = {"Content-Type: application/json",
+                                          "Accept: application/json", "Expect:"};
+    for (size_t i = 0; i < sizeof(headers) / sizeof(headers[0]); i++) {
+        more = curl_slist_append(t->headers, headers[i]);
+        if (more == NULL) {
+            goto out;
+        }
+        t->headers = more;
+    }
+    result = transport_setup(t, cfg);
+    if (result == PROTO_OK) {
+        *out = t;
+        t = NULL;
+    }
+out:
+    agent_transport_destroy(t);
+    return result;
+}
+
+void agent_transport_destroy(struct agent_transport *t)
+{
+    if (t == NULL) {
+        return;
+    }
+    if (t->curl != NULL) {
+        curl_easy_cleanup(t->curl);
+    }
+    curl_slist_free_all(t->headers);
+    proto_free(t->url);
+    proto_free(t);
+}
+
+/* The collector's error document: {"error":{"code":..,"message":..,"field":..}}. */
+static void transport_error_text(const cJSON *doc, long status, struct agent_send_result *res)
+{
+    const cJSON *error = cJSON_GetObjectItemCaseSensitive(doc, "error");
+    const char *message = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(error, "message"));
+    const char *field = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(error, "field"));
+    char text[sizeof(res->error)];
+    int n = -1;
+    if (message != NULL && field != NULL && field[0] != '\0') {
+        n = snprintf(text, sizeof(text), "%s (field %s)", message, field);
+    } else if (message != NULL) {
+        n = snprintf(text, sizeof(text), "%s", message);
+    } else {
+        n = snprintf(text, sizeof(text), "HTTP %ld", status);
+    }
+    if (n < 0) {
+        text[0] = '\0';
+    }
+    transport_copy_line(res->error, sizeof(res->error), text);
+}
+
+void agent_transport_classify(long status, const char *body, size_t len, long retry_after_s,
+                              struct agent_send_result *res)
+{
+    memset(res, 0, sizeof(*res));
+    res->http_status = status;
+    res->retry_after_s = retry_after_s > 0 ? (uint64_t)retry_after_s : 0;
+
+    cJSON *doc = body != NULL && len > 0 ? cJSON_ParseWithLength(body, len) : NULL;
+    bool accepted = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(doc, "accepted"));
+    res->duplicate = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(doc, "duplicate"));
+    const cJSON *interval = cJSON_GetObjectItemCaseSensitive(doc, "next_interval_s");
+    if (cJSON_IsNumber(interval) && interval->valuedouble >= 1.0 &&
+        interval->valuedouble <= TRANSPORT_MAX_SAFE_INTEGER) {
+        res->next_interval_s = (uint64_t)interval->valuedouble;
+    }
+    const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(doc, "report_id"));
+    if (id != NULL && strlen(id) == sizeof(res->report_id) - 1) {
+        transport_copy_line(res->report_id, sizeof(res->report_id), id);
+    }
+
+    if (status == 202 || (status == 200 && (accepted || res->duplicate))) {
+        res->outcome = AGENT_SEND_ACKED;
+    } else if (status == 408 || status == 429 || (status >= 500 && status <= 599)) {
+        res->outcome = AGENT_SEND_RETRY;
+        transport_error_text(doc, status, res);
+    } else if (status >= 400 && status <= 499) {
+        res->outcome = AGENT_SEND_REJECTED;
+        transport_error_text(doc, status, res);
+    } else {
+        res->outcome = AGENT_SEND_RETRY;
+        int n = snprintf(res->error, sizeof(res->error),
+                         "unexpected HTTP %ld without an acknowledgement", status);
+        if (n < 0) {
+            res->error[0] = '\0';
+        }
+    }
+    cJSON_Delete(doc);
+}
+
+enum proto_rc agent_transport_send(struct agent_transport *t, const char *body, size_t len,
+                                   struct agent_send_result *res)
+{
+    if (t == NULL || body == NULL || res == NULL) {
+        return PROTO_EINVAL;
+    }
+    memset(res, 0, sizeof(*res));
+    t->body_len = 0;
+    t->body_discarded = 0;
+    t->body[0] = '\0';
+    t->errbuf[0] = '\0';
+    if (curl_easy_setopt(t->curl, CURLOPT_POSTFIELDS, body) != CURLE_OK ||
+        curl_easy_setopt(t->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len) != CURLE_OK) {
+        return PROTO_EINVAL;
+    }
+    CURLcode rc = curl_easy_perform(t->curl);
+    long status = 0;
+    long connects = 0;
+    (void)curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
+    (void)curl_easy_getinfo(t->curl, CURLINFO_NUM_CONNECTS, &connects);
+    res->new_connections = connects;
+    if (rc != CURLE_OK) {
+        res->outcome = AGENT_SEND_RETRY;
+        res->http_status = status;
+        res->curl_code = (int)rc;
+        char text[sizeof(res->error)];
+        int n = snprintf(text, sizeof(text), "curl %d: %s", (int)rc,
+                         t->errbuf[0] != '\0' ? t->errbuf : curl_easy_strerror(rc));
+        if (n < 0) {
+            text[0] = '\0';
+        }
+        transport_copy_line(res->error, sizeof(res->error), text);
+        return PROTO_OK;
+    }
+    long retry_after = -1;
+#if LIBCURL_VERSION_NUM >= 0x074200 /* 7.66: CURLINFO_RETRY_AFTER */
+    curl_off_t ra = -1;
+    if (curl_easy_getinfo(t->curl, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra > 0) {
+        curl_off_t max = (curl_off_t)(AGENT_BACKOFF_MAX_RETRY_AFTER_MS / 1000u);
+        retry_after = (long)(ra > max ? max : ra);
+    }
+#endif
+    agent_transport_classify(status, t->body, t->body_len, retry_after, res);
+    res->new_connections = connects;
+    return PROTO_OK;
+}

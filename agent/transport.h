@@ -1,0 +1,72 @@
+/*
+ * transport: POST /v1/reports to the collector over mutual TLS, with libcurl (DESIGN §7, §8).
+ *
+ * Owns one curl easy handle for the life of the agent, so the TCP/TLS connection and the TLS
+ * session are reused from one report to the next. Always verifies the collector against the
+ * configured CA file alone (never the system store), TLS 1.2 minimum, optional public-key pin.
+ * Turns every answer into one of three outcomes the spool acts on. Never retries by itself,
+ * never sleeps, and never logs (the caller logs one line per attempt from the result).
+ */
+#ifndef AGENT_TRANSPORT_H
+#define AGENT_TRANSPORT_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+#define AGENT_TRANSPORT_MAX_RESPONSE (64u * 1024u) /* response body kept; the rest is ignored */
+#define AGENT_REPORTS_PATH "/v1/reports"
+
+enum agent_send_outcome {
+    AGENT_SEND_ACKED,    /* 202, or 200 duplicate: the collector has it; remove from spool */
+    AGENT_SEND_RETRY,    /* network/TLS error, 408, 429, 5xx, or an answer we cannot trust */
+    AGENT_SEND_REJECTED, /* any other 4xx: this record will never be accepted */
+};
+
+struct agent_send_result {
+    enum agent_send_outcome outcome;
+    long http_status;         /* 0 when no HTTP answer came */
+    int curl_code;            /* CURLcode; 0 when the transfer completed */
+    long new_connections;     /* connections opened for this send: 0 = one was reused */
+    bool duplicate;           /* the collector already had this report_id */
+    uint64_t next_interval_s; /* from an acknowledgement; 0 when not given */
+    uint64_t retry_after_s;   /* from Retry-After; 0 when not given */
+    char report_id[37];       /* echoed by the acknowledgement; "" when not given */
+    char error[256];          /* one printable line: curl's error or the collector's message */
+};
+
+struct agent_transport;
+
+/* Global curl setup, allocations routed through proto's alloc seam. Call once at program
+ * start, before any thread exists. PROTO_EUNAVAILABLE if libcurl cannot initialise. */
+enum proto_rc agent_transport_global_init(void);
+void agent_transport_global_cleanup(void);
+
+/* Copies what it needs from cfg. `stop` (may be NULL) aborts a transfer in progress when it
+ * becomes non-zero (SIGTERM). Caller destroys. PROTO_EUNAVAILABLE if curl lacks something
+ * required (HTTPS, TLS 1.2). */
+enum proto_rc agent_transport_create(const struct agent_config *cfg, volatile sig_atomic_t *stop,
+                                     struct agent_transport **out);
+void agent_transport_destroy(struct agent_transport *t); /* accepts NULL */
+
+/* Sends one report body. Fills *res; returns PROTO_OK whenever res says what happened
+ * (including network failures), PROTO_ENOMEM / PROTO_EINVAL otherwise. */
+enum proto_rc agent_transport_send(struct agent_transport *t, const char *body, size_t len,
+                                   struct agent_send_result *res);
+
+/*
+ * Pure: classifies an HTTP answer (status, body, Retry-After seconds or -1) into *res.
+ * 202 -> ACKED; 200 -> ACKED only when the body says accepted or duplicate (a 200 from
+ * anything but the collector must not empty the spool); 408, 429, 5xx, 1xx, 3xx, other 2xx ->
+ * RETRY; other 4xx -> REJECTED with the body's error.message (and error.field). Reads
+ * next_interval_s, duplicate and report_id from a JSON body.
+ */
+void agent_transport_classify(long status, const char *body, size_t len, long retry_after_s,
+                              struct agent_send_result *res);
+
+const char *agent_send_outcome_str(enum agent_send_outcome outcome);
+
+#endif

@@ -1,0 +1,437 @@
+/*
+ * test_agent_config: the agent's settings table (agent/config.c) on proto/conftab.
+ *
+ * Defaults, the key=value file, unknown keys with their line number, flags over the file,
+ * origins as `config --print` shows them, and the cross-key checks `run` relies on. Files are
+ * written to a fresh temporary folder per test.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../agent/config.h"
+#include "alloc.h"
+
+#define GOOD_SETTINGS                                                                              \
+    "source = bundle:/var/lib/rrasfleet/bundle\n"                                                  \
+    "collector_url = https://collector.corp.contoso.com:8443\n"                                    \
+    "ca_file = /etc/rrasfleet/ca.crt\n"                                                            \
+    "client_cert = /etc/rrasfleet/agent.crt\n"                                                     \
+    "client_key = /etc/rrasfleet/agent.key\n"                                                      \
+    "spool_dir = /var/lib/rrasfleet/spool\n"
+
+struct fixture {
+    char dir[64];
+    char path[128];
+    struct agent_config cfg;
+    struct proto_conf conf;
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    memcpy(f->dir, "/tmp/test_agent_config.XXXXXX", sizeof("/tmp/test_agent_config.XXXXXX"));
+    assert_non_null(mkdtemp(f->dir));
+    int n = snprintf(f->path, sizeof(f->path), "%s/agent.conf", f->dir);
+    assert_true(n > 0 && (size_t)n < sizeof(f->path));
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    proto_conf_free(&f->conf);
+    unlink(f->path);
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+static void write_file(const struct fixture *f, const char *text)
+{
+    FILE *out = fopen(f->path, "wb");
+    assert_non_null(out);
+    assert_int_equal(fwrite(text, 1, strlen(text), out), strlen(text));
+    assert_int_equal(fclose(out), 0);
+}
+
+static enum proto_conf_origin origin_of(const struct fixture *f, const char *key)
+{
+    for (size_t i = 0; i < f->conf.count; i++) {
+        if (strcmp(f->conf.entries[i].key, key) == 0) {
+            return f->conf.origins[i];
+        }
+    }
+    fail_msg("no key %s", key);
+    return PROTO_CONF_FROM_DEFAULT;
+}
+
+/* Loads the file (when text is not NULL) and then the flags in args. */
+static enum proto_rc load(struct fixture *f, const char *text, char **args, int nargs, char *err,
+                          size_t err_size)
+{
+    assert_int_equal(agent_config_init(&f->cfg, &f->conf), PROTO_OK);
+    if (text != NULL) {
+        write_file(f, text);
+    }
+    int rest = 0;
+    return agent_config_load(&f->conf, text != NULL ? f->path : NULL, nargs, args, 0, &rest, err,
+                             err_size);
+}
+
+static void test_defaults_are_the_documented_values(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(agent_config_init(&f->cfg, &f->conf), PROTO_OK);
+    const struct agent_config *c = &f->cfg;
+    assert_string_equal(c->source, "");
+    assert_string_equal(c->collector_url, "");
+    assert_string_equal(c->pinned_pubkey, "");
+    assert_string_equal(c->proxy, "");
+    assert_int_equal(c->spool_max_records, 1000);
+    assert_int_equal(c->spool_max_bytes, 64ul * 1024 * 1024);
+    assert_int_equal(c->connect_timeout_ms, 5000);
+    assert_int_equal(c->total_timeout_ms, 30000);
+    assert_int_equal(c->interval_s, 300);
+    assert_int_equal(c->jitter_percent, 10);
+    assert_int_equal(c->backoff_base_ms, 1000);
+    assert_int_equal(c->backoff_cap_ms, 300000);
+    assert_int_equal(c->drain_rate_per_s, 2);
+    assert_string_equal(c->expected_ca, "");
+    assert_int_equal(c->expiry_days, 30);
+    assert_string_equal(c->log_level, "info");
+    assert_int_equal(agent_config_log_level(c), AGENT_LOG_INFO);
+    for (size_t i = 0; i < f->conf.count; i++) {
+        assert_int_equal(f->conf.origins[i], PROTO_CONF_FROM_DEFAULT);
+    }
+}
+
+static void test_the_table_has_every_key_the_agent_needs(void **state)
+{
+    (void)state;
+    static const char *const keys[] = {
+        "source",          "collector_url",      "ca_file",          "client_cert",
+        "client_key",      "pinned_pubkey",      "spool_dir",        "spool_max_records",
+        "spool_max_bytes", "connect_timeout_ms", "total_timeout_ms", "interval_s",
+        "jitter_percent",  "backoff_base_ms",    "backoff_cap_ms",   "drain_rate_per_s",
+        "expected_ca",     "expiry_days",        "log_level",
+    };
+    size_t count = 0;
+    const struct proto_conf_entry *table = agent_config_table(&count);
+    for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+        bool found = false;
+        for (size_t i = 0; i < count; i++) {
+            found = found || strcmp(table[i].key, keys[k]) == 0;
+            assert_non_null(table[i].description);
+            assert_true(table[i].description[0] != '\0');
+        }
+        if (!found) {
+            fail_msg("the table lacks %s", keys[k]);
+        }
+    }
+}
+
+static void test_file_values_are_loaded_and_marked_as_from_the_file(void **state)
+{
+    struct fixture *f = *state;
+    char err[256];
+    assert_int_equal(load(f,
+                          "# agent settings\n" GOOD_SETTINGS "interval_s = 60   # one minute\n"
+                          "expected_ca = \"CN=corp-DC1-CA, DC=corp, DC=contoso, DC=com\"\n",
+                          NULL, 0, err, sizeof(err)),
+                     PROTO_OK);
+    assert_string_equal(f->cfg.collector_url, "https://collector.corp.contoso.com:8443");
+    assert_string_equal(f->cfg.spool_dir, "/var/lib/rrasfleet/spool");
+    assert_int_equal(f->cfg.interval_s, 60);
+    assert_string_equal(f->cfg.expected_ca, "CN=corp-DC1-CA, DC=corp, DC=contoso, DC=com");
+    assert_int_equal(origin_of(f, "interval_s"), PROTO_CONF_FROM_FILE);
+    assert_int_equal(origin_of(f, "ca_file"), PROTO_CONF_FROM_FILE);
+    assert_int_equal(origin_of(f, "jitter_percent"), PROTO_CONF_FROM_DEFAULT);
+}
+
+static void test_unknown_key_in_the_file_is_refused_with_its_line_number(void **state)
+{
+    struct fixture *f = *state;
+    char err[256];
+    char want[256];
+    enum proto_rc rc = load(f,
+                            "source = /bundle\n"
+                            "\n"
+                            "colector_url = https://collector:8443\n",
+                            NULL, 0, err, sizeof(err));
+    assert_int_equal(rc, PROTO_EPARSE);
+    int n = snprintf(want, sizeof(want), "%s:3: unknown key 'colector_url'", f->path);
+    assert_true(n > 0 && (size_t)n < sizeof(want));
+    assert_string_equal(err, want);
+}
+
+static void test_out_of_range_value_is_refused_with_key_and_limits(void **state)
+{
+    struct fixture *f = *state;
+    char err[256];
+    assert_int_equal(load(f, "jitter_percent = 80\n", NULL, 0, err, sizeof(err)), PROTO_ELIMIT);
+    assert_non_null(strstr(err, ":1: 'jitter_percent': expected 0..50, got 80"));
+    proto_conf_free(&f->conf);
+    assert_int_equal(load(f, "interval_s = 5\n", NULL, 0, err, sizeof(err)), PROTO_ELIMIT);
+    assert_non_null(strstr(err, "'interval_s': expected 10..604800"));
+}
+
+static void test_flags_override_the_file_and_are_marked_as_flags(void **state)
+{
+    struct fixture *f = *state;
+    char err[256];
+    char *args[] = {"--interval-s", "120", "--collector_url=https://other:9443", "--log-level",
+                    "debug"};
+    assert_int_equal(load(f, GOOD_SETTINGS "interval_s = 60\n", args, 5, err, sizeof(err)),
+                     PROTO_OK);
+    assert_int_equal(f->cfg.interval_s, 120);
+    assert_string_equal(f->cfg.collector_url, "https://other:9443");
+    assert_int_equal(agent_config_log_level(&f->cfg), AGENT_LOG_DEBUG);
+    assert_int_equal(origin_of(f, "interval_s"), PROTO_CONF_FROM_FLAG);
+    assert_int_equal(origin_of(f, "collector_url"), PROTO_CONF_FROM_FLAG);
+    assert_int_equal(origin_of(f, "ca_file"), PROTO_CONF_FROM_FILE);
+    assert_int_equal(origin_of(f, "backoff_cap_ms"), PROTO_CONF_FROM_DEFAULT);
+}
+
+static void test_unknown_flag_is_refused(void **state)
+{
+    struct fixture *f = *state;
+    char err[256];
+    char *args[] = {"--interval", "120"};
+    assert_int_equal(load(f, NULL, args, 2, err, sizeof(err)), PROTO_ENOTFOUND);
+    assert_string_equal(err, "unknown flag '--interval'");
+}
+
+static void test_print_shows_each_value_with_its_origin(void **state)
+{
+    struct fixture *f = *state;
+    char err[256];
+    char *args[] = {"--drain-rate-per-s", "5"};
+    assert_int_equal(load(f, GOOD_SETTINGS, args, 2, err, sizeof(err)), PROTO_OK);
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&text, &size);
+    assert_non_null(out);
+    proto_conf_print(&f->conf, out);
+    assert_int_equal(fclose(out), 0);
+    assert_non_null(strstr(text, "drain_rate_per_s = 5"));
+    assert_non_null(strstr(text, "spool_dir = \"/var/lib/rrasfleet/spool\""));
+    /* each line ends with its origin */
+    const char *line = strstr(text, "drain_rate_per_s = 5");
+    assert_true(strncmp(strchr(line, '#'), "# flag\n", 7) == 0);
+    line = strstr(text, "ca_file = ");
+    assert_true(strncmp(strchr(line, '#'), "# file\n", 7) == 0);
+    line = strstr(text, "backoff_base_ms = 1000");
+    assert_non_null(line);
+    assert_true(strncmp(strchr(line, '#'), "# default\n", 10) == 0);
+    free(text);
+}
+
+static void test_markdown_documents_every_key(void **state)
+{
+    (void)state;
+    size_t count = 0;
+    const struct proto_conf_entry *table = agent_config_table(&count);
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&text, &size);
+    assert_non_null(out);
+    proto_conf_markdown(table, count, out);
+    assert_int_equal(fclose(out), 0);
+    for (size_t i = 0; i < count; i++) {
+        char cell[80];
+        int n = snprintf(cell, sizeof(cell), "| `%s` |", table[i].key);
+        assert_true(n > 0 && (size_t)n < sizeof(cell));
+        if (strstr(text, cell) == NULL) {
+            fail_msg("markdown lacks %s", table[i].key);
+        }
+    }
+    assert_non_null(strstr(text, "`--backoff-cap-ms`"));
+    free(text);
+}
+
+static void test_from_args_takes_config_file_switches_and_flags(void **state)
+{
+    struct fixture *f = *state;
+    char err[256];
+    write_file(f, GOOD_SETTINGS "interval_s = 60\n");
+    char config_eq[160];
+    int n = snprintf(config_eq, sizeof(config_eq), "--config=%s", f->path);
+    assert_true(n > 0 && (size_t)n < sizeof(config_eq));
+    char *argv[] = {"run", "--once", config_eq, "--interval-s", "90", NULL};
+    bool once = false;
+    const struct agent_config_switch sw[] = {{"--once", &once}};
+    const char *path = NULL;
+    assert_int_equal(
+        agent_config_from_args(5, argv, sw, 1, &f->cfg, &f->conf, &path, err, sizeof(err)),
+        PROTO_OK);
+    assert_true(once);
+    assert_string_equal(path, f->path);
+    assert_int_equal(f->cfg.interval_s, 90);
+    assert_int_equal(origin_of(f, "interval_s"), PROTO_CONF_FROM_FLAG);
+    assert_string_equal(f->cfg.client_key, "/etc/rrasfleet/agent.key");
+    /* the caller's vector is left as it was */
+    assert_string_equal(argv[3], "--interval-s");
+}
+
+static void test_from_args_refuses_stray_arguments_and_a_config_without_file(void **state)
+{
+    struct fixture *f = *state;
+    char err[256];
+    const char *path = NULL;
+    char *stray[] = {"run", "extra", NULL};
+    assert_int_equal(
+        agent_config_from_args(2, stray, NULL, 0, &f->cfg, &f->conf, &path, err, sizeof(err)),
+        PROTO_EPARSE);
+    assert_string_equal(err, "unexpected argument 'extra'");
+    proto_conf_free(&f->conf);
+    char *missing[] = {"run", "--config", NULL};
+    assert_int_equal(
+        agent_config_from_args(2, missing, NULL, 0, &f->cfg, &f->conf, &path, err, sizeof(err)),
+        PROTO_EPARSE);
+    assert_string_equal(err, "--config: missing file name");
+    proto_conf_free(&f->conf);
+    char *absent[] = {"run", "--config", "/nonexistent/agent.conf", NULL};
+    assert_int_equal(
+        agent_config_from_args(3, absent, NULL, 0, &f->cfg, &f->conf, &path, err, sizeof(err)),
+        PROTO_ENOTFOUND);
+    assert_non_null(strstr(err, "/nonexistent/agent.conf"));
+}
+
+static void test_complete_settings_validate(void **state)
+{
+    struct fixture *f = *state;
+    char err[256];
+    assert_int_equal(load(f,
+                          GOOD_SETTINGS "pinned_pubkey = "
+                                        "sha256//4clIKPmaXAYDGfaIUISojX9wrm1ImOEtPYBcLmweeAg=;"
+                                        "sha256//AAAAKPmaXAYDGfaIUISojX9wrm1ImOEtPYBcLmweeAg=\n"
+                                        "expected_ca = DC=com, DC=contoso, CN=corp-DC1-CA\n",
+                          NULL, 0, err, sizeof(err)),
+                     PROTO_OK);
+    if (agent_config_validate(&f->cfg, err, sizeof(err)) != PROTO_OK) {
+        fail_msg("refused: %s", err);
+    }
+}
+
+static void test_validation_names_the_key_that_cannot_work(void **state)
+{
+    struct fixture *f = *state;
+    static const struct {
+        const char *extra;
+        const char *message;
+    } cases[] = {
+        {"collector_url = \"\"\n", "'collector_url' must be set"},
+        {"spool_dir = \"\"\n", "'spool_dir' must be set"},
+        {"collector_url = http://collector:8443\n", "'collector_url': must start with https://"},
+        {"collector_url = https://user:pw@collector:8443\n",
+         "'collector_url': must not carry a user name or password"},
+        {"collector_url = https://collector:0\n", "'collector_url': has a port that is not"},
+        {"collector_url = https://collector:65536\n", "'collector_url': has a port that is not"},
+        {"collector_url = https://collector:84x3\n", "'collector_url': has a port that is not"},
+        {"collector_url = https://\n", "'collector_url': names no host"},
+        {"collector_url = https://collector/v1?x=1\n", "'collector_url': must not carry a query"},
+        {"pinned_pubkey = sha1//abc\n", "'pinned_pubkey': expected sha256//"},
+        {"pinned_pubkey = sha256//tooshort\n", "'pinned_pubkey': expected sha256//"},
+        {"backoff_base_ms = 5000\nbackoff_cap_ms = 1000\n",
+         "'backoff_base_ms' (5000) must not exceed 'backoff_cap_ms' (1000)"},
+        {"connect_timeout_ms = 60000\ntotal_timeout_ms = 1000\n",
+         "'connect_timeout_ms' (60000) must not exceed"},
+        {"log_level = chatty\n", "'log_level': expected error, warn, info or debug"},
+        {"expected_ca = not a dn\n", "'expected_ca': not a distinguished name"},
+        {"source = win32:\n", "'source': only capture bundles"},
+        {"source = bundle:\n", "'source': names no folder"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char text[1024], err[256];
+        int n = snprintf(text, sizeof(text), "%s%s", GOOD_SETTINGS, cases[i].extra);
+        assert_true(n > 0 && (size_t)n < sizeof(text));
+        assert_int_equal(load(f, text, NULL, 0, err, sizeof(err)), PROTO_OK);
+        assert_int_equal(agent_config_validate(&f->cfg, err, sizeof(err)), PROTO_EINVAL);
+        if (strstr(err, cases[i].message) == NULL) {
+            fail_msg("with %s: got \"%s\", want \"%s\"", cases[i].extra, err, cases[i].message);
+        }
+        proto_conf_free(&f->conf);
+    }
+}
+
+static void test_source_names_a_bundle_folder_with_or_without_prefix(void **state)
+{
+    struct fixture *f = *state;
+    const char *dir = NULL;
+    assert_int_equal(agent_config_init(&f->cfg, &f->conf), PROTO_OK);
+    memcpy(f->cfg.source, "bundle:/srv/b", sizeof("bundle:/srv/b"));
+    assert_int_equal(agent_config_bundle_dir(&f->cfg, &dir), PROTO_OK);
+    assert_string_equal(dir, "/srv/b");
+    memcpy(f->cfg.source, "/srv/b", sizeof("/srv/b"));
+    assert_int_equal(agent_config_bundle_dir(&f->cfg, &dir), PROTO_OK);
+    assert_string_equal(dir, "/srv/b");
+    memcpy(f->cfg.source, "C:\\bundles\\rras01", sizeof("C:\\bundles\\rras01"));
+    assert_int_equal(agent_config_bundle_dir(&f->cfg, &dir), PROTO_OK);
+    assert_string_equal(dir, "C:\\bundles\\rras01");
+    memcpy(f->cfg.source, "win32:", sizeof("win32:"));
+    assert_int_equal(agent_config_bundle_dir(&f->cfg, &dir), PROTO_EUNSUPPORTED);
+}
+
+static void test_policy_carries_expected_ca_expiry_days_and_now(void **state)
+{
+    struct fixture *f = *state;
+    char err[256];
+    assert_int_equal(load(f, "expected_ca = CN=corp-DC1-CA, DC=corp\nexpiry_days = 45\n", NULL, 0,
+                          err, sizeof(err)),
+                     PROTO_OK);
+    struct proto_policy policy;
+    assert_int_equal(agent_config_policy(&f->cfg, 1764000000, &policy), PROTO_OK);
+    assert_true(policy.has_expected_ca);
+    assert_int_equal(policy.expected_ca.count, 2);
+    assert_int_equal(policy.expiry_days, 45);
+    assert_int_equal(policy.now, 1764000000);
+    proto_policy_clear(&policy);
+
+    memcpy(f->cfg.expected_ca, "", 1);
+    assert_int_equal(agent_config_policy(&f->cfg, 5, &policy), PROTO_OK);
+    assert_false(policy.has_expected_ca);
+    proto_policy_clear(&policy);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_defaults_are_the_documented_values, setup, teardown),
+        cmocka_unit_test(test_the_table_has_every_key_the_agent_needs),
+        cmocka_unit_test_setup_teardown(test_file_values_are_loaded_and_marked_as_from_the_file,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_unknown_key_in_the_file_is_refused_with_its_line_number, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_out_of_range_value_is_refused_with_key_and_limits,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flags_override_the_file_and_are_marked_as_flags, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_flag_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_print_shows_each_value_with_its_origin, setup,
+                                        teardown),
+        cmocka_unit_test(test_markdown_documents_every_key),
+        cmocka_unit_test_setup_teardown(test_from_args_takes_config_file_switches_and_flags, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            test_from_args_refuses_stray_arguments_and_a_config_without_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_complete_settings_validate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_validation_names_the_key_that_cannot_work, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_source_names_a_bundle_folder_with_or_without_prefix,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_policy_carries_expected_ca_expiry_days_and_now, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
