@@ -23,12 +23,9 @@ static const char *check_eku_name(const char *oid)
         const char *oid;
         const char *name;
     } names[] = {
-        {PROTO_OID_SERVER_AUTH, "ServerAuth"},
-        {PROTO_OID_CLIENT_AUTH, "ClientAuth"},
-        {PROTO_OID_IKE_INTERMEDIATE, "IKE"},
-        {PROTO_OID_ANY_PURPOSE, "Any"},
-        {"1.3.6.1.5.5.7.3.4", "Email"},
-        {"1.3.6.1.5.5.7.3.3", "CodeSign"},
+        {PROTO_OID_SERVER_AUTH, "ServerAuth"}, {PROTO_OID_CLIENT_AUTH, "ClientAuth"},
+        {PROTO_OID_IKE_INTERMEDIATE, "IKE"},   {PROTO_OID_ANY_PURPOSE, "Any"},
+        {"1.3.6.1.5.5.7.3.4", "Email"},        {"1.3.6.1.5.5.7.3.3", "CodeSign"},
     };
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         if (strcmp(names[i].oid, oid) == 0) {
@@ -99,8 +96,8 @@ static void check_print_store(FILE *to, const struct proto_snapshot *snap,
         char eku[128];
         char expires[32] = "?";
         check_eku_text(c, eku, sizeof(eku));
-        if (c->parsed && proto_time_format_rfc3339(c->not_after, expires, sizeof(expires)) ==
-                             PROTO_OK) {
+        if (c->parsed &&
+            proto_time_format_rfc3339(c->not_after, expires, sizeof(expires)) == PROTO_OK) {
             expires[10] = '\0';
         }
         const char *why = proto_diagnose_ineligible_reason(c, now);
@@ -186,8 +183,7 @@ static cJSON *check_policy_json(const struct proto_policy *policy)
     return obj;
 }
 
-static cJSON *check_l2tp_json(const struct proto_snapshot *snap,
-                              const struct proto_diagnosis *diag)
+static cJSON *check_l2tp_json(const struct proto_snapshot *snap, const struct proto_diagnosis *diag)
 {
     cJSON *l2tp = cJSON_CreateObject();
     cJSON *eligible = cJSON_AddArrayToObject(l2tp, "eligible");

@@ -32,8 +32,8 @@ void col_api_tokens_create(struct col_api_call *call, struct col_http_response *
     }
     const cJSON *role_item = cJSON_GetObjectItemCaseSensitive(body, "role");
     const cJSON *name_item = cJSON_GetObjectItemCaseSensitive(body, "name");
-    enum col_role role = cJSON_IsString(role_item) ? col_role_from_str(role_item->valuestring)
-                                                   : COL_ROLE_NONE;
+    enum col_role role =
+        cJSON_IsString(role_item) ? col_role_from_str(role_item->valuestring) : COL_ROLE_NONE;
     if (role == COL_ROLE_NONE) {
         cJSON_Delete(body);
         col_http_response_error(resp, 400, "invalid_parameter",
@@ -76,7 +76,8 @@ void col_api_tokens_list(struct col_api_call *call, struct col_http_response *re
         return;
     }
     proto_buf_reset(&resp->body);
-    enum proto_rc rc = col_table_render_json(table, table->nrows ? table->nrows : 1, 0, &resp->body);
+    enum proto_rc rc =
+        col_table_render_json(table, table->nrows ? table->nrows : 1, 0, &resp->body);
     col_table_destroy(table);
     if (rc) {
         col_http_response_error(resp, 500, "internal", "out of memory", NULL);

@@ -100,8 +100,7 @@ void col_api_reports_post(struct col_api_call *call, struct col_http_response *r
         goto out;
     }
     if (rc) {
-        col_log(COL_LOG_ERROR, "storing report %s failed: %s", report->report_id,
-                proto_rc_str(rc));
+        col_log(COL_LOG_ERROR, "storing report %s failed: %s", report->report_id, proto_rc_str(rc));
         api_reject(call, resp, COL_REJECT_INTERNAL, 500, "internal", "the report was not stored",
                    NULL);
         goto out;

@@ -113,7 +113,8 @@ static int main_serve(int argc, char **argv)
         goto out;
     }
     if (cfg.tls_cert[0] == '\0' || cfg.tls_key[0] == '\0' || cfg.client_ca[0] == '\0') {
-        fprintf(stderr, "rrasfleet-collector serve: tls_cert, tls_key and client_ca are required\n");
+        fprintf(stderr,
+                "rrasfleet-collector serve: tls_cert, tls_key and client_ca are required\n");
         exit_code = EXIT_USAGE;
         goto out;
     }
@@ -159,7 +160,8 @@ static int main_serve(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    col_log(COL_LOG_INFO, "rrasfleet-collector %s: agents on %s (port %u), admin on %s (port %u), db %s",
+    col_log(COL_LOG_INFO,
+            "rrasfleet-collector %s: agents on %s (port %u), admin on %s (port %u), db %s",
             col_version(), cfg.listen, col_server_port(server, COL_LISTENER_AGENT),
             cfg.admin_listen, col_server_port(server, COL_LISTENER_ADMIN), cfg.db);
     /* Test harnesses wait for this line on stdout to learn the ports. */

@@ -16,8 +16,8 @@
 struct route {
     enum col_listener_kind listener;
     const char *method;
-    const char *path;     /* exact path, or a prefix ending in '/' that takes one segment */
-    bool takes_id;        /* path is a prefix followed by {id} */
+    const char *path;       /* exact path, or a prefix ending in '/' that takes one segment */
+    bool takes_id;          /* path is a prefix followed by {id} */
     enum col_role min_role; /* admin listener only; COL_ROLE_NONE = no token needed */
     col_api_handler_fn handler;
 };

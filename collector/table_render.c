@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "text.h"
 #include "x509.h"
 
 #define RENDER_TIME_TEXT 32u /* "YYYY-MM-DDTHH:MM:SSZ" and then some */
@@ -50,40 +51,6 @@ static bool render_time(const char *s, char out[RENDER_TIME_TEXT])
     return proto_time_format_rfc3339((int64_t)v, out, RENDER_TIME_TEXT) == PROTO_OK;
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 if the bytes there are not one
- * (overlong forms, surrogates and code points past U+10FFFF included). */
-static size_t render_utf8_len(const unsigned char *s)
-{
-    unsigned char c = s[0];
-    if (c < 0x80) {
-        return 1;
-    }
-    unsigned char lo = 0x80, hi = 0xBF;
-    size_t n = 0;
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        lo = c == 0xE0 ? 0xA0 : 0x80;
-        hi = c == 0xED ? 0x9F : 0xBF;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        lo = c == 0xF0 ? 0x90 : 0x80;
-        hi = c == 0xF4 ? 0x8F : 0xBF;
-    } else {
-        return 0;
-    }
-    if (s[1] < lo || s[1] > hi) {
-        return 0;
-    }
-    for (size_t i = 2; i < n; i++) {
-        if (s[i] < 0x80 || s[i] > 0xBF) {
-            return 0;
-        }
-    }
-    return n;
-}
-
 static enum proto_rc render_json_string(struct proto_buf *out, const char *s)
 {
     static const char hex[] = "0123456789abcdef";
@@ -92,7 +59,7 @@ static enum proto_rc render_json_string(struct proto_buf *out, const char *s)
     while (result == PROTO_OK && *p != '\0') {
         unsigned char c = *p;
         if (c >= 0x80) {
-            size_t n = render_utf8_len(p);
+            size_t n = proto_utf8_decode(p, 4, NULL);
             if (n == 0) {
                 result = proto_buf_append_str(out, "\\ufffd");
                 p++;

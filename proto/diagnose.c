@@ -436,8 +436,8 @@ static void diag_manual_policy(struct diag_ctx *ctx)
     }
     proto_free(expected);
 
-    if (snap->prohibit_ipsec.present && snap->prohibit_ipsec.value == 1 &&
-        snap->rules_available && !any_l2tp_rule && !any_unreadable_rule) {
+    if (snap->prohibit_ipsec.present && snap->prohibit_ipsec.value == 1 && snap->rules_available &&
+        !any_l2tp_rule && !any_unreadable_rule) {
         diag_add(ctx, "MANUAL_POLICY_NO_RULE", PROTO_SEV_CRITICAL,
                  "ProhibitIpSec=1 turns off RRAS's automatic L2TP policy, but no enabled "
                  "connection-security rule protects L2TP (UDP 1701, transport mode, computer "
@@ -473,7 +473,8 @@ static void diag_expiry(struct diag_ctx *ctx)
             f = diag_add(ctx, "CERT_EXPIRED", in_use ? PROTO_SEV_HIGH : PROTO_SEV_LOW,
                          "Certificate %s expired on %s%s. Fix: renew it or remove it from "
                          "LocalMachine\\My",
-                         diag_cert_label(c), when, in_use ? " and is still bound to a service" : "");
+                         diag_cert_label(c), when,
+                         in_use ? " and is still bound to a service" : "");
         } else if (c->not_after <= horizon) {
             long days = (long)((c->not_after - now) / DIAG_DAY_SECONDS);
             f = diag_add(ctx, "CERT_EXPIRING", in_use ? PROTO_SEV_MEDIUM : PROTO_SEV_LOW,

@@ -103,18 +103,19 @@ static enum proto_rc text_emit(struct text_out *o, uint32_t cp)
     return proto_buf_append(&o->buf, u, n);
 }
 
-/*
- * Length of the well-formed UTF-8 sequence at s[0..len), or 0 if it is not one (overlong,
- * surrogate, beyond U+10FFFF, truncated) or encodes a C1 control. *cp receives the code point.
- */
-static size_t text_utf8_seq(const unsigned char *s, size_t len, uint32_t *cp)
+size_t proto_utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
 {
     unsigned char c = s[0];
     size_t need;
     uint32_t v, min;
 
+    if (len == 0) {
+        return 0;
+    }
     if (c < 0x80) {
-        *cp = c;
+        if (cp != NULL) {
+            *cp = c;
+        }
         return 1;
     }
     if (c >= 0xC2 && c <= 0xDF) {
@@ -132,20 +133,27 @@ static size_t text_utf8_seq(const unsigned char *s, size_t len, uint32_t *cp)
     } else {
         return 0;
     }
-    if (len < need) {
-        return 0;
-    }
     for (size_t i = 1; i < need; i++) {
-        if ((s[i] & 0xC0) != 0x80) {
+        if (i >= len || (s[i] & 0xC0) != 0x80) {
             return 0;
         }
         v = (v << 6) | (s[i] & 0x3Fu);
     }
-    if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF) || (v >= 0x80 && v <= 0x9F)) {
+    if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) {
         return 0;
     }
-    *cp = v;
+    if (cp != NULL) {
+        *cp = v;
+    }
     return need;
+}
+
+/* A sequence as proto_utf8_decode reads it, but C1 controls (U+0080..U+009F) do not count:
+ * in a capture they mean the bytes were an OEM code page, not UTF-8. */
+static size_t text_utf8_seq(const unsigned char *s, size_t len, uint32_t *cp)
+{
+    size_t n = proto_utf8_decode(s, len, cp);
+    return n > 0 && *cp >= 0x80 && *cp <= 0x9F ? 0 : n;
 }
 
 static bool text_is_utf8(const unsigned char *s, size_t len)

@@ -11,6 +11,7 @@
 #define PROTO_TEXT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "rc.h"
 
@@ -24,6 +25,13 @@
  */
 enum proto_rc proto_text_decode(const unsigned char *bytes, size_t len, unsigned oem_codepage,
                                 char **out, size_t *out_len, const char **encoding_out);
+
+/* Length (1..4) of the well-formed UTF-8 sequence at s[0..len) with its code point in *cp (may
+ * be NULL), or 0 when the bytes there are not one: overlong, surrogate, past U+10FFFF or
+ * truncated. Reads no byte after the first one that breaks the sequence, so on a
+ * NUL-terminated string len may be 4. C1 controls are well-formed; callers that refuse them
+ * look at *cp. The one UTF-8 validator of the project. */
+size_t proto_utf8_decode(const unsigned char *s, size_t len, uint32_t *cp);
 
 /* Line iterator over decoded text: returns the next line (without the LF) as a borrowed
  * pointer + length, or NULL at the end. *pos starts at 0. */

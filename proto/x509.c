@@ -26,6 +26,7 @@
 #include "alloc.h"
 #include "buf.h"
 #include "limits.h"
+#include "text.h"
 
 /* Longest dotted OID text kept; real ones are under 64 characters. */
 #define X509_MAX_OID_TEXT 200u
@@ -103,49 +104,11 @@ static enum proto_rc x509_put_codepoint(struct proto_buf *b, unsigned long cp)
     return proto_buf_append(b, u, n);
 }
 
-/* Length of the well-formed UTF-8 sequence at s (1-4), or 0 if it is not one. */
-static size_t x509_utf8_seq(const unsigned char *s, size_t len, unsigned long *cp)
-{
-    unsigned char c = s[0];
-    size_t need;
-    unsigned char lo = 0x80, hi = 0xBF;
-
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    } else if (c >= 0xC2 && c <= 0xDF) {
-        need = 1;
-        *cp = c & 0x1Fu;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        need = 2;
-        *cp = c & 0x0Fu;
-        lo = c == 0xE0 ? 0xA0 : 0x80;
-        hi = c == 0xED ? 0x9F : 0xBF;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        need = 3;
-        *cp = c & 0x07u;
-        lo = c == 0xF0 ? 0x90 : 0x80;
-        hi = c == 0xF4 ? 0x8F : 0xBF;
-    } else {
-        return 0;
-    }
-    if (len <= need || s[1] < lo || s[1] > hi) {
-        return 0;
-    }
-    for (size_t k = 1; k <= need; k++) {
-        if (k > 1 && (s[k] < 0x80 || s[k] > 0xBF)) {
-            return 0;
-        }
-        *cp = (*cp << 6) | (s[k] & 0x3Fu);
-    }
-    return need + 1;
-}
-
 static bool x509_is_utf8(const unsigned char *p, size_t len)
 {
-    unsigned long cp;
+    uint32_t cp;
     for (size_t i = 0; i < len;) {
-        size_t n = x509_utf8_seq(p + i, len - i, &cp);
+        size_t n = proto_utf8_decode(p + i, len - i, &cp);
         if (n == 0) {
             return false;
         }
@@ -159,8 +122,8 @@ static enum proto_rc x509_utf8_lenient(struct proto_buf *b, const unsigned char 
 {
     enum proto_rc result = PROTO_OK;
     for (size_t i = 0; i < len && result == PROTO_OK;) {
-        unsigned long cp;
-        size_t n = x509_utf8_seq(p + i, len - i, &cp);
+        uint32_t cp;
+        size_t n = proto_utf8_decode(p + i, len - i, &cp);
         if (n == 0) {
             cp = 0xFFFD;
             n = 1;

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "text.h"
 
 #define OUTPUT_MAX_ROWS 100000u    /* rows in one table */
 #define OUTPUT_MAX_PAIRS 2000u     /* key/value lines of one object */
@@ -21,39 +22,6 @@
 #define OUTPUT_MAX_KEY_PATH 256u   /* "a.b.c" */
 #define OUTPUT_GAP 2u              /* blanks between columns */
 #define OUTPUT_MAX_ERROR_BODY 200u /* characters of a non-API error body shown */
-
-/* Length of the valid UTF-8 sequence at s, or 0 (overlong, surrogate, past U+10FFFF). */
-static size_t output_utf8_len(const unsigned char *s)
-{
-    unsigned char c = s[0];
-    if (c < 0x80) {
-        return 1;
-    }
-    unsigned char lo = 0x80, hi = 0xBF;
-    size_t n = 0;
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        lo = c == 0xE0 ? 0xA0 : 0x80;
-        hi = c == 0xED ? 0x9F : 0xBF;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        lo = c == 0xF0 ? 0x90 : 0x80;
-        hi = c == 0xF4 ? 0x8F : 0xBF;
-    } else {
-        return 0;
-    }
-    if (s[1] < lo || s[1] > hi) {
-        return 0;
-    }
-    for (size_t i = 2; i < n; i++) {
-        if (s[i] < 0x80 || s[i] > 0xBF) {
-            return 0;
-        }
-    }
-    return n;
-}
 
 /* Appends s with control characters and invalid UTF-8 as '?', at most max_chars characters
  * (the last three "..." when cut). *width gets the characters written. */
@@ -64,14 +32,14 @@ static enum proto_rc output_clean(struct proto_buf *out, const char *s, size_t m
     const unsigned char *p = (const unsigned char *)s;
     size_t total = 0;
     for (const unsigned char *q = p; *q != '\0';) {
-        size_t n = output_utf8_len(q);
+        size_t n = proto_utf8_decode(q, 4, NULL);
         q += n == 0 ? 1 : n;
         total++;
     }
     size_t keep = total <= max_chars ? total : (max_chars > 3 ? max_chars - 3 : 0);
     size_t written = 0;
     while (result == PROTO_OK && written < keep) {
-        size_t n = output_utf8_len(p);
+        size_t n = proto_utf8_decode(p, 4, NULL);
         if (n == 0 || *p < 0x20 || *p == 0x7f || (n == 2 && p[0] == 0xC2 && p[1] < 0xA0)) {
             /* C0, DEL and C1 controls (0x80-0x9F, which include the 8-bit CSI) */
             result = proto_buf_append_byte(out, '?');
