@@ -43,8 +43,8 @@ int agent_cmd_check(int argc, char **argv)
     } else {
         agent_check_print_text(stdout, snap, diag, &opts.policy);
     }
-    exit_code = proto_diagnosis_max_severity(diag) >= PROTO_SEV_HIGH ? AGENT_EXIT_FINDINGS
-                                                                        : AGENT_EXIT_OK;
+    exit_code =
+        proto_diagnosis_max_severity(diag) >= PROTO_SEV_HIGH ? AGENT_EXIT_FINDINGS : AGENT_EXIT_OK;
 out:
     proto_diagnosis_destroy(diag);
     proto_snapshot_destroy(snap);

@@ -47,8 +47,10 @@ int agent_cmd_collect(int argc, char **argv)
         host->fqdn = proto_strdup(host->hostname);
     }
     if (host->fqdn == NULL) {
-        fprintf(stderr, "rrasfleet-agent collect: %s/host.txt names no FQDN or Hostname; a report "
-                        "must say which host it describes\n", opts.bundle);
+        fprintf(stderr,
+                "rrasfleet-agent collect: %s/host.txt names no FQDN or Hostname; a report "
+                "must say which host it describes\n",
+                opts.bundle);
         goto out;
     }
     if (host->collected_at == 0) {

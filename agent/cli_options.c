@@ -30,10 +30,10 @@ static void cli_usage(const char *command, FILE *to)
 int agent_cli_parse(const char *command, int argc, char **argv, struct agent_cli_options *opts)
 {
     static const struct option longopts[] = {
-        {"bundle", required_argument, NULL, 'b'},  {"expected-ca", required_argument, NULL, 'c'},
-        {"now", required_argument, NULL, 'n'},     {"expiry-days", required_argument, NULL, 'e'},
-        {"json", no_argument, NULL, 'j'},          {"pretty", no_argument, NULL, 'p'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+        {"bundle", required_argument, NULL, 'b'}, {"expected-ca", required_argument, NULL, 'c'},
+        {"now", required_argument, NULL, 'n'},    {"expiry-days", required_argument, NULL, 'e'},
+        {"json", no_argument, NULL, 'j'},         {"pretty", no_argument, NULL, 'p'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     memset(opts, 0, sizeof(*opts));
     opts->policy.now = (int64_t)time(NULL);

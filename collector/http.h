@@ -17,7 +17,7 @@
 #include "buf.h"
 #include "rc.h"
 
-#define COL_HTTP_MAX_HEAD 16384u  /* request line + headers + blank line */
+#define COL_HTTP_MAX_HEAD 16384u /* request line + headers + blank line */
 #define COL_HTTP_MAX_HEADERS 64u
 #define COL_HTTP_MAX_TARGET 2048u
 
@@ -36,7 +36,7 @@ struct col_http_request {
     size_t header_count;
     bool has_content_length;
     uint64_t content_length;
-    bool keep_alive; /* from version and Connection header */
+    bool keep_alive;  /* from version and Connection header */
     const char *body; /* set by the server once the body is read; borrowed */
     size_t body_len;
 };

@@ -18,10 +18,10 @@ enum col_listener_kind {
 
 struct col_peer {
     enum col_listener_kind listener;
-    bool has_client_cert;   /* a client certificate chained to the client CA */
-    char identity[256];     /* lower-case host name, "" when none usable */
-    char subject[512];      /* the certificate subject as text, for logs and audit */
-    char remote_addr[64];   /* "127.0.0.1:53122" */
+    bool has_client_cert; /* a client certificate chained to the client CA */
+    char identity[256];   /* lower-case host name, "" when none usable */
+    char subject[512];    /* the certificate subject as text, for logs and audit */
+    char remote_addr[64]; /* "127.0.0.1:53122" */
 };
 
 #endif

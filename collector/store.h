@@ -81,7 +81,7 @@ struct col_query {
     int64_t last_seen_before; /* 0 for any */
     const char *sort;         /* a column name of the result, or NULL for the default */
     bool descending;
-    size_t limit;               /* 1..COL_QUERY_MAX_LIMIT */
+    size_t limit; /* 1..COL_QUERY_MAX_LIMIT */
     size_t offset;
     int64_t now; /* for expiring_within_days */
 };

@@ -20,7 +20,7 @@ struct proto_buf {
 };
 
 void proto_buf_init(struct proto_buf *b, size_t max);
-void proto_buf_free(struct proto_buf *b); /* accepts a zeroed or freed buffer */
+void proto_buf_free(struct proto_buf *b);  /* accepts a zeroed or freed buffer */
 void proto_buf_reset(struct proto_buf *b); /* len = 0, keeps storage */
 
 enum proto_rc proto_buf_append(struct proto_buf *b, const void *data, size_t len);

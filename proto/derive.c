@@ -37,8 +37,8 @@ static void derive_hex(const unsigned char *bytes, size_t len, char *out, size_t
     }
 }
 
-static void derive_sstp_hash(const struct proto_snapshot *snap, const char *name,
-                             size_t want_len, char *out, size_t out_size)
+static void derive_sstp_hash(const struct proto_snapshot *snap, const char *name, size_t want_len,
+                             char *out, size_t out_size)
 {
     const struct proto_reg_value *v = proto_snapshot_find_reg(snap, DERIVE_SSTP_KEY, name);
     if (v != NULL && v->type == PROTO_REG_BINARY && v->bytes_len == want_len) {

@@ -16,8 +16,8 @@
 #include "rc.h"
 
 struct proto_dn_attr {
-    char *type;           /* canonical upper-case short name (CN, O, DC, ...) or dotted OID */
-    char *value;          /* unescaped UTF-8 value */
+    char *type;            /* canonical upper-case short name (CN, O, DC, ...) or dotted OID */
+    char *value;           /* unescaped UTF-8 value */
     bool same_rdn_as_prev; /* part of a multi-valued RDN joined with '+' to the previous attr */
 };
 

@@ -65,10 +65,14 @@ int proto_rule_field_by_json_key(const char *key)
 }
 
 static const char *const reg_type_names[] = {
-    [PROTO_REG_SZ] = "REG_SZ",         [PROTO_REG_EXPAND_SZ] = "REG_EXPAND_SZ",
-    [PROTO_REG_MULTI_SZ] = "REG_MULTI_SZ", [PROTO_REG_DWORD] = "REG_DWORD",
-    [PROTO_REG_QWORD] = "REG_QWORD",   [PROTO_REG_BINARY] = "REG_BINARY",
-    [PROTO_REG_NONE] = "REG_NONE",     [PROTO_REG_OTHER] = "REG_OTHER",
+    [PROTO_REG_SZ] = "REG_SZ",
+    [PROTO_REG_EXPAND_SZ] = "REG_EXPAND_SZ",
+    [PROTO_REG_MULTI_SZ] = "REG_MULTI_SZ",
+    [PROTO_REG_DWORD] = "REG_DWORD",
+    [PROTO_REG_QWORD] = "REG_QWORD",
+    [PROTO_REG_BINARY] = "REG_BINARY",
+    [PROTO_REG_NONE] = "REG_NONE",
+    [PROTO_REG_OTHER] = "REG_OTHER",
 };
 
 const char *proto_reg_type_str(enum proto_reg_type type)

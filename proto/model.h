@@ -151,9 +151,9 @@ struct proto_reg_value {
     char *key;  /* as printed: "HKEY_LOCAL_MACHINE\System\...\Parameters" */
     char *name; /* "(Default)" for the unnamed value */
     enum proto_reg_type type;
-    char *data;             /* the data exactly as reg.exe printed it (after decoding) */
-    uint64_t number;        /* DWORD / QWORD */
-    unsigned char *bytes;   /* BINARY */
+    char *data;           /* the data exactly as reg.exe printed it (after decoding) */
+    uint64_t number;      /* DWORD / QWORD */
+    unsigned char *bytes; /* BINARY */
     size_t bytes_len;
     struct proto_strv multi; /* MULTI_SZ items */
 };
@@ -273,7 +273,7 @@ enum proto_rc proto_severity_from_str(const char *s, enum proto_severity *out);
 struct proto_finding {
     char *id; /* stable, e.g. "L2TP_CERT_WILDCARD" */
     enum proto_severity severity;
-    char *message;          /* one line; names the fix */
+    char *message;           /* one line; names the fix */
     struct proto_strv certs; /* SHA-1 thumbprints involved */
     struct proto_strv rules; /* rule names involved */
 };

@@ -121,8 +121,7 @@ static void check_one_bundle(const char *name, const char *dir, const struct pro
     assert_non_null(report);
     proto_snapshot_destroy(report->snapshot);
     report->snapshot = snap;
-    snprintf(report->report_id, sizeof(report->report_id),
-             "00000000-0000-4000-8000-000000000000");
+    snprintf(report->report_id, sizeof(report->report_id), "00000000-0000-4000-8000-000000000000");
     if (snap->host.fqdn == NULL) {
         snap->host.fqdn = proto_strdup("unknown.invalid");
     }

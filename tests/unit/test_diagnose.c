@@ -239,12 +239,12 @@ static void test_expected_ca_is_found_through_an_intermediate_in_the_store(void 
     struct proto_snapshot *snap = new_snapshot();
     add_cert(snap, "vpn.contoso.com", "DC=com, DC=contoso, DC=corp, CN=corp-Issuing-CA", true,
              NOW + 900 * DAY, SERVER_AUTH);
-    struct proto_cert *issuing = add_cert(snap, "corp-Issuing-CA", CORP_CA, false,
-                                          NOW + 900 * DAY, NULL);
+    struct proto_cert *issuing =
+        add_cert(snap, "corp-Issuing-CA", CORP_CA, false, NOW + 900 * DAY, NULL);
     proto_dn_clear(&issuing->subject);
-    assert_int_equal(proto_dn_parse("DC=com, DC=contoso, DC=corp, CN=corp-Issuing-CA",
-                                    &issuing->subject),
-                     PROTO_OK);
+    assert_int_equal(
+        proto_dn_parse("DC=com, DC=contoso, DC=corp, CN=corp-Issuing-CA", &issuing->subject),
+        PROTO_OK);
     issuing->is_ca = true;
     struct proto_policy p = corp_policy();
     struct proto_diagnosis *d = run(snap, &p);
@@ -323,8 +323,8 @@ static void test_rules_that_do_not_protect_l2tp_do_not_count(void **state)
         enum proto_rule_field field;
         const char *value;
     } spoilers[] = {
-        {PROTO_RULE_ENABLED, "No"},         {PROTO_RULE_PORT2, "Any"},
-        {PROTO_RULE_PROTOCOL, "TCP"},       {PROTO_RULE_MODE, "Tunnel"},
+        {PROTO_RULE_ENABLED, "No"},        {PROTO_RULE_PORT2, "Any"},
+        {PROTO_RULE_PROTOCOL, "TCP"},      {PROTO_RULE_MODE, "Tunnel"},
         {PROTO_RULE_AUTH1, "ComputerPSK"}, {PROTO_RULE_PORT2, "1700-1700"},
     };
     for (size_t i = 0; i < sizeof(spoilers) / sizeof(spoilers[0]); i++) {
