@@ -1,0 +1,378 @@
+#!/bin/sh
+# The collector benchmark, in one command (see docs/benchmarks.md):
+#   ./scripts/bench-collector.sh
+# Installs what it needs (Debian packages, nginx included), builds, makes a throwaway PKI with
+# one client certificate per simulated host, starts the collector and an nginx with the same
+# certificates and mutual TLS that answers 202 to every report, runs the load generator in three
+# connection modes against each, runs the raw SQLite baseline, prints one table with ratios and
+# the collector's CPU, and stops every process it started. Only 127.0.0.1 is ever contacted.
+#
+# Environment (defaults): BENCH_COUNT=3000 reports per mode, BENCH_HOSTS=200 client
+# certificates, BENCH_CONCURRENCY=32 transfers in flight, BENCH_BUNDLE=kb-fix-verbatim (the
+# report template, ~9.5 KB), BENCH_MODES="resume noresume keepalive" (a subset runs only those,
+# e.g. BENCH_MODES=resume BENCH_COUNT=30000 for a longer sustained run), RRAS_BENCH_BUILD_DIR=build,
+# BENCH_KEEP=1 keeps the temp dir; BENCH_REPORT_ONLY=FILE re-prints the table of a kept results file.
+# Exit status: 0 when every report got its 2xx (targets met or not), 1 when a run had errors,
+# 2 when the set-up failed.
+set -eu
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+
+COUNT=${BENCH_COUNT:-3000}
+HOSTS=${BENCH_HOSTS:-200}
+CONC=${BENCH_CONCURRENCY:-32}
+BUNDLE=${BENCH_BUNDLE:-kb-fix-verbatim}
+MODES=${BENCH_MODES:-resume noresume keepalive}
+BUILD=${RRAS_BENCH_BUILD_DIR:-build}
+TARGET_RATIO=0.8
+TARGET_RPS=333
+
+say() { printf '== %s\n' "$*" >&2; }
+die() {
+    printf 'bench-collector: %s\n' "$*" >&2
+    exit 2
+}
+
+# print_report RESULTS [COLLECTOR_ROWS]: the table, ratios and targets from the RESULT lines.
+print_report() {
+    awk -v target_ratio="$TARGET_RATIO" -v target_rps="$TARGET_RPS" -v col_rows="${2:-?}" \
+        -v count="$COUNT" -v hosts="$HOSTS" -v conc="$CONC" -v bundle="$BUNDLE" -v run_modes=" $MODES " '
+function get(line, key,    n, i, parts) {
+    n = split(line, parts, " ")
+    for (i = 1; i <= n; i++) {
+        if (index(parts[i], key "=") == 1) { return substr(parts[i], length(key) + 2) }
+    }
+    return ""
+}
+/^RESULT label=sqlite/ { sqlite = get($0, "rows_per_s") + 0; next }
+/^RESULT / { line[get($0, "label") "/" get($0, "mode")] = $0; next }
+/^NGINX_RESUMED / { ngx_res[get($0, "mode")] = get($0, "resumed") "/" get($0, "of"); next }
+END {
+    names["resume"] = "(a) new conn, resumed"
+    names["noresume"] = "(b) new conn, full handshake"
+    names["keepalive"] = "(c) keep-alive"
+    printf "Collector benchmark: %d reports per mode, %d in flight, %d hosts (one client certificate each), template %s\n\n", count, conc, hosts, bundle
+    printf "%-9s %-28s %9s %7s %7s %6s %6s %9s | %6s %6s %7s | %6s\n", "", "", "", "", "", "", "new", "TLS", "server", "server", "server", "client"
+    printf "%-9s %-28s %9s %7s %7s %6s %6s %9s | %6s %6s %7s | %6s\n", "target", "mode", "reports/s", "p50 ms", "p99 ms", "errors", "conns", "resumed", "CPU s", "%core", "ms/rep", "%core"
+    split("collector nginx", targets, " ")
+    split("resume noresume keepalive", modes, " ")
+    for (t = 1; t <= 2; t++) {
+        for (m = 1; m <= 3; m++) {
+            k = targets[t] "/" modes[m]
+            l = line[k]
+            if (l == "" && index(run_modes, " " modes[m] " ") == 0) { printf "%-9s %-28s  (not run)\n", targets[t], names[modes[m]]; continue }
+            if (l == "") { printf "%-9s %-28s  (no result)\n", targets[t], names[modes[m]]; errs = errs " " k "(no result)"; continue }
+            err = get(l, "errors")
+            if (err == "all") { printf "%-9s %-28s  FAILED\n", targets[t], names[modes[m]]; errs = errs " " k "(failed)"; continue }
+            rps[k] = get(l, "rps") + 0
+            el = get(l, "elapsed_s") + 0
+            cpu = get(l, "server_cpu_s") + 0
+            ccpu = get(l, "client_cpu_s") + 0
+            okn = get(l, "ok") + 0
+            resumed = "-"
+            if (modes[m] != "keepalive") {
+                if (targets[t] == "collector") {
+                    full = get(l, "hs_full") + 0; res = get(l, "hs_resumed") + 0
+                    if (full + res > 0) { resumed = sprintf("%d/%d", res, full + res) }
+                    if (modes[m] == "resume") { col_frac = (full + res > 0) ? res / (full + res) : -1 }
+                } else if (ngx_res[modes[m]] != "") {
+                    resumed = ngx_res[modes[m]]
+                }
+            }
+            srv_cpu[k] = cpu; srv_el[k] = el
+            cbound = (el > 0 && ccpu / el >= 0.9) ? "*" : " "
+            if (cbound == "*") { any_cbound = 1; cb[k] = 1 }
+            printf "%-9s %-28s %8.1f%s %7.2f %7.2f %6d %6d %9s | %6.2f %6.0f %7.2f | %6.0f\n", targets[t], names[modes[m]], rps[k], cbound, get(l, "p50_ms"), get(l, "p99_ms"), err, get(l, "new_conns"), resumed, cpu, (el > 0 ? 100 * cpu / el : 0), (okn > 0 ? 1000 * cpu / okn : 0), (el > 0 ? 100 * ccpu / el : 0)
+            if (err + 0 > 0) { errs = errs " " k "(" err " errors)" }
+            if (get(l, "warmup_errors") + 0 > 0) { errs = errs " " k "-warm-up(" get(l, "warmup_errors") " errors)" }
+        }
+    }
+    printf "%-9s %-28s %9.1f rows/s: same bodies, plain table, batches of 64, WAL, synchronous=FULL\n", "sqlite", "raw INSERT baseline", sqlite
+    print ""
+    print "server CPU: utime+stime of the server process(es) from /proc during the timed reports; the"
+    print "load generator (client %core) runs on the same 2 cores. TLS resumed: resumed/all handshakes."
+    if (any_cbound) { print "* the load generator used >= 90% of a core: the server may be faster than shown." }
+    printf "Reports in the collector database after the run: %s (warm-up reports included)\n", col_rows
+    print ""
+    print "Ratios and targets"
+    for (m = 1; m <= 3; m++) {
+        c = rps["collector/" modes[m]]; n = rps["nginx/" modes[m]]
+        if (n > 0 && ("collector/" modes[m]) in srv_el) {
+            if (modes[m] == "noresume") {
+                printf "  collector/nginx       %-28s %7.2f   (no target)\n", names[modes[m]], c / n
+            } else {
+                printf "  collector/nginx       %-28s %7.2f   target >= %.1f        %s%s\n", names[modes[m]], c / n, target_ratio, ((c >= target_ratio * n) ? "PASS" : "MISS"), (cb["nginx/" modes[m]] ? "  (nginx was client-bound: the true ratio may be lower)" : "")
+            }
+        }
+    }
+    for (m = 1; m <= 3; m++) {
+        c = rps["collector/" modes[m]]
+        if (sqlite > 0 && ("collector/" modes[m]) in srv_el) { printf "  collector/raw SQLite  %-28s %7.3f\n", names[modes[m]], c / sqlite }
+    }
+    for (m = 1; m <= 3; m++) {
+        k = "collector/" modes[m]; c = rps[k]
+        if (!(k in srv_el)) { continue }
+        if (modes[m] == "noresume") {
+            printf "  collector reports/s   %-28s %7.1f   >= %d/s: %-4s (worst case, no target)", names[modes[m]], c, target_rps, ((c >= target_rps) ? "yes" : "no")
+        } else {
+            printf "  collector reports/s   %-28s %7.1f   target >= %d/s   %s", names[modes[m]], c, target_rps, ((c >= target_rps) ? "PASS" : "MISS")
+        }
+        if (c > 0 && srv_el[k] > 0) { printf "  (at %d/s: %.0f%% of one core)", target_rps, 100 * target_rps * srv_cpu[k] / (c * srv_el[k]) }
+        printf "\n"
+    }
+    if (col_frac >= 0 && col_frac < 0.9) {
+        printf "  WARNING: only %.0f%% of the collector handshakes in (a) were resumed\n", 100 * col_frac
+    }
+    if (errs != "") { printf "\nERRORS in this run:%s; the figures above are not valid\n", errs }
+}' "$1"
+}
+
+if [ -n "${BENCH_REPORT_ONLY:-}" ]; then
+    # Re-prints the table from a kept results file (BENCH_KEEP=1 keeps the temp dir).
+    print_report "$BENCH_REPORT_ONLY"
+    exit 0
+fi
+
+# ---- dependencies and build ----------------------------------------------------------------
+./scripts/install-deps.sh >/dev/null
+pkg_missing() { ! dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+missing=""
+for p in nginx libssl-dev; do
+    if pkg_missing "$p"; then missing="$missing $p"; fi
+done
+if [ -n "$missing" ]; then
+    [ "$(id -u)" -eq 0 ] || die "missing Debian packages:$missing; run as root to install them"
+    say "installing$missing (Debian packages)"
+    export DEBIAN_FRONTEND=noninteractive
+    # The nginx package would start its system service on port 80; a policy-rc.d that says
+    # "no" (the Debian mechanism) prevents that. Made only if none exists, removed after.
+    made_policy=0
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
+        made_policy=1
+    fi
+    rc=0
+    # shellcheck disable=SC2086
+    apt-get install -y --no-install-recommends $missing >/dev/null 2>&1 ||
+        { apt-get update >/dev/null && apt-get install -y --no-install-recommends $missing >/dev/null; } ||
+        rc=$?
+    [ $made_policy -eq 0 ] || rm -f /usr/sbin/policy-rc.d
+    [ $rc -eq 0 ] || die "apt-get install$missing failed"
+fi
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+[ -x "$NGINX" ] || die "nginx did not install"
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+
+say "building ($BUILD, RelWithDebInfo)"
+cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRRAS_BUILD_TESTS=ON \
+    -DRRAS_BUILD_BENCH=ON >/dev/null
+cmake --build "$BUILD" --target rrasfleet-collector rrasfleet-agent loadgen sqlite_baseline \
+    >/dev/null || die "build failed (run: cmake --build $BUILD)"
+COLLECTOR=$BUILD/collector/rrasfleet-collector
+AGENT=$BUILD/agent/rrasfleet-agent
+LOADGEN=$BUILD/tests/loadgen
+BASELINE=$BUILD/tests/sqlite_baseline
+
+# ---- temp dir, cleanup -----------------------------------------------------------------------
+T=$(mktemp -d "${TMPDIR:-/tmp}/rras-bench.XXXXXX")
+COL_PID=
+NGX_PID=
+stop_pid() {
+    # PID: SIGTERM, up to 10 s, then SIGKILL.
+    [ -n "$1" ] || return 0
+    kill -TERM "$1" 2>/dev/null || return 0
+    i=0
+    while kill -0 "$1" 2>/dev/null && [ $i -lt 100 ]; do
+        sleep 0.1
+        i=$((i + 1))
+    done
+    kill -KILL "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+}
+cleanup() {
+    stop_pid "$COL_PID"
+    stop_pid "$NGX_PID"
+    COL_PID=
+    NGX_PID=
+    if [ "${BENCH_KEEP:-0}" = 1 ]; then
+        echo "bench-collector: kept $T" >&2
+    else
+        rm -rf "$T"
+    fi
+}
+trap cleanup EXIT
+trap 'exit 2' INT TERM
+
+# ---- PKI: CA, server, one client certificate per simulated host (EC P-256) -----------------
+say "making the PKI and $HOSTS client certificates"
+# shellcheck source=tests/integration/pki.sh
+. "$ROOT/tests/integration/pki.sh"
+pki_make "$T/pki" >/dev/null || die "cannot make the PKI"
+mkdir -p "$T/clients"
+cp "$T/pki/ca.crt" "$T/pki/ca.key" "$T/clients/"
+host_name() { printf 'rras-b%04d.bench.contoso.com' "$1"; }
+make_clients() {
+    # FIRST STEP: every STEP-th host from FIRST (two loops run side by side).
+    i=$1
+    while [ "$i" -lt "$HOSTS" ]; do
+        pki_client "$T/clients" "$(host_name "$i")" >/dev/null || return 1
+        i=$((i + $2))
+    done
+}
+make_clients 0 2 &
+mk1=$!
+make_clients 1 2 || die "cannot make client certificates"
+wait "$mk1" || die "cannot make client certificates"
+
+# ---- the report template ---------------------------------------------------------------------
+"$AGENT" collect --bundle "tests/fixtures/bundles/$BUNDLE" >"$T/template.json" ||
+    die "agent collect failed for bundle $BUNDLE"
+
+# ---- collector -------------------------------------------------------------------------------
+cat >"$T/collector.conf" <<CONF
+listen = 127.0.0.1:0
+admin_listen = 127.0.0.1:0
+tls_cert = $T/pki/server.crt
+tls_key = $T/pki/server.key
+client_ca = $T/pki/ca.crt
+db = $T/fleet.db
+expected_ca = CN=corp-DC1-CA, DC=corp, DC=contoso, DC=com
+log_level = warn
+CONF
+say "starting the collector"
+"$COLLECTOR" serve --config "$T/collector.conf" >"$T/collector.out" 2>"$T/collector.log" &
+COL_PID=$!
+i=0
+while ! grep -q '^listening ' "$T/collector.out" 2>/dev/null; do
+    i=$((i + 1))
+    kill -0 "$COL_PID" 2>/dev/null || { cat "$T/collector.log" >&2; die "collector exited at start"; }
+    [ $i -lt 200 ] || die "collector did not start"
+    sleep 0.05
+done
+AGENT_PORT=$(sed -n 's/^listening agent=\([0-9]*\) admin=.*/\1/p' "$T/collector.out")
+ADMIN_PORT=$(sed -n 's/^listening agent=[0-9]* admin=\([0-9]*\).*/\1/p' "$T/collector.out")
+TOKEN=$("$COLLECTOR" token create --db "$T/fleet.db" --role viewer --name bench 2>/dev/null) ||
+    die "cannot create a metrics token"
+
+# ---- nginx: same certificates, mutual TLS, answers 202 ----------------------------------------
+free_port() {
+    "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+start_nginx() {
+    NGX_PORT=$(free_port)
+    mkdir -p "$T/nginx/tmp"
+    user_line=
+    [ "$(id -u)" -ne 0 ] || user_line="user $(id -un) $(id -gn);"
+    cat >"$T/nginx/nginx.conf" <<NGX
+daemon off;
+master_process on;
+worker_processes 2;
+$user_line
+pid $T/nginx/nginx.pid;
+error_log $T/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+    log_format bench '\$ssl_session_reused \$status';
+    access_log $T/nginx/access.log bench;
+    client_body_temp_path $T/nginx/tmp/body;
+    proxy_temp_path $T/nginx/tmp/proxy;
+    fastcgi_temp_path $T/nginx/tmp/fastcgi;
+    uwsgi_temp_path $T/nginx/tmp/uwsgi;
+    scgi_temp_path $T/nginx/tmp/scgi;
+    server {
+        listen 127.0.0.1:$NGX_PORT ssl;
+        server_name localhost;
+        ssl_certificate $T/pki/server.crt;
+        ssl_certificate_key $T/pki/server.key;
+        ssl_client_certificate $T/pki/ca.crt;
+        ssl_verify_client on;
+        ssl_protocols TLSv1.2;
+        ssl_ecdh_curve X25519:prime256v1;
+        ssl_session_tickets on;
+        ssl_session_cache shared:bench:10m;
+        client_max_body_size 4m;
+        location /v1/reports {
+            default_type application/json;
+            return 202 '{"accepted":true}';
+        }
+    }
+}
+NGX
+    "$NGINX" -e "$T/nginx/error.log" -p "$T/nginx/" -c "$T/nginx/nginx.conf" &
+    NGX_PID=$!
+    i=0
+    while [ ! -s "$T/nginx/nginx.pid" ]; do
+        i=$((i + 1))
+        if ! kill -0 "$NGX_PID" 2>/dev/null; then
+            wait "$NGX_PID" 2>/dev/null || true
+            NGX_PID=
+            return 1
+        fi
+        [ $i -lt 100 ] || return 1
+        sleep 0.05
+    done
+    sleep 0.2 # workers
+}
+say "starting nginx ($("$NGINX" -v 2>&1 | sed 's/.*: //'))"
+tries=0
+until start_nginx; do
+    tries=$((tries + 1))
+    [ $tries -lt 3 ] || { cat "$T/nginx/error.log" >&2 2>/dev/null; die "nginx did not start"; }
+done
+children_of() {
+    for f in /proc/[0-9]*/stat; do
+        awk -v p="$1" '{ s = $0; sub(/^.*\) /, "", s); split(s, a, " "); if (a[2] == p) { print FILENAME } }' "$f" 2>/dev/null
+    done | sed 's|/proc/\([0-9]*\)/stat|\1|'
+}
+NGX_CPU_PIDS="--cpu-pid $NGX_PID"
+for p in $(children_of "$NGX_PID"); do NGX_CPU_PIDS="$NGX_CPU_PIDS --cpu-pid $p"; done
+
+# ---- runs ------------------------------------------------------------------------------------
+ERRORS=0
+run_load() {
+    # LABEL MODE URL EXTRA...: one loadgen run; its RESULT line goes to $T/results.
+    label=$1 mode=$2 url=$3
+    shift 3
+    say "$label: $mode ($COUNT reports, $CONC in flight, $HOSTS hosts)"
+    rc=0
+    "$LOADGEN" --url "$url" --cacert "$T/pki/ca.crt" --certdir "$T/clients" \
+        --template "$T/template.json" --mode "$mode" --hosts "$HOSTS" --count "$COUNT" \
+        --concurrency "$CONC" --label "$label" "$@" >"$T/run.out" 2>"$T/run.err" || rc=$?
+    cat "$T/run.err" >&2
+    grep '^RESULT ' "$T/run.out" >>"$T/results" || {
+        ERRORS=1
+        echo "RESULT label=$label mode=$mode errors=all" >>"$T/results"
+    }
+    [ $rc -eq 0 ] || ERRORS=1
+}
+: >"$T/results"
+for mode in $MODES; do
+    case $mode in resume | noresume | keepalive) ;; *) die "unknown mode in BENCH_MODES: $mode" ;; esac
+done
+for mode in $MODES; do
+    run_load collector "$mode" "https://localhost:$AGENT_PORT/v1/reports" --cpu-pid "$COL_PID" \
+        --metrics-url "https://localhost:$ADMIN_PORT/metrics" --metrics-token "$TOKEN"
+done
+for mode in $MODES; do
+    # shellcheck disable=SC2086
+    run_load nginx "$mode" "https://localhost:$NGX_PORT/v1/reports" $NGX_CPU_PIDS
+    # The timed reports are the last COUNT lines; "r" marks a resumed TLS session.
+    tail -n "$COUNT" "$T/nginx/access.log" | awk -v m="$mode" \
+        '$1 == "r" { r++ } END { printf "NGINX_RESUMED mode=%s resumed=%d of=%d\n", m, r, NR }' \
+        >>"$T/results"
+done
+say "raw SQLite baseline (WAL, synchronous=FULL, batches of 64)"
+"$BASELINE" --template "$T/template.json" --db "$T/baseline.db" --hosts "$HOSTS" \
+    --count "$COUNT" --batch 64 >>"$T/results" || { ERRORS=1; echo "sqlite baseline failed" >&2; }
+kill -0 "$COL_PID" 2>/dev/null || { ERRORS=1; echo "the collector died during the run" >&2; }
+COL_ROWS=$("$PY" -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from reports").fetchone()[0])' "$T/fleet.db" 2>/dev/null || echo "?")
+
+# ---- the table -------------------------------------------------------------------------------
+echo
+print_report "$T/results" "$COL_ROWS"
+
+if [ "$ERRORS" -ne 0 ]; then
+    echo "bench-collector: some reports failed (see above)" >&2
+    exit 1
+fi
