@@ -12,6 +12,7 @@
 #include "writer.h"
 
 #include <pthread.h>
+#include <time.h>
 
 #include "alloc.h"
 #include "store_int.h"
@@ -25,6 +26,11 @@ struct writer_job {
     pthread_cond_t cv; /* the submitter waits on this for `done` */
     struct writer_job *next;
 };
+
+/* Group commit under load: when the previous batch held more than one report, the writer waits
+ * up to this long for the queue to fill before it commits, so one fsync serves more reports.
+ * An idle collector (batches of one) commits at once and pays no extra latency. */
+#define WRITER_LINGER_NS 2000000L
 
 struct col_writer {
     struct col_store *st;
@@ -41,6 +47,7 @@ struct col_writer {
     bool stopping;
     uint64_t transactions;
     uint64_t jobs;
+    size_t last_batch; /* reports in the previous batch */
 
     pthread_t thread;
     bool thread_started;
@@ -100,6 +107,18 @@ static void *writer_main(void *arg)
         if (w->head == NULL) {
             break; /* stopping and drained */
         }
+        if (w->last_batch > 1 && !w->stopping) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += WRITER_LINGER_NS;
+            if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+            }
+            while (w->depth < w->batch_max && !w->stopping &&
+                   pthread_cond_timedwait(&w->work, &w->mu, &until) == 0) {
+            }
+        }
         struct writer_job *batch = w->head;
         struct writer_job *last = batch;
         size_t n = 1;
@@ -113,6 +132,7 @@ static void *writer_main(void *arg)
         }
         last->next = NULL;
         w->depth -= n;
+        w->last_batch = n;
         pthread_mutex_unlock(&w->mu);
 
         bool committed = writer_run_batch(w, batch);
