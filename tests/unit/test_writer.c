@@ -97,19 +97,7 @@ static int fx_teardown(void **state)
 {
     struct fx *f = *state;
     col_store_close(f->st);
-    DIR *d = opendir(f->dir);
-    if (d != NULL) {
-        struct dirent *e;
-        char path[512];
-        while ((e = readdir(d)) != NULL) {
-            if (e->d_name[0] != '.') {
-                snprintf(path, sizeof(path), "%s/%s", f->dir, e->d_name);
-                unlink(path);
-            }
-        }
-        closedir(d);
-    }
-    rmdir(f->dir);
+    testutil_remove_flat_dir(f->dir);
     free(f);
     return 0;
 }

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <dirent.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -37,4 +39,21 @@ char *testutil_read(const char *path, size_t *len)
         *len = (size_t)size;
     }
     return data;
+}
+
+void testutil_remove_flat_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d != NULL) {
+        struct dirent *e;
+        char path[4096];
+        while ((e = readdir(d)) != NULL) {
+            int n = snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+            if (e->d_name[0] != '.' && n > 0 && (size_t)n < sizeof(path)) {
+                unlink(path);
+            }
+        }
+        closedir(d);
+    }
+    rmdir(dir);
 }

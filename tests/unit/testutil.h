@@ -13,4 +13,8 @@ const char *testutil_fixture(const char *relative);
 /* Whole file, NUL-terminated; caller frees with free(). Fails the test if unreadable. */
 char *testutil_read(const char *path, size_t *len);
 
+/* Removes the plain files directly inside `dir`, then `dir` itself (test temp folders are flat).
+ * Errors are ignored: cleanup must not fail a test. */
+void testutil_remove_flat_dir(const char *dir);
+
 #endif
