@@ -1,7 +1,8 @@
 /*
  * app: the collector's long-lived state shared by every connection thread: configuration,
- * store, writer, metrics and the fleet policy. Created once by `serve`, destroyed after the
- * server has stopped and every connection thread has finished. Threads only read the pointers.
+ * store, writer, metrics, the known-snapshot cache and the fleet policy. Created once by `serve`,
+ * destroyed after the server has stopped and every connection thread has finished. Threads only
+ * read the pointers.
  */
 #ifndef COL_APP_H
 #define COL_APP_H
@@ -9,6 +10,7 @@
 #include "config.h"
 #include "diagnose.h"
 #include "metrics.h"
+#include "snapcache.h"
 #include "store.h"
 #include "writer.h"
 
@@ -17,6 +19,7 @@ struct col_app {
     struct col_store *store;         /* owned by serve */
     struct col_writer *writer;       /* owned by serve */
     struct col_metrics *metrics;     /* owned by serve */
+    struct col_snapcache *snapshots; /* owned by serve; NULL: every report decoded in full */
     struct proto_policy policy;      /* fleet policy for the diagnosis at ingest */
 };
 

@@ -31,6 +31,8 @@ struct col_config {
     unsigned long retention_days;
     unsigned long writer_queue_max;
     unsigned long writer_batch_max;
+    unsigned long wal_checkpoint_pages;
+    unsigned long known_snapshots;
     char log_level[16];
 };
 

@@ -6,9 +6,10 @@
  *   config [--config FILE] [--print | --markdown]   effective settings, or the reference doc
  *   version
  *
- * `serve` owns the start and stop order: store -> writer -> server; on SIGTERM/SIGINT the
- * server stops accepting and finishes in-flight requests, then the writer drains and the store
- * closes, so every report answered 202 is committed before exit.
+ * `serve` owns the start and stop order: store -> retention and checkpointer -> writer ->
+ * server; on SIGTERM/SIGINT the server stops accepting and finishes in-flight requests, then the
+ * writer drains, the checkpointer runs a last checkpoint and the store closes, so every report
+ * answered 202 is committed before exit.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 
 #include "alloc.h"
 #include "app.h"
+#include "checkpoint.h"
 #include "config.h"
 #include "log.h"
 #include "retention.h"
@@ -94,6 +96,7 @@ static int main_serve(int argc, char **argv)
     struct col_app app = {0};
     struct col_server *server = NULL;
     struct col_retention *retention = NULL;
+    struct col_checkpoint *checkpoint = NULL;
     struct col_server_config scfg;
     char err[512] = "";
     int rest = 0;
@@ -132,13 +135,26 @@ static int main_serve(int argc, char **argv)
         col_log(COL_LOG_ERROR, "cannot open the database %s: %s", cfg.db, err);
         goto out;
     }
+    app.metrics = col_metrics_create();
+    if (app.metrics == NULL) {
+        col_log(COL_LOG_ERROR, "cannot allocate the metrics");
+        goto out;
+    }
     if (col_retention_start(app.store, cfg.retention_days, &retention) != PROTO_OK) {
         col_log(COL_LOG_ERROR, "cannot start the retention thread");
         goto out;
     }
-    app.metrics = col_metrics_create();
+    if (col_checkpoint_start(app.store, cfg.wal_checkpoint_pages, app.metrics, &checkpoint) !=
+        PROTO_OK) {
+        col_log(COL_LOG_ERROR, "cannot start the checkpoint thread");
+        goto out;
+    }
+    if (col_snapcache_create((size_t)cfg.known_snapshots, &app.snapshots) != PROTO_OK) {
+        col_log(COL_LOG_ERROR, "cannot allocate the known-snapshot cache");
+        goto out;
+    }
     struct col_writer_config wcfg = {cfg.writer_queue_max, cfg.writer_batch_max};
-    if (app.metrics == NULL || col_writer_create(app.store, &wcfg, &app.writer) != PROTO_OK) {
+    if (col_writer_create(app.store, &wcfg, &app.writer) != PROTO_OK) {
         col_log(COL_LOG_ERROR, "cannot start the writer");
         goto out;
     }
@@ -176,8 +192,10 @@ static int main_serve(int argc, char **argv)
 out:
     col_server_destroy(server);
     col_retention_stop(retention);
-    col_writer_destroy(app.writer); /* drains the queue: committed before exit */
+    col_writer_destroy(app.writer);  /* drains the queue: committed before exit */
+    col_checkpoint_stop(checkpoint); /* after the writer: a last checkpoint of what it wrote */
     col_metrics_destroy(app.metrics);
+    col_snapcache_destroy(app.snapshots);
     col_store_close(app.store);
     proto_policy_clear(&app.policy);
     proto_conf_free(&conf);

@@ -1,5 +1,5 @@
 /*
- * metrics: lock-free counters, one gauge and the ingest latency histogram, rendered in the
+ * metrics: lock-free counters, two gauges and the ingest latency histogram, rendered in the
  * Prometheus text exposition format (version 0.0.4) for GET /metrics.
  *
  * Owns only its counters. Every update is a relaxed atomic add, so connection threads and the
@@ -24,6 +24,8 @@ static const char *const col_metrics_reasons[COL_REJECT_REASON_COUNT] = {
 struct col_metrics {
     _Atomic uint64_t accepted_new;
     _Atomic uint64_t accepted_duplicate;
+    _Atomic uint64_t snapshot_decoded; /* accepted reports whose snapshot was decoded */
+    _Atomic uint64_t snapshot_known;   /* ... and whose snapshot bytes were known (decision 005) */
     _Atomic uint64_t rejected[COL_REJECT_REASON_COUNT];
     _Atomic uint64_t ingest_bucket[COL_METRICS_BUCKETS]; /* per bucket, not cumulative */
     _Atomic uint64_t ingest_sum_us;
@@ -33,6 +35,8 @@ struct col_metrics {
     _Atomic int64_t connections_open;
     _Atomic uint64_t connections_total;
     _Atomic uint64_t connections_refused;
+    _Atomic uint64_t wal_checkpoints;
+    _Atomic uint64_t wal_pages;
 };
 
 static void col_metrics_add(_Atomic uint64_t *counter, uint64_t n)
@@ -53,6 +57,8 @@ struct col_metrics *col_metrics_create(void)
     }
     atomic_init(&m->accepted_new, 0);
     atomic_init(&m->accepted_duplicate, 0);
+    atomic_init(&m->snapshot_decoded, 0);
+    atomic_init(&m->snapshot_known, 0);
     for (size_t k = 0; k < COL_REJECT_REASON_COUNT; k++) {
         atomic_init(&m->rejected[k], 0);
     }
@@ -66,6 +72,8 @@ struct col_metrics *col_metrics_create(void)
     atomic_init(&m->connections_open, 0);
     atomic_init(&m->connections_total, 0);
     atomic_init(&m->connections_refused, 0);
+    atomic_init(&m->wal_checkpoints, 0);
+    atomic_init(&m->wal_pages, 0);
     return m;
 }
 
@@ -90,6 +98,13 @@ void col_metrics_report_accepted(struct col_metrics *m, int duplicate, double in
     col_metrics_add(&m->ingest_bucket[k], 1);
     double us = ingest_seconds * 1e6;
     col_metrics_add(&m->ingest_sum_us, us >= 1.8e19 ? (uint64_t)1.8e19 : (uint64_t)(us + 0.5));
+}
+
+void col_metrics_snapshot_reused(struct col_metrics *m, bool known)
+{
+    if (m != NULL) {
+        col_metrics_add(known ? &m->snapshot_known : &m->snapshot_decoded, 1);
+    }
 }
 
 void col_metrics_report_rejected(struct col_metrics *m, enum col_reject_reason reason)
@@ -133,6 +148,22 @@ void col_metrics_connection_refused(struct col_metrics *m)
     col_metrics_add(&m->connections_refused, 1);
 }
 
+void col_metrics_wal_checkpoint(struct col_metrics *m)
+{
+    if (m == NULL) {
+        return;
+    }
+    col_metrics_add(&m->wal_checkpoints, 1);
+}
+
+void col_metrics_wal_pages(struct col_metrics *m, uint64_t pages)
+{
+    if (m == NULL) {
+        return;
+    }
+    atomic_store_explicit(&m->wal_pages, pages, memory_order_relaxed);
+}
+
 static enum proto_rc col_metrics_header(struct proto_buf *out, const char *name, const char *type,
                                         const char *help)
 {
@@ -150,6 +181,19 @@ static enum proto_rc col_metrics_render_reports(struct col_metrics *m, struct pr
                                    "rrasfleet_reports_accepted_total{duplicate=\"true\"} %llu\n",
                                    (unsigned long long)col_metrics_get(&m->accepted_new),
                                    (unsigned long long)col_metrics_get(&m->accepted_duplicate));
+    }
+    if (result == PROTO_OK) {
+        result = col_metrics_header(
+            out, "rrasfleet_report_snapshots_total", "counter",
+            "Accepted reports by how their snapshot was read: decoded in full, or known by its "
+            "SHA-256 from an earlier report so only the envelope was decoded.");
+    }
+    if (result == PROTO_OK) {
+        result = proto_buf_appendf(out,
+                                   "rrasfleet_report_snapshots_total{path=\"decoded\"} %llu\n"
+                                   "rrasfleet_report_snapshots_total{path=\"known\"} %llu\n",
+                                   (unsigned long long)col_metrics_get(&m->snapshot_decoded),
+                                   (unsigned long long)col_metrics_get(&m->snapshot_known));
     }
     if (result == PROTO_OK) {
         result = col_metrics_header(out, "rrasfleet_reports_rejected_total", "counter",
@@ -250,6 +294,22 @@ enum proto_rc col_metrics_render(struct col_metrics *m, uint64_t writer_queue_de
             result =
                 proto_buf_appendf(out, "rrasfleet_db_size_bytes %lld\n", (long long)db_size_bytes);
         }
+    }
+    if (result == PROTO_OK) {
+        result = col_metrics_header(out, "rrasfleet_wal_checkpoints_total", "counter",
+                                    "WAL checkpoints run by the checkpointer thread.");
+    }
+    if (result == PROTO_OK) {
+        result = proto_buf_appendf(out, "rrasfleet_wal_checkpoints_total %llu\n",
+                                   (unsigned long long)col_metrics_get(&m->wal_checkpoints));
+    }
+    if (result == PROTO_OK) {
+        result = col_metrics_header(out, "rrasfleet_wal_pages", "gauge",
+                                    "Pages in the write-ahead log after the latest commit.");
+    }
+    if (result == PROTO_OK) {
+        result = proto_buf_appendf(out, "rrasfleet_wal_pages %llu\n",
+                                   (unsigned long long)col_metrics_get(&m->wal_pages));
     }
     if (result == PROTO_OK) {
         result = col_metrics_render_transport(m, out);

@@ -1,11 +1,12 @@
 /*
  * metrics: counters and the ingest latency histogram, rendered in the Prometheus text format.
  * Thread-safe (atomics). Owns no other state; gauges that live elsewhere (writer queue depth,
- * database size) are passed in at render time.
+ * database size) are passed in at render time, except the WAL's, which the checkpointer sets.
  */
 #ifndef COL_METRICS_H
 #define COL_METRICS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "buf.h"
@@ -27,10 +28,16 @@ void col_metrics_destroy(struct col_metrics *m);
 
 void col_metrics_report_accepted(struct col_metrics *m, int duplicate, double ingest_seconds);
 void col_metrics_report_rejected(struct col_metrics *m, enum col_reject_reason reason);
+/* One accepted report: `known` when only its envelope was decoded (decision 005). */
+void col_metrics_snapshot_reused(struct col_metrics *m, bool known);
 void col_metrics_handshake(struct col_metrics *m, int ok, int resumed);
 void col_metrics_connection(struct col_metrics *m, int delta); /* +1 open, -1 closed */
 /* A connection accepted and closed at once because max_connections were open. */
 void col_metrics_connection_refused(struct col_metrics *m);
+
+/* From the checkpointer thread: one checkpoint run, and the WAL's size after the latest commit. */
+void col_metrics_wal_checkpoint(struct col_metrics *m);
+void col_metrics_wal_pages(struct col_metrics *m, uint64_t pages);
 
 enum proto_rc col_metrics_render(struct col_metrics *m, uint64_t writer_queue_depth,
                                  int64_t db_size_bytes, struct proto_buf *out);

@@ -2,12 +2,12 @@
  * server: listeners, the accept loop, one detached thread per connection and the HTTP/1.1
  * request loop (see server.h; the model is described in docs/internals/collector.md).
  *
- * Owns the listening sockets, the stop pipe, every accepted socket and connection thread, and
- * the TLS state. Shared state is the read-only config, the TLS configuration (internally
- * locked), an atomic connection count and a mutex-protected list of open connections used only
- * to shut them down at the end of a stop. It never reads a body without a Content-Length within
- * max_body_bytes, never logs bodies, queries or header values, and never answers bad input
- * with a 5xx.
+ * Owns the listening sockets, the stop pipe, every accepted socket and connection thread (with
+ * its read, body and response buffers, reused across keep-alive requests), and the TLS state.
+ * Shared state is the read-only config, the TLS configuration (internally locked), an atomic
+ * connection count and a mutex-protected list of open connections used only to shut them down at
+ * the end of a stop. It never reads a body without a Content-Length within max_body_bytes, never
+ * logs bodies, queries or header values, and never answers bad input with a 5xx.
  */
 #define _GNU_SOURCE /* accept4 */
 #include "server.h"
@@ -22,6 +22,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -41,6 +42,12 @@
 #define COL_SERVER_LINGER_MS 1000u                  /* drain after an error answer */
 #define COL_SERVER_LINGER_BYTES (256u * 1024u)
 #define COL_SERVER_OUT_MAX (COL_HTTP_MAX_HEAD + 64u * 1024u * 1024u)
+/* Per-connection body and response buffers live across keep-alive requests (a large malloc per
+ * request made glibc consolidate its fastbins every time); the body buffer starts at BODY_MIN and
+ * doubles. Either buffer is freed after a request that grew it past KEEP_MAX, so thousands of
+ * idle connections hold small buffers only. */
+#define COL_SERVER_BODY_MIN 4096u
+#define COL_SERVER_KEEP_MAX (256u * 1024u)
 
 #if defined(__SANITIZE_ADDRESS__)
 #define COL_SERVER_THREAD_STACK (1024u * 1024u) /* ASan's redzones triple frame sizes */
@@ -58,6 +65,9 @@ struct col_conn {
     char *rbuf; /* COL_SERVER_RBUF bytes: the head being read, then pipelined bytes */
     size_t rlen;
     struct col_http_request *req;
+    char *body;            /* body_cap bytes reused by each request's body (req->body); or NULL */
+    size_t body_cap;       /* <= max_body_bytes + 1 */
+    struct proto_buf out;  /* the serialized response, reused; max COL_SERVER_OUT_MAX */
     struct col_conn *prev; /* in srv->conns, under srv->lock */
     struct col_conn *next;
 };
@@ -544,15 +554,55 @@ static enum col_conn_next col_conn_read_head(struct col_conn *c, bool first, siz
     }
 }
 
-/* Reads the body announced by Content-Length into *body (caller frees with proto_free). */
-static enum col_conn_next col_conn_read_body(struct col_conn *c, size_t head_len, char **body)
+/* Makes c->body hold at least `need` bytes (need <= max_body_bytes + 1); drops its contents. */
+static bool col_conn_body_reserve(struct col_conn *c, size_t need)
+{
+    unsigned long max_body = c->srv->cfg.max_body_bytes;
+    size_t limit = max_body >= SIZE_MAX ? SIZE_MAX : (size_t)max_body + 1;
+
+    if (need <= c->body_cap) {
+        return true;
+    }
+    size_t cap = c->body_cap > 0 ? c->body_cap : COL_SERVER_BODY_MIN;
+    while (cap < need) {
+        cap = cap > limit / 2 ? limit : cap * 2;
+    }
+    if (cap > limit) {
+        cap = limit; /* still >= need */
+    }
+    /* free, then malloc: the old bytes are not needed, so realloc's copy would be wasted. */
+    proto_free(c->body);
+    c->body = proto_malloc(cap);
+    c->body_cap = c->body != NULL ? cap : 0;
+    return c->body != NULL;
+}
+
+/* After a request: the handler's view of the body ends, and buffers that one big request grew
+ * are given back so an idle keep-alive connection stays small. */
+static void col_conn_recycle(struct col_conn *c)
+{
+    c->req->body = NULL;
+    c->req->body_len = 0;
+    if (c->body_cap > COL_SERVER_KEEP_MAX) {
+        proto_free(c->body);
+        c->body = NULL;
+        c->body_cap = 0;
+    }
+    if (c->out.cap > COL_SERVER_KEEP_MAX) {
+        proto_buf_free(&c->out);
+    } else {
+        proto_buf_reset(&c->out);
+    }
+}
+
+/* Reads the body announced by Content-Length into c->body; sets req->body / req->body_len. */
+static enum col_conn_next col_conn_read_body(struct col_conn *c, size_t head_len)
 {
     struct col_server *srv = c->srv;
     struct col_http_request *req = c->req;
     uint64_t length = req->has_content_length ? req->content_length : 0;
     size_t have = c->rlen - head_len;
 
-    *body = NULL;
     const char *expect = col_http_header_get(req, "Expect");
     if (expect != NULL && strcasecmp(expect, "100-continue") != 0) {
         col_conn_fail(c, 417, "only 'Expect: 100-continue' is supported", true);
@@ -573,12 +623,12 @@ static enum col_conn_next col_conn_read_body(struct col_conn *c, size_t head_len
     size_t len = (size_t)length;
     size_t copied = have < len ? have : len;
     if (len > 0) {
-        *body = proto_malloc(len + 1);
-        if (*body == NULL) {
+        if (!col_conn_body_reserve(c, len + 1)) {
             col_conn_fail(c, 503, "out of memory", true);
             return COL_CONN_CLOSE;
         }
-        memcpy(*body, c->rbuf + head_len, copied);
+        char *body = c->body;
+        memcpy(body, c->rbuf + head_len, copied);
         if (expect != NULL && copied < len && req->version_minor == 1) {
             static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
             if (col_tls_conn_write(c->tls, cont, sizeof(cont) - 1,
@@ -591,7 +641,7 @@ static enum col_conn_next col_conn_read_body(struct col_conn *c, size_t head_len
         while (copied < len) {
             size_t got = 0;
             enum col_tls_io io =
-                col_tls_conn_read(c->tls, *body + copied, len - copied, &got, deadline, false);
+                col_tls_conn_read(c->tls, body + copied, len - copied, &got, deadline, false);
             if (io == COL_TLS_IO_TIMEOUT) {
                 col_conn_fail(c, 408, "the request body did not arrive in time", false);
                 return COL_CONN_CLOSE;
@@ -601,8 +651,8 @@ static enum col_conn_next col_conn_read_body(struct col_conn *c, size_t head_len
             }
             copied += got;
         }
-        (*body)[len] = '\0';
-        req->body = *body;
+        body[len] = '\0';
+        req->body = body;
         req->body_len = len;
     }
     /* Keep pipelined bytes of the next request at the start of the buffer. */
@@ -618,11 +668,10 @@ static enum col_conn_next col_conn_respond(struct col_conn *c, uint64_t started_
     struct col_server *srv = c->srv;
     struct col_http_request *req = c->req;
     struct col_http_response resp;
-    struct proto_buf out;
+    struct proto_buf *out = &c->out; /* empty: col_conn_recycle ran after the last request */
     enum col_conn_next next = COL_CONN_CLOSE;
 
     col_http_response_init(&resp);
-    proto_buf_init(&out, COL_SERVER_OUT_MAX);
     srv->cfg.handler(srv->cfg.handler_ctx, req, &c->peer, &resp);
     if (resp.status < 100 || resp.status > 599) {
         col_log(COL_LOG_ERROR, "handler for %s %s returned status %d", req->method, req->path,
@@ -630,17 +679,17 @@ static enum col_conn_next col_conn_respond(struct col_conn *c, uint64_t started_
         (void)col_http_response_error(&resp, 500, "internal", "internal error", NULL);
     }
     bool keep = req->keep_alive && !resp.close && !atomic_load(&srv->stopping);
-    if (col_http_serialize(&resp, keep, &out) != PROTO_OK) {
+    if (col_http_serialize(&resp, keep, out) != PROTO_OK) {
         col_log(COL_LOG_ERROR, "response to %s %s could not be serialized", req->method, req->path);
         goto out;
     }
     /* HEAD: the same head (Content-Length included), no body. */
     bool has_body = resp.status >= 200 && resp.status != 204 && resp.status != 304;
-    size_t send_len = out.len;
+    size_t send_len = out->len;
     if (has_body && strcmp(req->method, "HEAD") == 0) {
         send_len -= resp.body.len;
     }
-    enum col_tls_io io = col_tls_conn_write(c->tls, out.data, send_len,
+    enum col_tls_io io = col_tls_conn_write(c->tls, out->data, send_len,
                                             col_server_deadline(srv->cfg.body_timeout_ms));
     if (col_log_enabled(COL_LOG_DEBUG)) {
         col_log(COL_LOG_DEBUG, "%s %s %s %s -> %d, %zu bytes, %llu ms%s", c->peer.remote_addr,
@@ -658,7 +707,6 @@ static enum col_conn_next col_conn_respond(struct col_conn *c, uint64_t started_
     next = COL_CONN_CONTINUE;
 out:
     col_http_response_free(&resp);
-    proto_buf_free(&out);
     return next;
 }
 
@@ -685,19 +733,15 @@ static void col_conn_serve(struct col_conn *c)
 
     for (bool first = true;; first = false) {
         size_t head_len = 0;
-        char *body = NULL;
         if (col_conn_read_head(c, first, &head_len) != COL_CONN_CONTINUE) {
             return;
         }
         uint64_t started = col_tls_now_ms();
-        if (col_conn_read_body(c, head_len, &body) != COL_CONN_CONTINUE) {
-            proto_free(body);
+        if (col_conn_read_body(c, head_len) != COL_CONN_CONTINUE) {
             return;
         }
         enum col_conn_next next = col_conn_respond(c, started);
-        proto_free(body);
-        c->req->body = NULL;
-        c->req->body_len = 0;
+        col_conn_recycle(c);
         if (next != COL_CONN_CONTINUE) {
             return;
         }
@@ -712,6 +756,8 @@ static void col_conn_free(struct col_conn *c)
     }
     proto_free(c->rbuf);
     proto_free(c->req);
+    proto_free(c->body);
+    proto_buf_free(&c->out);
     proto_free(c);
 }
 
@@ -791,6 +837,7 @@ static void col_server_start_conn(struct col_server *srv, enum col_listener_kind
     c->fd = fd;
     c->kind = kind;
     c->accepted_ms = col_tls_now_ms();
+    proto_buf_init(&c->out, COL_SERVER_OUT_MAX);
     c->peer.listener = kind;
     col_server_format_addr(ss, c->peer.remote_addr, sizeof(c->peer.remote_addr));
     c->rbuf = proto_malloc(COL_SERVER_RBUF);

@@ -5,8 +5,11 @@
  * statement cache and the transaction calls), the admin connection (tokens, audit, prune, each
  * use under admin_mu) and a pool of COL_STORE_READERS read-only connections handed out under a
  * mutex and condition variable. WAL lets readers run beside the single writer; busy_timeout
- * covers the moments the writer and the admin connection contend for the write lock. Ingest,
- * queries and tokens live in store_ingest.c, store_query.c and store_tokens.c.
+ * covers the moments the writer and the admin connection contend for the write lock. The write
+ * connection does not checkpoint inside COMMIT: its WAL hook records the WAL size and wakes the
+ * checkpointer thread (checkpoint.c), and copies pages itself only as a backstop (see
+ * store_wal_hook). Ingest, queries and tokens live in store_ingest.c, store_query.c and
+ * store_tokens.c.
  */
 #include "store.h"
 
@@ -90,6 +93,46 @@ static enum proto_rc store_connect(const char *path, bool readonly, sqlite3 **ou
     return PROTO_OK;
 }
 
+/*
+ * Runs on the writer thread after every commit on the write connection: records the WAL size,
+ * wakes the checkpointer past wal_wake_at and checkpoints in line past wal_inline_at. Without a
+ * checkpointer (tools, tests) the latter is SQLite's own autocheckpoint at 1000 pages. With one
+ * it is a backstop at COL_STORE_WAL_CAP_FACTOR times its threshold: SQLite restarts the WAL only
+ * when a transaction begins on a wholly copied WAL, which back-to-back batches never let a
+ * checkpointer on another thread achieve. Copying here what is left (the last batch or so; the
+ * checkpointer has copied the rest) lets the next commit start the WAL over.
+ */
+static int store_wal_hook(void *arg, sqlite3 *db, const char *schema, int pages)
+{
+    struct col_store *st = arg;
+    uint64_t n = pages > 0 ? (uint64_t)pages : 0;
+    atomic_store_explicit(&st->wal_pages, n, memory_order_relaxed);
+    atomic_fetch_add_explicit(&st->wal_commits, 1, memory_order_relaxed);
+    if (n >= atomic_load_explicit(&st->wal_inline_at, memory_order_relaxed)) {
+        /* Errors (BUSY: another connection is checkpointing) leave the WAL for the next one. */
+        sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    } else if (n >= atomic_load_explicit(&st->wal_wake_at, memory_order_relaxed)) {
+        pthread_mutex_lock(&st->wal_mu);
+        if (st->wal_fn != NULL) {
+            st->wal_fn(st->wal_ctx);
+        }
+        pthread_mutex_unlock(&st->wal_mu);
+    }
+    return SQLITE_OK;
+}
+
+static enum proto_rc store_install_wal_hook(struct col_store *st, char *err, size_t err_size)
+{
+    int rc = sqlite3_exec(st->wdb, COL_SQL_PRAGMA_NO_AUTOCHECKPOINT, NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        store_err(err, err_size, "cannot turn off autocheckpoint", st->wdb);
+        return PROTO_EIO;
+    }
+    /* After the pragma: the pragma installs (or clears) SQLite's own hook in this slot. */
+    sqlite3_wal_hook(st->wdb, store_wal_hook, st);
+    return PROTO_OK;
+}
+
 /* journal_mode answers with the mode in force; anything but "wal" is a failure here. */
 static enum proto_rc store_enable_wal(sqlite3 *db, char *err, size_t err_size)
 {
@@ -146,13 +189,28 @@ enum proto_rc col_store_open(const char *path, struct col_store **out, char *err
         result = PROTO_ENOMEM;
         goto out;
     }
+    if (pthread_mutex_init(&st->wal_mu, NULL) != 0) {
+        pthread_cond_destroy(&st->pool_cv);
+        pthread_mutex_destroy(&st->pool_mu);
+        pthread_mutex_destroy(&st->admin_mu);
+        result = PROTO_ENOMEM;
+        goto out;
+    }
     st->mutexes_ready = true;
+    atomic_init(&st->wal_pages, 0);
+    atomic_init(&st->wal_commits, 0);
+    atomic_init(&st->wal_wake_at, UINT64_MAX);
+    atomic_init(&st->wal_inline_at, COL_STORE_WAL_INLINE_PAGES);
 
     result = store_connect(path, false, &st->wdb, err, err_size);
     if (result) {
         goto out;
     }
     result = store_enable_wal(st->wdb, err, err_size);
+    if (result) {
+        goto out;
+    }
+    result = store_install_wal_hook(st, err, err_size);
     if (result) {
         goto out;
     }
@@ -195,6 +253,7 @@ void col_store_close(struct col_store *st)
     /* The write connection goes last so that its close checkpoints the WAL. */
     sqlite3_close(st->wdb);
     if (st->mutexes_ready) {
+        pthread_mutex_destroy(&st->wal_mu);
         pthread_cond_destroy(&st->pool_cv);
         pthread_mutex_destroy(&st->pool_mu);
         pthread_mutex_destroy(&st->admin_mu);
@@ -302,6 +361,43 @@ void col_store_rollback(struct col_store *st)
         col_store_wexec(st, COL_WSQL_ROLLBACK);
     }
     st->in_tx = false;
+}
+
+/* ---- WAL checkpoints ---------------------------------------------------------------------- */
+
+enum proto_rc col_store_connect_extra(struct col_store *st, sqlite3 **out)
+{
+    if (st == NULL || out == NULL) {
+        return PROTO_EINVAL;
+    }
+    *out = NULL;
+    return store_connect(st->path, false, out, NULL, 0);
+}
+
+void col_store_wal_listen(struct col_store *st, uint64_t wake_pages, col_store_wal_fn fn, void *ctx)
+{
+    if (st == NULL) {
+        return;
+    }
+    bool on = fn != NULL && wake_pages > 0 && wake_pages <= UINT64_MAX / COL_STORE_WAL_CAP_FACTOR;
+    pthread_mutex_lock(&st->wal_mu);
+    st->wal_fn = on ? fn : NULL;
+    st->wal_ctx = on ? ctx : NULL;
+    atomic_store_explicit(&st->wal_wake_at, on ? wake_pages : UINT64_MAX, memory_order_relaxed);
+    atomic_store_explicit(&st->wal_inline_at,
+                          on ? wake_pages * COL_STORE_WAL_CAP_FACTOR : COL_STORE_WAL_INLINE_PAGES,
+                          memory_order_relaxed);
+    pthread_mutex_unlock(&st->wal_mu);
+}
+
+void col_store_wal_state(struct col_store *st, uint64_t *pages, uint64_t *commits)
+{
+    if (pages != NULL) {
+        *pages = st != NULL ? atomic_load_explicit(&st->wal_pages, memory_order_relaxed) : 0;
+    }
+    if (commits != NULL) {
+        *commits = st != NULL ? atomic_load_explicit(&st->wal_commits, memory_order_relaxed) : 0;
+    }
 }
 
 /* ---- small reads -------------------------------------------------------------------------- */

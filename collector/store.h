@@ -30,13 +30,34 @@ void col_store_close(struct col_store *st); /* accepts NULL */
 
 /* ---- writer side: call only from the writer thread ---------------------------------------- */
 
+/* What the store derives from a report before writing it (decision 005). Pure computation, so
+ * connection threads compute it in parallel and the single writer thread only writes. */
+struct col_ingest_facts {
+    const char *snapshot; /* the snapshot's JSON bytes: inside the body, or `printed` */
+    size_t snapshot_len;
+    int64_t snapshot_offset; /* where they start in the body; -1 when re-printed */
+    char *printed;           /* owned: only when the body's own bytes could not be located */
+    char snapshot_hash[PROTO_SHA256_HEX_LEN + 1];  /* SHA-256 of the snapshot bytes */
+    char diagnosis_hash[PROTO_SHA256_HEX_LEN + 1]; /* of everything the diagnosis puts in rows */
+};
+
 struct col_ingest {
     const char *body; /* the report exactly as received */
     size_t body_len;
     const struct proto_report *report;       /* decoded from body */
     const struct proto_diagnosis *diagnosis; /* the collector's own, with the fleet policy */
     int64_t received_at;                     /* Unix seconds */
+    const struct col_ingest_facts *facts;    /* NULL: the writer computes them itself */
 };
+
+/* Any thread. Fills *out (release it after the ingest); PROTO_ENOMEM, or PROTO_EINVAL when the
+ * body holds no snapshot object. */
+enum proto_rc col_ingest_facts_compute(const struct col_ingest *in, struct col_ingest_facts *out);
+void col_ingest_facts_release(struct col_ingest_facts *facts); /* accepts NULL */
+/* The snapshot half alone, for bytes body[off, off + len) already located and checked to be an
+ * object; diagnosis_hash is left empty for the caller. Any thread. */
+void col_ingest_facts_of_span(const char *body, size_t off, size_t len,
+                              struct col_ingest_facts *out);
 
 enum proto_rc col_store_begin(struct col_store *st);
 /* Stores one report inside the open transaction under a savepoint, so a failure leaves the

@@ -9,21 +9,33 @@
  * Findings are reconciled by a stable key (id | sorted cert SHA-1s | sorted rule names): a key
  * that persists keeps its first_seen, a new key opens a history row, a vanished key closes its
  * history row (resolved_at). Never decides policy: the diagnosis arrives computed.
+ * Storage (decision 005): the snapshot's bytes once per distinct SHA-256 (snapshots), the rest
+ * of the body per report (reports.envelope). When a newer report brings the same snapshot and
+ * the same diagnosis as the latest state, only the host's envelope fields and last_seen move.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include <mbedtls/sha256.h>
-
 #include "alloc.h"
 #include "buf.h"
+#include "json_span.h"
 #include "limits.h"
 #include "store.h"
 #include "store_int.h"
 
 #define ING_LIST_MAX (1024u * 1024u) /* a joined SAN/EKU list or finding key */
 #define ING_PRUNE_CHUNK 500
+
+/* What the ingest learned about the report's host before writing. */
+struct ing_host {
+    sqlite3_int64 id;
+    bool inserted;  /* new host: its row already has this report's last_seen and losses */
+    bool newer;     /* this report becomes the host's latest state */
+    bool unchanged; /* ... and brings the snapshot and diagnosis the latest state came from */
+    bool has_previous;
+    int64_t previous_received_at; /* when the report the latest state comes from arrived */
+};
 
 /* Steps a statement that returns no row and resets it. */
 static enum proto_rc ing_done(sqlite3_stmt *stmt)
@@ -46,18 +58,6 @@ static enum proto_rc ing_stmt(struct col_store *st, enum col_wsql which, sqlite3
 static int64_t ing_clamp_u64(uint64_t v)
 {
     return v > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)v;
-}
-
-static void ing_sha256_hex(const void *data, size_t len, char out[PROTO_SHA256_HEX_LEN + 1])
-{
-    static const char hex[] = "0123456789abcdef";
-    unsigned char digest[32];
-    mbedtls_sha256_ret(data, len, digest, 0);
-    for (size_t i = 0; i < sizeof(digest); i++) {
-        out[2 * i] = hex[digest[i] >> 4];
-        out[2 * i + 1] = hex[digest[i] & 0x0f];
-    }
-    out[PROTO_SHA256_HEX_LEN] = '\0';
 }
 
 static int ing_cmp_str(const void *a, const void *b)
@@ -348,7 +348,8 @@ out:
 }
 
 static enum proto_rc ing_findings(struct col_store *st, sqlite3_int64 host_id,
-                                  const struct proto_diagnosis *d, int64_t now)
+                                  const struct proto_diagnosis *d, int64_t now,
+                                  const struct ing_host *host)
 {
     sqlite3_stmt *stmt = NULL;
     enum proto_rc result = ing_stmt(st, COL_WSQL_FINDINGS_MARK_STALE, &stmt);
@@ -366,6 +367,9 @@ static enum proto_rc ing_findings(struct col_store *st, sqlite3_int64 host_id,
     if (!result) {
         sqlite3_bind_int64(stmt, 1, host_id);
         sqlite3_bind_int64(stmt, 2, now);
+        if (host->has_previous) {
+            sqlite3_bind_int64(stmt, 3, host->previous_received_at);
+        }
         result = ing_done(stmt);
     }
     if (!result) {
@@ -380,13 +384,15 @@ static enum proto_rc ing_findings(struct col_store *st, sqlite3_int64 host_id,
 
 /* ---- hosts -------------------------------------------------------------------------------- */
 
-struct ing_host {
-    sqlite3_int64 id;
-    bool newer; /* this report becomes the host's latest state */
-};
+static bool ing_column_equals(sqlite3_stmt *stmt, int col, const char *text)
+{
+    const unsigned char *v = sqlite3_column_text(stmt, col);
+    return v != NULL && strcmp((const char *)v, text) == 0;
+}
 
 static enum proto_rc ing_host_find(struct col_store *st, const struct col_ingest *in,
-                                   int64_t collected_at, int64_t seq, struct ing_host *h)
+                                   const struct col_ingest_facts *facts, int64_t collected_at,
+                                   int64_t seq, struct ing_host *h)
 {
     const char *fqdn = in->report->snapshot->host.fqdn;
     sqlite3_stmt *stmt = NULL;
@@ -401,14 +407,12 @@ static enum proto_rc ing_host_find(struct col_store *st, const struct col_ingest
         int64_t latest_at = sqlite3_column_int64(stmt, 1);
         int64_t latest_seq = sqlite3_column_int64(stmt, 2);
         h->newer = collected_at > latest_at || (collected_at == latest_at && seq > latest_seq);
+        h->unchanged = ing_column_equals(stmt, 3, facts->snapshot_hash) &&
+                       ing_column_equals(stmt, 4, facts->diagnosis_hash);
+        h->has_previous = sqlite3_column_type(stmt, 5) != SQLITE_NULL;
+        h->previous_received_at = sqlite3_column_int64(stmt, 5);
         sqlite3_reset(stmt);
-        result = ing_stmt(st, COL_WSQL_HOST_TOUCH, &stmt);
-        if (!result) {
-            sqlite3_bind_int64(stmt, 1, h->id);
-            sqlite3_bind_int64(stmt, 2, in->received_at);
-            result = ing_done(stmt);
-        }
-        return result;
+        return PROTO_OK;
     }
     sqlite3_reset(stmt);
     if (rc != SQLITE_DONE) {
@@ -420,17 +424,36 @@ static enum proto_rc ing_host_find(struct col_store *st, const struct col_ingest
     }
     sqlite3_bind_text(stmt, 1, fqdn, -1, SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 2, in->received_at);
+    sqlite3_bind_int64(stmt, 3, ing_clamp_u64(in->report->spool_dropped));
+    sqlite3_bind_int64(stmt, 4, ing_clamp_u64(in->report->spool_quarantined));
     result = ing_done(stmt);
     if (!result) {
         h->id = sqlite3_last_insert_rowid(st->wdb);
+        h->inserted = true;
         h->newer = true;
     }
     return result;
 }
 
+/* last_seen and the loss counts, for a report that does not rewrite the host row otherwise. */
+static enum proto_rc ing_host_touch(struct col_store *st, const struct col_ingest *in,
+                                    sqlite3_int64 host_id)
+{
+    sqlite3_stmt *stmt = NULL;
+    enum proto_rc result = ing_stmt(st, COL_WSQL_HOST_TOUCH, &stmt);
+    if (!result) {
+        sqlite3_bind_int64(stmt, 1, host_id);
+        sqlite3_bind_int64(stmt, 2, in->received_at);
+        sqlite3_bind_int64(stmt, 3, ing_clamp_u64(in->report->spool_dropped));
+        sqlite3_bind_int64(stmt, 4, ing_clamp_u64(in->report->spool_quarantined));
+        result = ing_done(stmt);
+    }
+    return result;
+}
+
 static enum proto_rc ing_host_latest(struct col_store *st, const struct col_ingest *in,
-                                     sqlite3_int64 host_id, int64_t collected_at, int64_t seq,
-                                     const char *body_hash)
+                                     const struct col_ingest_facts *facts, sqlite3_int64 host_id,
+                                     int64_t collected_at, int64_t seq)
 {
     const struct proto_snapshot *snap = in->report->snapshot;
     const struct proto_diagnosis *d = in->diagnosis;
@@ -485,7 +508,9 @@ static enum proto_rc ing_host_latest(struct col_store *st, const struct col_inge
     }
     sqlite3_bind_int64(stmt, 14, (sqlite3_int64)d->finding_count);
     sqlite3_bind_text(stmt, 15, finding_ids, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 16, body_hash, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 16, facts->snapshot_hash, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 17, facts->diagnosis_hash, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 18, in->received_at);
     result = ing_done(stmt);
 out:
     proto_free(ids);
@@ -497,8 +522,10 @@ out:
 
 static enum proto_rc ing_validate(const struct col_ingest *in)
 {
-    if (in == NULL || in->body == NULL || in->report == NULL || in->diagnosis == NULL ||
-        in->report->snapshot == NULL) {
+    /* Without a diagnosis only a report whose facts were computed can come: one whose snapshot
+     * the caller knows (decision 005). */
+    if (in == NULL || in->body == NULL || in->report == NULL || in->report->snapshot == NULL ||
+        (in->diagnosis == NULL && in->facts == NULL)) {
         return PROTO_EINVAL;
     }
     const struct proto_snapshot *snap = in->report->snapshot;
@@ -508,6 +535,9 @@ static enum proto_rc ing_validate(const struct col_ingest *in)
         in->report->report_id[0] == '\0' || in->body_len > PROTO_MAX_REPORT_BYTES) {
         return PROTO_EINVAL;
     }
+    if (d == NULL) {
+        return PROTO_OK;
+    }
     if ((d->predicted >= 0 && (size_t)d->predicted >= snap->cert_count) ||
         (d->eligible_count > 0 && d->eligible == NULL) ||
         (d->finding_count > 0 && d->findings == NULL) || d->finding_count > PROTO_MAX_FINDINGS) {
@@ -516,18 +546,85 @@ static enum proto_rc ing_validate(const struct col_ingest *in)
     return PROTO_OK;
 }
 
-static enum proto_rc ing_body(struct col_store *st, const struct col_ingest *in,
-                              char hash[PROTO_SHA256_HEX_LEN + 1])
+/* A snapshot already stored under its hash is not written again. */
+static enum proto_rc ing_snapshot(struct col_store *st, const struct col_ingest_facts *facts)
 {
     sqlite3_stmt *stmt = NULL;
-    ing_sha256_hex(in->body, in->body_len, hash);
-    enum proto_rc result = ing_stmt(st, COL_WSQL_BODY_INSERT, &stmt);
+    enum proto_rc result = ing_stmt(st, COL_WSQL_SNAPSHOT_INSERT, &stmt);
     if (result) {
         return result;
     }
-    sqlite3_bind_text(stmt, 1, hash, -1, SQLITE_STATIC);
-    sqlite3_bind_blob64(stmt, 2, in->body, (sqlite3_uint64)in->body_len, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 3, (sqlite3_int64)in->body_len);
+    sqlite3_bind_text(stmt, 1, facts->snapshot_hash, -1, SQLITE_STATIC);
+    sqlite3_bind_blob64(stmt, 2, facts->snapshot, (sqlite3_uint64)facts->snapshot_len,
+                        SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 3, (sqlite3_int64)facts->snapshot_len);
+    return ing_done(stmt);
+}
+
+/* The body without the snapshot's bytes: what is left of a report once its snapshot is shared. */
+static enum proto_rc ing_report_row(struct col_store *st, const struct col_ingest *in,
+                                    const struct col_ingest_facts *facts, sqlite3_int64 host_id,
+                                    int64_t collected_at, int64_t seq)
+{
+    const struct proto_report *rep = in->report;
+    char *envelope = NULL;
+    size_t envelope_len = in->body_len;
+    const char *bytes = in->body;
+    if (facts->snapshot_offset >= 0) {
+        size_t off = (size_t)facts->snapshot_offset;
+        envelope_len = in->body_len - facts->snapshot_len;
+        envelope = proto_malloc(envelope_len + 1);
+        if (envelope == NULL) {
+            return PROTO_ENOMEM;
+        }
+        memcpy(envelope, in->body, off);
+        memcpy(envelope + off, in->body + off + facts->snapshot_len,
+               in->body_len - off - facts->snapshot_len);
+        bytes = envelope;
+    }
+    sqlite3_stmt *stmt = NULL;
+    enum proto_rc result = ing_stmt(st, COL_WSQL_REPORT_INSERT, &stmt);
+    if (!result) {
+        sqlite3_bind_text(stmt, 1, rep->report_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 2, host_id);
+        sqlite3_bind_int64(stmt, 3, seq);
+        sqlite3_bind_int64(stmt, 4, collected_at);
+        sqlite3_bind_int64(stmt, 5, in->received_at);
+        sqlite3_bind_text(stmt, 6, facts->snapshot_hash, -1, SQLITE_STATIC);
+        sqlite3_bind_blob64(stmt, 7, bytes, (sqlite3_uint64)envelope_len, SQLITE_STATIC);
+        if (facts->snapshot_offset >= 0) {
+            sqlite3_bind_int64(stmt, 8, facts->snapshot_offset);
+        }
+        sqlite3_bind_int64(stmt, 9, ing_clamp_u64(rep->spool_dropped));
+        sqlite3_bind_int64(stmt, 10, ing_clamp_u64(rep->spool_quarantined));
+        result = ing_done(stmt);
+    }
+    proto_free(envelope);
+    return result;
+}
+
+/* Same snapshot, same diagnosis: the envelope's host fields, the times and the loss counts
+ * move, in one row; the findings' last_seen follows from latest_received_at. */
+static enum proto_rc ing_host_seen(struct col_store *st, const struct col_ingest *in,
+                                   sqlite3_int64 host_id, int64_t collected_at, int64_t seq)
+{
+    const struct proto_snapshot *snap = in->report->snapshot;
+    sqlite3_stmt *stmt = NULL;
+    enum proto_rc result = ing_stmt(st, COL_WSQL_HOST_UPDATE_SEEN, &stmt);
+    if (result) {
+        return result;
+    }
+    sqlite3_bind_int64(stmt, 1, host_id);
+    sqlite3_bind_text(stmt, 2, snap->host.hostname, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 3, snap->host.os, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 4, snap->host.agent_version, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 5, collected_at);
+    sqlite3_bind_text(stmt, 6, in->report->report_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 7, seq);
+    sqlite3_bind_text(stmt, 8, snap->host.fqdn, -1, SQLITE_STATIC); /* its case may change */
+    sqlite3_bind_int64(stmt, 9, in->received_at);
+    sqlite3_bind_int64(stmt, 10, ing_clamp_u64(in->report->spool_dropped));
+    sqlite3_bind_int64(stmt, 11, ing_clamp_u64(in->report->spool_quarantined));
     return ing_done(stmt);
 }
 
@@ -545,11 +642,11 @@ static enum proto_rc ing_report_exists(struct col_store *st, const char *report_
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? PROTO_OK : col_store_rc(rc);
 }
 
-static enum proto_rc ing_all(struct col_store *st, const struct col_ingest *in, bool *duplicate)
+static enum proto_rc ing_all(struct col_store *st, const struct col_ingest *in,
+                             const struct col_ingest_facts *facts, bool *duplicate)
 {
     const struct proto_report *rep = in->report;
     const struct proto_snapshot *snap = rep->snapshot;
-    char hash[PROTO_SHA256_HEX_LEN + 1];
     bool exists = false;
     enum proto_rc result = ing_report_exists(st, rep->report_id, &exists);
     if (result || exists) {
@@ -559,28 +656,29 @@ static enum proto_rc ing_all(struct col_store *st, const struct col_ingest *in, 
     int64_t collected_at = snap->host.collected_at != 0 ? snap->host.collected_at : in->received_at;
     int64_t seq = ing_clamp_u64(rep->seq);
     struct ing_host host = {0};
-    result = ing_body(st, in, hash);
-    if (!result) {
-        result = ing_host_find(st, in, collected_at, seq, &host);
+    result = ing_host_find(st, in, facts, collected_at, seq, &host);
+    if (!result && !host.unchanged) {
+        result = ing_snapshot(st, facts); /* unchanged: the host's latest state holds it */
     }
-    sqlite3_stmt *stmt = NULL;
     if (!result) {
-        result = ing_stmt(st, COL_WSQL_REPORT_INSERT, &stmt);
+        result = ing_report_row(st, in, facts, host.id, collected_at, seq);
     }
     if (result) {
         return result;
     }
-    sqlite3_bind_text(stmt, 1, rep->report_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 2, host.id);
-    sqlite3_bind_int64(stmt, 3, seq);
-    sqlite3_bind_int64(stmt, 4, collected_at);
-    sqlite3_bind_int64(stmt, 5, in->received_at);
-    sqlite3_bind_text(stmt, 6, hash, -1, SQLITE_STATIC);
-    result = ing_done(stmt);
+    if (host.newer && host.unchanged) {
+        return ing_host_seen(st, in, host.id, collected_at, seq);
+    }
+    if (host.newer && in->diagnosis == NULL) {
+        return PROTO_ECHANGED; /* the latest state must be rewritten: that needs the full report */
+    }
+    if (!host.inserted) {
+        result = ing_host_touch(st, in, host.id);
+    }
     if (result || !host.newer) {
         return result;
     }
-    result = ing_host_latest(st, in, host.id, collected_at, seq, hash);
+    result = ing_host_latest(st, in, facts, host.id, collected_at, seq);
     if (!result) {
         result = ing_certs(st, host.id, snap, in->diagnosis);
     }
@@ -588,7 +686,7 @@ static enum proto_rc ing_all(struct col_store *st, const struct col_ingest *in, 
         result = ing_rules(st, host.id, snap);
     }
     if (!result) {
-        result = ing_findings(st, host.id, in->diagnosis, in->received_at);
+        result = ing_findings(st, host.id, in->diagnosis, in->received_at, &host);
     }
     return result;
 }
@@ -603,14 +701,37 @@ enum proto_rc col_store_ingest(struct col_store *st, const struct col_ingest *in
     if (result) {
         return result;
     }
-    result = col_store_wexec(st, COL_WSQL_SAVEPOINT);
-    if (result) {
-        return result;
+    /* Facts computed here only when the caller did not compute them on its own thread. */
+    struct col_ingest_facts own;
+    const struct col_ingest_facts *facts = in->facts;
+    if (facts == NULL) {
+        result = col_ingest_facts_compute(in, &own);
+        if (result) {
+            return result;
+        }
+        facts = &own;
     }
-    result = ing_all(st, in, duplicate);
+    bool in_body = facts->snapshot_offset >= 0;
+    if (facts->snapshot == NULL || strlen(facts->snapshot_hash) != PROTO_SHA256_HEX_LEN ||
+        strlen(facts->diagnosis_hash) != PROTO_SHA256_HEX_LEN ||
+        (in_body && ((uint64_t)facts->snapshot_offset > in->body_len ||
+                     facts->snapshot_len > in->body_len - (size_t)facts->snapshot_offset))) {
+        result = PROTO_EINVAL;
+    }
+    bool savepoint = false;
+    if (!result) {
+        result = col_store_wexec(st, COL_WSQL_SAVEPOINT);
+        savepoint = result == PROTO_OK;
+    }
+    if (!result) {
+        result = ing_all(st, in, facts, duplicate);
+    }
+    if (facts == &own) {
+        col_ingest_facts_release(&own);
+    }
     if (result) {
         *duplicate = false;
-        if (col_store_in_transaction(st)) {
+        if (savepoint && col_store_in_transaction(st)) {
             col_store_wexec(st, COL_WSQL_ROLLBACK_TO);
             col_store_wexec(st, COL_WSQL_RELEASE);
         }
@@ -651,8 +772,8 @@ static enum proto_rc ing_prune_step(sqlite3 *db, const char *sql, int64_t before
 /*
  * Runs on the admin connection, not the writer's, so any thread may call it; it deletes in
  * chunks of ING_PRUNE_CHUNK, each its own short transaction, so the writer waits at most one
- * chunk for the write lock. *deleted counts report rows; bodies that no report and no host's
- * latest state refer to any more go with them.
+ * chunk for the write lock. *deleted counts report rows; bodies and snapshots that no report and no
+ * host's latest state refer to any more go with them.
  */
 enum proto_rc col_store_prune(struct col_store *st, int64_t before, int64_t *deleted)
 {
@@ -667,11 +788,11 @@ enum proto_rc col_store_prune(struct col_store *st, int64_t before, int64_t *del
         result = ing_prune_step(st->adb, COL_SQL_PRUNE_REPORTS, before, &changed);
         total += changed;
     } while (!result && changed > 0);
-    while (!result) {
-        result = ing_prune_step(st->adb, COL_SQL_PRUNE_BODIES, INT64_MIN, &changed);
-        if (changed == 0) {
-            break;
-        }
+    const char *orphans[] = {COL_SQL_PRUNE_SNAPSHOTS, COL_SQL_PRUNE_BODIES};
+    for (size_t i = 0; !result && i < sizeof(orphans) / sizeof(orphans[0]); i++) {
+        do {
+            result = ing_prune_step(st->adb, orphans[i], INT64_MIN, &changed);
+        } while (!result && changed > 0);
     }
     pthread_mutex_unlock(&st->admin_mu);
     if (deleted != NULL) {

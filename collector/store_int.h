@@ -1,6 +1,7 @@
 /*
  * store_int: what the store's own files (store.c, store_ingest.c, store_query.c,
- * store_tokens.c, store_migrate.c) and the writer share, and nothing else may include.
+ * store_tokens.c, store_migrate.c), the writer and the checkpointer share, and nothing else may
+ * include.
  *
  * Owns the layout of struct col_store: the write connection (writer thread only, with its
  * statement cache), the admin connection (tokens, audit, prune; serialized by admin_mu) and the
@@ -10,7 +11,9 @@
 #define COL_STORE_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <sqlite3.h>
 
@@ -20,6 +23,16 @@
 #define COL_STORE_READERS 4
 #define COL_STORE_BUSY_TIMEOUT_MS 10000
 #define COL_TABLE_MAX_ROWS 100000u
+/* WAL size (pages) at which the write connection checkpoints in line, as SQLite's own
+ * autocheckpoint would, while no checkpointer listens (tools, tests). */
+#define COL_STORE_WAL_INLINE_PAGES 1000u
+/* With a checkpointer listening: the hard cap, as a multiple of its threshold, past which the
+ * write connection copies what is left in line, and the checkpointer tries a RESTART when
+ * readers keep pages from being copied. */
+#define COL_STORE_WAL_CAP_FACTOR 16u
+
+/* Called on the writer thread, inside the write connection's WAL hook: must only wake. */
+typedef void (*col_store_wal_fn)(void *ctx);
 
 #define COL_WSQL_ENUM(name, sql) COL_WSQL_##name,
 enum col_wsql { COL_WRITE_SQL(COL_WSQL_ENUM) COL_WSQL_COUNT };
@@ -40,6 +53,15 @@ struct col_store {
     pthread_mutex_t pool_mu;
     pthread_cond_t pool_cv;
     bool mutexes_ready;
+
+    /* WAL bookkeeping, written by the write connection's WAL hook after every commit. */
+    _Atomic uint64_t wal_pages;     /* pages in the WAL after the latest commit */
+    _Atomic uint64_t wal_commits;   /* commits on the write connection so far */
+    _Atomic uint64_t wal_wake_at;   /* wal_pages at which the hook calls wal_fn */
+    _Atomic uint64_t wal_inline_at; /* wal_pages at which the hook checkpoints in line */
+    pthread_mutex_t wal_mu;         /* guards wal_fn/wal_ctx against col_store_wal_listen */
+    col_store_wal_fn wal_fn;
+    void *wal_ctx;
 };
 
 /* Maps an SQLite result code to enum proto_rc. */
@@ -69,5 +91,23 @@ enum proto_rc col_store_table_from_stmt(sqlite3_stmt *stmt, const struct col_col
 
 /* Current Unix time for rows the store stamps itself (tokens, audit). */
 int64_t col_store_now(void);
+
+/* ---- WAL checkpoints (checkpoint.c) --------------------------------------------------------- */
+
+/* Opens one more read-write connection to the store's file, set up as every connection is
+ * (busy timeout, foreign keys, synchronous=FULL). Caller closes it with sqlite3_close. */
+enum proto_rc col_store_connect_extra(struct col_store *st, sqlite3 **out);
+
+/* Sets (fn != NULL) or clears the one listener that the write connection's WAL hook calls after
+ * a commit leaves at least `wake_pages` pages in the WAL; past COL_STORE_WAL_CAP_FACTOR times
+ * that, the hook checkpoints in line instead. Any thread. Once it returns, the previous listener
+ * is not running and will not be called again. Without a listener the write connection
+ * checkpoints in line at COL_STORE_WAL_INLINE_PAGES. */
+void col_store_wal_listen(struct col_store *st, uint64_t wake_pages, col_store_wal_fn fn,
+                          void *ctx);
+
+/* Pages in the WAL after the latest commit on the write connection, and commits so far (either
+ * pointer may be NULL). Any thread. */
+void col_store_wal_state(struct col_store *st, uint64_t *pages, uint64_t *commits);
 
 #endif

@@ -637,15 +637,22 @@ enum proto_rc col_store_summary(struct col_store *st, cJSON **out)
     return PROTO_OK;
 }
 
-/* The "snapshot" member of the stored body, detached; NULL if the body does not parse. */
-static cJSON *qry_snapshot_of(sqlite3_stmt *stmt, int col)
+/* The latest snapshot: stored on its own (column snapshot_col), or, for a host last written by
+ * schema version 1, the "snapshot" member of the whole stored body (body_col). NULL if neither
+ * parses. */
+static cJSON *qry_snapshot_of(sqlite3_stmt *stmt, int body_col, int snapshot_col)
 {
-    const void *body = sqlite3_column_blob(stmt, col);
-    int len = sqlite3_column_bytes(stmt, col);
-    if (body == NULL || len <= 0) {
+    const void *text = sqlite3_column_blob(stmt, snapshot_col);
+    int len = sqlite3_column_bytes(stmt, snapshot_col);
+    if (text != NULL && len > 0) {
+        return cJSON_ParseWithLength(text, (size_t)len);
+    }
+    text = sqlite3_column_blob(stmt, body_col);
+    len = sqlite3_column_bytes(stmt, body_col);
+    if (text == NULL || len <= 0) {
         return NULL;
     }
-    cJSON *doc = cJSON_ParseWithLength(body, (size_t)len);
+    cJSON *doc = cJSON_ParseWithLength(text, (size_t)len);
     cJSON *snap = doc != NULL ? cJSON_DetachItemFromObjectCaseSensitive(doc, "snapshot") : NULL;
     cJSON_Delete(doc);
     return snap;
@@ -663,10 +670,11 @@ static enum proto_rc qry_host_object(sqlite3_stmt *stmt, cJSON *doc)
         !qry_add_text(h, "predicted_sha1", stmt, 12) ||
         !qry_add_text(h, "predicted_cn", stmt, 13) ||
         !qry_add_severity(h, "max_severity", stmt, 14) ||
-        !qry_add_int(h, "finding_count", stmt, 15)) {
+        !qry_add_int(h, "finding_count", stmt, 15) || !qry_add_int(h, "spool_dropped", stmt, 18) ||
+        !qry_add_int(h, "spool_quarantined", stmt, 19)) {
         return PROTO_ENOMEM;
     }
-    cJSON *snap = qry_snapshot_of(stmt, 16);
+    cJSON *snap = qry_snapshot_of(stmt, 16, 17);
     if (snap == NULL) {
         return cJSON_AddNullToObject(doc, "snapshot") != NULL ? PROTO_OK : PROTO_ENOMEM;
     }

@@ -15,6 +15,8 @@
 #define COL_SQL_PRAGMA_WAL "PRAGMA journal_mode = WAL"
 #define COL_SQL_PRAGMA_SYNC_FULL "PRAGMA synchronous = FULL"
 #define COL_SQL_PRAGMA_FOREIGN_KEYS "PRAGMA foreign_keys = ON"
+/* Write connection only: checkpoints run on their own thread (checkpoint.c), not in COMMIT. */
+#define COL_SQL_PRAGMA_NO_AUTOCHECKPOINT "PRAGMA wal_autocheckpoint = 0"
 #define COL_SQL_USER_VERSION_GET "PRAGMA user_version"
 /* user_version cannot be a bound parameter; the value is an int from the migration table. */
 #define COL_SQL_USER_VERSION_SET_FMT "PRAGMA user_version = %d"
@@ -34,20 +36,34 @@
     X(RELEASE, "RELEASE col_ingest")                                                               \
     X(ROLLBACK_TO, "ROLLBACK TO col_ingest")                                                       \
     X(REPORT_EXISTS, "SELECT 1 FROM reports WHERE report_id = ?1")                                 \
-    X(BODY_INSERT, "INSERT OR IGNORE INTO report_bodies (hash, body, size) VALUES (?1, ?2, ?3)")   \
-    X(HOST_SELECT, "SELECT id, collected_at, last_seq FROM hosts WHERE fqdn = ?1")                 \
+    X(SNAPSHOT_INSERT, "INSERT OR IGNORE INTO snapshots (hash, body, size) VALUES (?1, ?2, ?3)")   \
+    X(HOST_SELECT,                                                                                 \
+      "SELECT id, collected_at, last_seq, snapshot_hash, diagnosis_hash, latest_received_at "      \
+      "FROM hosts WHERE fqdn = ?1")                                                                \
     X(HOST_INSERT,                                                                                 \
       "INSERT INTO hosts (fqdn, first_seen, last_seen, collected_at, last_report_id, last_seq, "   \
-      "automatic_policy) VALUES (?1, ?2, ?2, 0, '', -1, 1)")                                       \
-    X(HOST_TOUCH, "UPDATE hosts SET last_seen = max(last_seen, ?2) WHERE id = ?1")                 \
+      "automatic_policy, spool_dropped, spool_quarantined) VALUES (?1, ?2, ?2, 0, '', -1, 1, ?3, " \
+      "?4)")                                                                                       \
+    X(HOST_TOUCH,                                                                                  \
+      "UPDATE hosts SET last_seen = max(last_seen, ?2), spool_dropped = spool_dropped + ?3, "      \
+      "spool_quarantined = spool_quarantined + ?4 WHERE id = ?1")                                  \
     X(REPORT_INSERT,                                                                               \
-      "INSERT INTO reports (report_id, host_id, seq, collected_at, received_at, body_hash) "       \
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)")                                                           \
+      "INSERT INTO reports (report_id, host_id, seq, collected_at, received_at, snapshot_hash, "   \
+      "envelope, snapshot_offset, spool_dropped, spool_quarantined) "                              \
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")                                          \
     X(HOST_UPDATE_LATEST,                                                                          \
       "UPDATE hosts SET fqdn = ?2, hostname = ?3, os = ?4, agent_version = ?5, "                   \
       "collected_at = ?6, last_report_id = ?7, last_seq = ?8, prohibit_ipsec = ?9, "               \
       "automatic_policy = ?10, predicted_sha1 = ?11, predicted_cn = ?12, max_severity = ?13, "     \
-      "finding_count = ?14, finding_ids = ?15, latest_body_hash = ?16 WHERE id = ?1")              \
+      "finding_count = ?14, finding_ids = ?15, latest_body_hash = NULL, snapshot_hash = ?16, "     \
+      "diagnosis_hash = ?17, latest_received_at = ?18 WHERE id = ?1")                              \
+    /* The latest state is unchanged but for the envelope: same snapshot, same diagnosis. Current  \
+     * findings and open history rows are last seen at latest_received_at: nothing to write. */    \
+    X(HOST_UPDATE_SEEN,                                                                            \
+      "UPDATE hosts SET hostname = ?2, os = ?3, agent_version = ?4, collected_at = ?5, "           \
+      "last_report_id = ?6, last_seq = ?7, fqdn = ?8, latest_received_at = ?9, "                   \
+      "last_seen = max(last_seen, ?9), spool_dropped = spool_dropped + ?10, "                      \
+      "spool_quarantined = spool_quarantined + ?11 WHERE id = ?1")                                 \
     X(CERTS_DELETE, "DELETE FROM certs WHERE host_id = ?1")                                        \
     X(CERT_INSERT,                                                                                 \
       "INSERT INTO certs (host_id, store_index, sha1, sha256, parsed, subject, subject_cn, "       \
@@ -70,8 +86,10 @@
       "last_seen) VALUES (?1, ?2, ?3, ?4, ?5, ?5) "                                                \
       "ON CONFLICT (host_id, finding_key) WHERE resolved_at IS NULL DO UPDATE SET "                \
       "severity = max(severity, excluded.severity), last_seen = excluded.last_seen")               \
+    /* A closed row was last seen with the report before this one (?3; NULL: keep its own). */     \
     X(HISTORY_RESOLVE,                                                                             \
-      "UPDATE finding_history SET resolved_at = ?2 WHERE host_id = ?1 AND resolved_at IS NULL "    \
+      "UPDATE finding_history SET resolved_at = ?2, last_seen = coalesce(?3, last_seen) "          \
+      "WHERE host_id = ?1 AND resolved_at IS NULL "                                                \
       "AND finding_key NOT IN (SELECT finding_key FROM findings WHERE host_id = ?1 "               \
       "AND stale = 0)")                                                                            \
     X(FINDINGS_DELETE_STALE, "DELETE FROM findings WHERE host_id = ?1 AND stale = 1")
@@ -80,11 +98,16 @@
 
 #define COL_SQL_PRUNE_REPORTS                                                                      \
     "DELETE FROM reports WHERE id IN (SELECT r.id FROM reports r WHERE r.received_at < ?1 "        \
-    "AND NOT EXISTS (SELECT 1 FROM hosts h WHERE h.last_report_id = r.report_id) LIMIT ?2)"
+    "AND NOT EXISTS (SELECT 1 FROM hosts h WHERE h.id = r.host_id "                                \
+    "AND h.last_report_id = r.report_id) LIMIT ?2)"
 #define COL_SQL_PRUNE_BODIES                                                                       \
     "DELETE FROM report_bodies WHERE hash IN (SELECT b.hash FROM report_bodies b "                 \
     "WHERE NOT EXISTS (SELECT 1 FROM reports r WHERE r.body_hash = b.hash) "                       \
     "AND NOT EXISTS (SELECT 1 FROM hosts h WHERE h.latest_body_hash = b.hash) LIMIT ?1)"
+#define COL_SQL_PRUNE_SNAPSHOTS                                                                    \
+    "DELETE FROM snapshots WHERE hash IN (SELECT s.hash FROM snapshots s "                         \
+    "WHERE NOT EXISTS (SELECT 1 FROM reports r WHERE r.snapshot_hash = s.hash) "                   \
+    "AND NOT EXISTS (SELECT 1 FROM hosts h WHERE h.snapshot_hash = s.hash) LIMIT ?1)"
 
 /* ---- simple reads ------------------------------------------------------------------------ */
 
@@ -103,14 +126,22 @@
 #define COL_SQL_HOST_DETAIL                                                                        \
     "SELECT h.id, h.fqdn, h.hostname, h.os, h.agent_version, h.first_seen, h.last_seen, "          \
     "h.collected_at, h.last_report_id, h.last_seq, h.prohibit_ipsec, h.automatic_policy, "         \
-    "h.predicted_sha1, h.predicted_cn, h.max_severity, h.finding_count, b.body "                   \
-    "FROM hosts h LEFT JOIN report_bodies b ON b.hash = h.latest_body_hash WHERE h.fqdn = ?1"
+    "h.predicted_sha1, h.predicted_cn, h.max_severity, h.finding_count, b.body, s.body, "          \
+    "h.spool_dropped, h.spool_quarantined FROM hosts h "                                           \
+    "LEFT JOIN report_bodies b ON b.hash = h.latest_body_hash "                                    \
+    "LEFT JOIN snapshots s ON s.hash = h.snapshot_hash WHERE h.fqdn = ?1"
+/* A current finding was last seen with the host's latest report (version 1 rows: their own). */
 #define COL_SQL_HOST_FINDINGS                                                                      \
-    "SELECT finding_id, severity, message, certs, rules, first_seen, last_seen FROM findings "     \
-    "WHERE host_id = ?1 ORDER BY severity DESC, finding_id, finding_key"
+    "SELECT f.finding_id, f.severity, f.message, f.certs, f.rules, f.first_seen, "                 \
+    "coalesce(h.latest_received_at, f.last_seen) FROM findings f JOIN hosts h ON h.id = "          \
+    "f.host_id "                                                                                   \
+    "WHERE f.host_id = ?1 ORDER BY f.severity DESC, f.finding_id, f.finding_key"
 #define COL_SQL_HOST_HISTORY                                                                       \
-    "SELECT finding_id, finding_key, severity, first_seen, last_seen, resolved_at "                \
-    "FROM finding_history WHERE host_id = ?1 ORDER BY first_seen DESC, id DESC LIMIT ?2"
+    "SELECT fh.finding_id, fh.finding_key, fh.severity, fh.first_seen, "                           \
+    "CASE WHEN fh.resolved_at IS NULL THEN coalesce(h.latest_received_at, fh.last_seen) "          \
+    "ELSE fh.last_seen END, fh.resolved_at FROM finding_history fh "                               \
+    "JOIN hosts h ON h.id = fh.host_id WHERE fh.host_id = ?1 "                                     \
+    "ORDER BY fh.first_seen DESC, fh.id DESC LIMIT ?2"
 
 /* ---- composable dashboard queries --------------------------------------------------------- */
 

@@ -486,6 +486,44 @@ static void diag_expiry(struct diag_ctx *ctx)
     }
 }
 
+/* The earliest time after `now` at which any comparison of a time above changes its outcome:
+ * not yet valid -> valid (not_before), valid -> expired (not_after + 1), entering the expiry
+ * horizon (not_after - horizon), and, inside it, the next change of the day count. Every
+ * rule that reads policy->now must add its boundaries here. */
+static int64_t diag_stable_until(const struct proto_snapshot *snap,
+                                 const struct proto_policy *policy)
+{
+    int64_t now = policy->now;
+    int64_t horizon = (int64_t)policy->expiry_days * DIAG_DAY_SECONDS;
+    int64_t until = INT64_MAX;
+    for (size_t i = 0; i < snap->cert_count; i++) {
+        const struct proto_cert *c = &snap->certs[i];
+        if (!c->parsed) {
+            continue; /* no rule reads the times of an unparsed certificate */
+        }
+        int64_t candidates[3] = {INT64_MAX, INT64_MAX, INT64_MAX};
+        if (now < c->not_before) {
+            candidates[0] = c->not_before;
+        }
+        if (now <= c->not_after) {
+            candidates[1] = c->not_after == INT64_MAX ? INT64_MAX : c->not_after + 1;
+            /* now <= not_after here, so not_after - now cannot overflow. */
+            int64_t left = c->not_after - now;
+            if (left > horizon) {
+                candidates[2] = c->not_after - horizon;
+            } else {
+                candidates[2] = c->not_after - (left / DIAG_DAY_SECONDS) * DIAG_DAY_SECONDS + 1;
+            }
+        }
+        for (size_t k = 0; k < 3; k++) {
+            if (candidates[k] > now && candidates[k] < until) {
+                until = candidates[k];
+            }
+        }
+    }
+    return until;
+}
+
 static int diag_finding_cmp(const void *a, const void *b)
 {
     const struct proto_finding *fa = a, *fb = b;
@@ -539,6 +577,7 @@ enum proto_rc proto_diagnose(const struct proto_snapshot *snap, const struct pro
     if (d->finding_count > 1) {
         qsort(d->findings, d->finding_count, sizeof(*d->findings), diag_finding_cmp);
     }
+    d->stable_until = diag_stable_until(snap, policy);
     *out = d;
     return PROTO_OK;
 }

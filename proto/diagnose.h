@@ -30,6 +30,11 @@ struct proto_diagnosis {
     size_t eligible_count;
     struct proto_finding *findings; /* sorted by severity (highest first), then id */
     size_t finding_count;
+    /* The same snapshot and policy give this very diagnosis for every policy.now in
+     * [now, stable_until): the next certificate validity or expiry-horizon boundary (or the
+     * next change of an "in N days" count) lies there. INT64_MAX when none lies ahead. Lets
+     * the collector reuse a diagnosis of an unchanged snapshot (decision 005). */
+    int64_t stable_until;
 };
 
 /* Why a certificate is or is not IKE-eligible: NULL when eligible, else a borrowed reason

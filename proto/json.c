@@ -17,6 +17,7 @@
 #include <mbedtls/base64.h>
 
 #include "alloc.h"
+#include "base64.h"
 #include "buf.h"
 #include "limits.h"
 #include "x509.h"
@@ -648,6 +649,7 @@ struct json_dec {
     struct proto_json_error *err;
     char path[sizeof(((struct proto_json_error *)0)->field)]; /* member being decoded */
     size_t len;
+    bool envelope_only; /* the snapshot's content is not decoded (proto_json_decode_envelope) */
 };
 
 typedef enum proto_rc (*json_element_fn)(struct json_dec *d, const cJSON *element, size_t index,
@@ -1162,25 +1164,20 @@ static enum proto_rc dec_der(struct json_dec *d, const cJSON *obj, struct proto_
         goto out;
     }
     size_t len = strlen(s);
-    bool ok = len % 4 == 0;
-    for (size_t i = 0; ok && i < len; i++) {
-        char c = s[i];
-        bool pad_ok = c == '=' && i + 2 >= len && (i + 1 == len || s[i + 1] == '=');
-        ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-             c == '+' || c == '/' || pad_ok;
-    }
     size_t need = 0;
-    if (ok && len > 0) {
-        int rc = mbedtls_base64_decode(NULL, 0, &need, (const unsigned char *)s, len);
-        ok = rc == 0 || rc == MBEDTLS_ERR_BASE64_BUFFER_TOO_SMALL;
-    }
-    if (!ok) {
+    /* The size comes from the length and padding alone; the one decoding pass checks the rest. */
+    if (proto_base64_decoded_size(s, len, &need) != PROTO_OK) {
         result = dec_fail(d, PROTO_EPARSE, "expected padded base64 (RFC 4648) DER");
         goto out;
     }
     if (need > PROTO_MAX_CERT_DER_BYTES) {
-        result = dec_fail(d, PROTO_ELIMIT, "expected a certificate of at most %u bytes",
-                          PROTO_MAX_CERT_DER_BYTES);
+        /* Malformed text says so before its size does, as it always has. */
+        if (proto_base64_validate(s, len) != PROTO_OK) {
+            result = dec_fail(d, PROTO_EPARSE, "expected padded base64 (RFC 4648) DER");
+        } else {
+            result = dec_fail(d, PROTO_ELIMIT, "expected a certificate of at most %u bytes",
+                              PROTO_MAX_CERT_DER_BYTES);
+        }
         goto out;
     }
     if (need == 0) {
@@ -1191,8 +1188,9 @@ static enum proto_rc dec_der(struct json_dec *d, const cJSON *obj, struct proto_
         result = dec_nomem(d);
         goto out;
     }
-    if (mbedtls_base64_decode(cert->der, need, &cert->der_len, (const unsigned char *)s, len) !=
-        0) {
+    if (proto_base64_decode(s, len, cert->der, need, &cert->der_len) != PROTO_OK) {
+        proto_free(cert->der);
+        cert->der = NULL;
         result = dec_fail(d, PROTO_EPARSE, "expected padded base64 (RFC 4648) DER");
     }
 out:
@@ -1670,6 +1668,16 @@ static enum proto_rc dec_agent_spool(struct json_dec *d, const cJSON *root,
     return result;
 }
 
+static enum proto_rc dec_snapshot_or_skip(struct json_dec *d, const cJSON *root,
+                                          struct proto_snapshot *snap)
+{
+    if (!d->envelope_only) {
+        return dec_nested(d, root, "snapshot", dec_snapshot_fn, snap);
+    }
+    const cJSON *obj = NULL;
+    return dec_object(d, root, "snapshot", JSON_REQUIRED, &obj);
+}
+
 static enum proto_rc dec_report(struct json_dec *d, const cJSON *root, struct proto_report *report)
 {
     const char *schema = NULL;
@@ -1706,7 +1714,7 @@ static enum proto_rc dec_report(struct json_dec *d, const cJSON *root, struct pr
     }
     if ((result = dec_uint(d, root, "seq", JSON_REQUIRED, JSON_MAX_SAFE_INTEGER, &report->seq)) ||
         (result = dec_nested(d, root, "host", dec_host_fn, &report->snapshot->host)) ||
-        (result = dec_nested(d, root, "snapshot", dec_snapshot_fn, report->snapshot)) ||
+        (result = dec_snapshot_or_skip(d, root, report->snapshot)) ||
         (result = dec_findings(d, root, report)) || (result = dec_agent_spool(d, root, report))) {
         return result;
     }
@@ -1749,8 +1757,8 @@ static bool json_is_space(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-enum proto_rc proto_json_decode_report(const char *text, size_t len, struct proto_report **out,
-                                       struct proto_json_error *err)
+static enum proto_rc json_decode(const char *text, size_t len, bool envelope_only,
+                                 struct proto_report **out, struct proto_json_error *err)
 {
     struct proto_json_error ignored;
     struct json_dec dec;
@@ -1766,6 +1774,7 @@ enum proto_rc proto_json_decode_report(const char *text, size_t len, struct prot
     memset(err, 0, sizeof(*err));
     memset(&dec, 0, sizeof(dec));
     dec.err = err;
+    dec.envelope_only = envelope_only;
     if (out == NULL || (text == NULL && len > 0)) {
         return dec_fail(&dec, PROTO_EINVAL, "no output or no text");
     }
@@ -1823,4 +1832,16 @@ out:
     proto_report_destroy(report);
     cJSON_Delete(root);
     return result;
+}
+
+enum proto_rc proto_json_decode_report(const char *text, size_t len, struct proto_report **out,
+                                       struct proto_json_error *err)
+{
+    return json_decode(text, len, false, out, err);
+}
+
+enum proto_rc proto_json_decode_envelope(const char *text, size_t len, struct proto_report **out,
+                                         struct proto_json_error *err)
+{
+    return json_decode(text, len, true, out, err);
 }

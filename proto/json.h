@@ -49,6 +49,12 @@ enum proto_rc proto_json_encode_report(const struct proto_report *report, int pr
 enum proto_rc proto_json_decode_report(const char *text, size_t len, struct proto_report **out,
                                        struct proto_json_error *err);
 
+/* As proto_json_decode_report, except that the "snapshot" member only has to be an object: its
+ * content is neither checked nor decoded, and report->snapshot holds only the host. For the
+ * collector, when the snapshot's bytes equal a snapshot it has already decoded (decision 005). */
+enum proto_rc proto_json_decode_envelope(const char *text, size_t len, struct proto_report **out,
+                                         struct proto_json_error *err);
+
 /* Building blocks for other documents (agent `check --json`, collector API). Each returns a new
  * cJSON tree the caller deletes with cJSON_Delete, or NULL on allocation failure. */
 cJSON *proto_json_from_host(const struct proto_host *host);

@@ -30,6 +30,8 @@ const char *proto_rc_str(enum proto_rc rc)
         return "unsupported";
     case PROTO_ECRYPTO:
         return "cryptographic failure";
+    case PROTO_ECHANGED:
+        return "changed meanwhile";
     }
     return "unknown error";
 }

@@ -22,6 +22,7 @@ enum proto_rc {
     PROTO_EENCODING,    /* text could not be decoded */
     PROTO_EUNSUPPORTED, /* well-formed but not something we handle */
     PROTO_ECRYPTO,      /* a cryptographic operation failed */
+    PROTO_ECHANGED,     /* what a shortcut relied on has changed: do the full work instead */
 };
 
 /* Borrowed static string; never NULL. */

@@ -77,6 +77,12 @@ admin_get() {
         -H "Authorization: Bearer $1" "https://localhost:$ADMIN_PORT$2"
 }
 
+# col_db SQL: the first column of the first row, read from the collector's database.
+col_db() {
+    /usr/bin/python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])' \
+        "$T/fleet.db" "$1"
+}
+
 # make_report BUNDLE FQDN OUT: an agent report for BUNDLE, rewritten to describe host FQDN.
 make_report() {
     "$AGENT" collect --bundle "$RRAS_FIXTURES_DIR/bundles/$1" >"$T/raw.json"

@@ -80,15 +80,7 @@ before=$(db_count 'select count(*) from reports')
 col_start --listen "127.0.0.1:$port"
 agent_once small || fail "drain of the small spool failed"
 [ "$(db_count 'select count(*) from reports')" = $((before + 2)) ] || fail "expected 2 more reports"
-dropped=$(/usr/bin/python3 - "$T/fleet.db" <<'PY'
-import json, sqlite3, sys
-db = sqlite3.connect(sys.argv[1])
-total = 0
-for (body,) in db.execute("select body from report_bodies"):
-    total += json.loads(body).get("agent_spool", {}).get("dropped", 0)
-print(total)
-PY
-)
+dropped=$(db_count 'select sum(spool_dropped) from reports')
 [ "$dropped" = 4 ] || fail "the delivered reports carry dropped=$dropped, expected 4"
 
 # 4. A corrupted spool record is quarantined, counted, and does not block the spool.
@@ -104,13 +96,7 @@ PY
 col_start --listen "127.0.0.1:$port"
 agent_once corrupt || fail "a corrupted record blocked the spool"
 [ "$(ls "$T/spool-corrupt/quarantine" | wc -l)" = 1 ] || fail "the corrupted record was not quarantined"
-q=$(/usr/bin/python3 - "$T/fleet.db" <<'PY'
-import json, sqlite3, sys
-db = sqlite3.connect(sys.argv[1])
-print(sum(json.loads(b).get("agent_spool", {}).get("quarantined", 0)
-          for (b,) in db.execute("select body from report_bodies")))
-PY
-)
+q=$(db_count 'select sum(spool_quarantined) from reports')
 [ "$q" -ge 1 ] || fail "the next report did not count the quarantined record"
 
 # 5. A collector certificate from another CA: refused before anything is sent.

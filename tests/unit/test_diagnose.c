@@ -481,6 +481,109 @@ static void test_expired_and_expiring_certs_are_reported_within_the_horizon(void
     done(snap, d, &p);
 }
 
+/* ---- stable_until: the window in which the clock cannot change the diagnosis -------------- */
+
+static bool strv_equal(const struct proto_strv *a, const struct proto_strv *b)
+{
+    if (a->count != b->count) {
+        return false;
+    }
+    for (size_t i = 0; i < a->count; i++) {
+        if (strcmp(a->items[i], b->items[i]) != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool diagnosis_equal(const struct proto_diagnosis *a, const struct proto_diagnosis *b)
+{
+    if (a->automatic_policy != b->automatic_policy || a->predicted != b->predicted ||
+        a->eligible_count != b->eligible_count || a->finding_count != b->finding_count) {
+        return false;
+    }
+    for (size_t i = 0; i < a->eligible_count; i++) {
+        if (a->eligible[i] != b->eligible[i]) {
+            return false;
+        }
+    }
+    for (size_t i = 0; i < a->finding_count; i++) {
+        const struct proto_finding *fa = &a->findings[i], *fb = &b->findings[i];
+        if (strcmp(fa->id, fb->id) != 0 || fa->severity != fb->severity ||
+            strcmp(fa->message, fb->message) != 0 || !strv_equal(&fa->certs, &fb->certs) ||
+            !strv_equal(&fa->rules, &fb->rules)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Certificates whose every boundary (start, end, horizon entry, day counts) falls somewhere
+ * in the next 70 days, plus one not yet valid. */
+static struct proto_snapshot *boundary_scenario(void)
+{
+    struct proto_snapshot *snap = kb_scenario();
+    add_cert(snap, "soon", CORP_CA, true, NOW + 15 * DAY + 3600, SERVER_AUTH);
+    add_cert(snap, "edge", CORP_CA, false, NOW + 30 * DAY, SERVER_AUTH);
+    add_cert(snap, "later", CORP_CA, true, NOW + 45 * DAY + 17, SERVER_AUTH);
+    struct proto_cert *future =
+        add_cert(snap, "future", CORP_CA, true, NOW + 400 * DAY, SERVER_AUTH);
+    future->not_before = NOW + 20 * DAY + 5;
+    return snap;
+}
+
+static void test_diagnosis_is_the_same_until_stable_until_and_changes_there(void **state)
+{
+    (void)state;
+    struct proto_snapshot *snap = boundary_scenario();
+    struct proto_policy p = corp_policy();
+    int64_t now = NOW;
+    size_t windows = 0;
+    /* Walk from window to window for 70 days: inside each window (its first second, a few
+     * seconds spread over it, its last second) the diagnosis is the one at its start; at
+     * stable_until it is a new one. */
+    while (now < NOW + 70 * DAY) {
+        p.now = now;
+        struct proto_diagnosis *start = run(snap, &p);
+        int64_t until = start->stable_until;
+        assert_true(until > now);
+        assert_true(until != INT64_MAX);
+        for (int k = 1; k <= 5; k++) {
+            p.now = now + (until - 1 - now) * k / 5;
+            struct proto_diagnosis *inside = run(snap, &p);
+            assert_true(diagnosis_equal(start, inside));
+            proto_diagnosis_destroy(inside);
+        }
+        p.now = until;
+        struct proto_diagnosis *after = run(snap, &p);
+        assert_false(diagnosis_equal(start, after));
+        proto_diagnosis_destroy(after);
+        proto_diagnosis_destroy(start);
+        now = until;
+        windows++;
+    }
+    /* Day counts of three expiring certs, two expiries, a horizon entry each, a start. */
+    assert_true(windows > 40);
+    done(snap, NULL, &p);
+}
+
+static void test_diagnosis_without_time_boundaries_ahead_is_stable_forever(void **state)
+{
+    (void)state;
+    struct proto_snapshot *snap = new_snapshot();
+    add_cert(snap, "old", CORP_CA, true, NOW - 10 * DAY, SERVER_AUTH);
+    struct proto_policy p = corp_policy();
+    struct proto_diagnosis *d = run(snap, &p);
+    assert_true(d->stable_until == INT64_MAX);
+    done(snap, d, &p);
+
+    snap = kb_scenario(); /* both expire in 900 days: the window ends at the horizon entry */
+    p = corp_policy();
+    d = run(snap, &p);
+    assert_true(d->stable_until == NOW + 870 * DAY);
+    done(snap, d, &p);
+}
+
 static void test_weak_crypto_in_an_l2tp_rule_is_reported(void **state)
 {
     (void)state;
@@ -579,6 +682,8 @@ int main(void)
         cmocka_unit_test(test_manual_rule_without_a_ca_name_is_wrong_ca),
         cmocka_unit_test(test_iphttps_on_another_cert_than_l2tp_is_a_split),
         cmocka_unit_test(test_expired_and_expiring_certs_are_reported_within_the_horizon),
+        cmocka_unit_test(test_diagnosis_is_the_same_until_stable_until_and_changes_there),
+        cmocka_unit_test(test_diagnosis_without_time_boundaries_ahead_is_stable_forever),
         cmocka_unit_test(test_weak_crypto_in_an_l2tp_rule_is_reported),
         cmocka_unit_test(test_strong_crypto_and_aes_names_are_not_weak),
         cmocka_unit_test(test_allow_l2tp_weak_crypto_registry_value_is_reported),

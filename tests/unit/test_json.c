@@ -560,6 +560,56 @@ static void test_full_report_round_trips_field_for_field(void **state)
     proto_report_destroy(report);
 }
 
+static void test_envelope_decode_takes_everything_but_the_snapshot_content(void **state)
+{
+    (void)state;
+    struct proto_report *report = full_report();
+    struct proto_report *back = NULL;
+    struct proto_json_error err;
+    size_t len = 0;
+    char *text = encode(report, 0, &len);
+    /* A whole report read as an envelope: everything but the snapshot's content. */
+    assert_int_equal(proto_json_decode_envelope(text, len, &back, &err), PROTO_OK);
+    assert_string_equal(back->report_id, report->report_id);
+    assert_int_equal(back->seq, report->seq);
+    assert_string_equal(back->snapshot->host.fqdn, report->snapshot->host.fqdn);
+    assert_int_equal(back->snapshot->cert_count, 0); /* not decoded */
+    assert_int_equal(back->finding_count, report->finding_count);
+    assert_int_equal(back->spool_dropped, report->spool_dropped);
+    proto_report_destroy(back);
+    back = NULL;
+
+    static const char bad_snapshot[] =
+        "{\"schema\":\"rrasfleet.report/1\",\"report_id\":\"0f8fad5b-d9cb-469f-a165-70867728950e\","
+        "\"seq\":1,\"host\":{\"fqdn\":\"a.example.org\",\"hostname\":\"A\"},"
+        "\"snapshot\":{\"certs\":7},\"findings\":[]}";
+    assert_int_not_equal(proto_json_decode_report(bad_snapshot, strlen(bad_snapshot), &back, &err),
+                         PROTO_OK);
+    assert_int_equal(proto_json_decode_envelope(bad_snapshot, strlen(bad_snapshot), &back, &err),
+                     PROTO_OK);
+    proto_report_destroy(back);
+    back = NULL;
+
+    /* The envelope is still checked strictly, and the snapshot must still be an object. */
+    static const char not_object[] =
+        "{\"schema\":\"rrasfleet.report/1\",\"report_id\":\"0f8fad5b-d9cb-469f-a165-70867728950e\","
+        "\"seq\":1,\"host\":{\"fqdn\":\"a.example.org\",\"hostname\":\"A\"},"
+        "\"snapshot\":[],\"findings\":[]}";
+    assert_int_equal(proto_json_decode_envelope(not_object, strlen(not_object), &back, &err),
+                     PROTO_ETYPE);
+    assert_string_equal(err.field, "snapshot");
+    static const char bad_seq[] =
+        "{\"schema\":\"rrasfleet.report/1\",\"report_id\":\"0f8fad5b-d9cb-469f-a165-70867728950e\","
+        "\"seq\":-1,\"host\":{\"fqdn\":\"a.example.org\",\"hostname\":\"A\"},"
+        "\"snapshot\":{},\"findings\":[]}";
+    assert_int_not_equal(proto_json_decode_envelope(bad_seq, strlen(bad_seq), &back, &err),
+                         PROTO_OK);
+    assert_string_equal(err.field, "seq");
+    assert_null(back);
+    proto_free(text);
+    proto_report_destroy(report);
+}
+
 static void test_reencoding_a_decoded_report_is_byte_identical(void **state)
 {
     (void)state;
@@ -1505,6 +1555,7 @@ int main(void)
     };
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_full_report_round_trips_field_for_field),
+        cmocka_unit_test(test_envelope_decode_takes_everything_but_the_snapshot_content),
         cmocka_unit_test(test_reencoding_a_decoded_report_is_byte_identical),
         cmocka_unit_test(test_encoding_writes_nulls_for_absent_eku_key_usage_and_dwords),
         cmocka_unit_test(test_spool_loss_counts_are_always_written_even_when_zero),

@@ -242,6 +242,57 @@ static void test_failing_first_migration_of_an_empty_database_leaves_it_empty(vo
     sqlite3_close(db);
 }
 
+/* 002_snapshot_dedup rebuilds `reports`: what version 1 stored must read the same after it. */
+static void test_version_1_reports_survive_the_snapshot_migration(void **state)
+{
+    struct fx *f = *state;
+    char err[256];
+    sqlite3 *db = raw_open(f->db);
+    assert_int_equal(col_migrations[0].version, 1);
+    assert_int_equal(col_store_migrate_with(db, col_migrations, 1, f->db, err, sizeof(err)),
+                     PROTO_OK);
+    assert_int_equal(
+        sqlite3_exec(db,
+                     "INSERT INTO report_bodies VALUES ('h1', "
+                     "'{\"report_id\":\"r1\",\"snapshot\":{\"certs\":[],\"errors\":[]}}', 58);"
+                     "INSERT INTO hosts (fqdn, first_seen, last_seen, collected_at, "
+                     "last_report_id, last_seq, automatic_policy, latest_body_hash) VALUES "
+                     "('legacy.example.org', 100, 200, 150, 'r1', 7, 1, 'h1');"
+                     "INSERT INTO reports (report_id, host_id, seq, collected_at, received_at, "
+                     "body_hash) VALUES ('r1', 1, 7, 150, 200, 'h1');",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+
+    struct col_store *st = NULL;
+    assert_int_equal(col_store_open(f->db, &st, err, sizeof(err)), PROTO_OK);
+    cJSON *doc = NULL;
+    assert_int_equal(col_store_host_detail(st, "legacy.example.org", &doc), PROTO_OK);
+    assert_true(cJSON_IsArray(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "snapshot"), "certs")));
+    assert_int_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "host"), "spool_dropped")->valueint, 0);
+    cJSON_Delete(doc);
+    int64_t deleted = -1;
+    assert_int_equal(col_store_prune(st, 1000, &deleted), PROTO_OK);
+    assert_int_equal(deleted, 0); /* the host's latest report */
+    col_store_close(st);
+
+    db = raw_open(f->db);
+    assert_int_equal(sql_int(db, "PRAGMA user_version"),
+                     col_migrations[COL_MIGRATION_COUNT - 1].version);
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM reports WHERE report_id = 'r1' AND "
+                                 "body_hash = 'h1' AND seq = 7 AND envelope IS NULL"),
+                     1);
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM report_bodies"), 1);
+    /* A row with neither a version 1 body nor an envelope is refused. */
+    assert_int_equal(sqlite3_exec(db,
+                                  "INSERT INTO reports (report_id, host_id, seq, collected_at, "
+                                  "received_at) VALUES ('r2', 1, 8, 151, 201)",
+                                  NULL, NULL, NULL),
+                     SQLITE_CONSTRAINT);
+    sqlite3_close(db);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, fx_setup, fx_teardown)
 
 int main(void)
@@ -256,6 +307,7 @@ int main(void)
         T(test_newer_database_is_refused),
         T(test_migration_list_out_of_order_is_rejected),
         T(test_failing_first_migration_of_an_empty_database_leaves_it_empty),
+        T(test_version_1_reports_survive_the_snapshot_migration),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

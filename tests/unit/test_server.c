@@ -122,6 +122,18 @@ static void stub_handler(void *ctx, const struct col_http_request *req, const st
         pthread_mutex_unlock(&seen.lock);
     }
     char json[512];
+    if (strcmp(req->path, "/digest") == 0) {
+        /* What the handler really saw: the bytes (FNV-1a) and the NUL after them. */
+        uint32_t fnv = 2166136261u;
+        for (size_t k = 0; k < req->body_len; k++) {
+            fnv = (fnv ^ (unsigned char)req->body[k]) * 16777619u;
+        }
+        bool nul = req->body_len == 0 ? req->body == NULL : req->body[req->body_len] == '\0';
+        snprintf(json, sizeof(json), "{\"body_len\":%zu,\"fnv\":%u,\"nul\":%s}", req->body_len,
+                 (unsigned)fnv, nul ? "true" : "false");
+        assert_int_equal(col_http_response_json(resp, 200, json), PROTO_OK);
+        return;
+    }
     snprintf(json, sizeof(json), "{\"identity\":\"%s\",\"body_len\":%zu}", peer->identity,
              req->body_len);
     assert_int_equal(col_http_response_json(resp, 200, json), PROTO_OK);
@@ -682,6 +694,45 @@ static void test_fifty_requests_share_one_keep_alive_connection(void **state)
     fixture_stop(&f);
 }
 
+static void test_keep_alive_bodies_of_growing_and_shrinking_sizes_arrive_intact(void **state)
+{
+    (void)state;
+    /* The body buffer is kept per connection, grown, and freed after requests over 256 KiB:
+     * every size change must still hand the handler exactly this request's bytes. */
+    static const size_t sizes[] = {1,      100,     5000, 20000, 300000, 10,     700000,
+                                   3,      70000,   0,    4096,  4095,   262143, 262144,
+                                   262145, 1048576, 17,   16384, 0,      2};
+    struct fixture f;
+    struct reply r;
+    fixture_start(&f, base_config());
+    unsigned char *body = malloc(1048576);
+    assert_non_null(body);
+    CURL *e = easy_new("Host1.Contoso.COM");
+    easy_url(e, f.agent_port, "/digest");
+    long connects = 0;
+    for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+        uint32_t fnv = 2166136261u;
+        for (size_t i = 0; i < sizes[k]; i++) {
+            body[i] = (unsigned char)(i * 31u + k * 7u + (i >> 8));
+            fnv = (fnv ^ body[i]) * 16777619u;
+        }
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, (const char *)body);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)sizes[k]);
+        easy_perform(e, &r);
+        assert_int_equal(r.rc, CURLE_OK);
+        assert_int_equal(r.status, 200);
+        char want[128];
+        snprintf(want, sizeof(want), "{\"body_len\":%zu,\"fnv\":%u,\"nul\":true}", sizes[k],
+                 (unsigned)fnv);
+        assert_string_equal(r.body, want);
+        connects += r.connects;
+    }
+    curl_easy_cleanup(e);
+    free(body);
+    assert_int_equal(connects, 1);
+    fixture_stop(&f);
+}
+
 /* `rounds` new connections, each its own easy handle; `share` lets them resume. */
 static double handshake_median_ms(unsigned port, int rounds, CURLSH *share)
 {
@@ -1231,6 +1282,7 @@ int main(void)
         cmocka_unit_test(test_admin_port_serves_without_a_client_certificate),
         cmocka_unit_test(test_tls_1_1_only_client_is_refused),
         cmocka_unit_test(test_fifty_requests_share_one_keep_alive_connection),
+        cmocka_unit_test(test_keep_alive_bodies_of_growing_and_shrinking_sizes_arrive_intact),
         cmocka_unit_test(test_second_connection_resumes_by_session_ticket),
         cmocka_unit_test(test_second_connection_resumes_by_session_id_without_tickets),
         cmocka_unit_test(test_resumed_session_keeps_the_client_identity),

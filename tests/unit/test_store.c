@@ -86,7 +86,7 @@ static void free_report(struct made *m)
 static enum proto_rc ingest_one(struct col_store *st, const struct made *m, int64_t received_at,
                                 bool *dup)
 {
-    struct col_ingest in = {m->body, m->len, m->rep, m->diag, received_at};
+    struct col_ingest in = {m->body, m->len, m->rep, m->diag, received_at, NULL};
     bool local = false;
     enum proto_rc rc = col_store_begin(st);
     if (rc) {
@@ -242,7 +242,7 @@ static void test_ingest_stores_latest_state_of_a_host(void **state)
     int64_t n = 0;
     assert_int_equal(col_store_count_reports(f->st, &n), PROTO_OK);
     assert_int_equal(n, 1);
-    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM report_bodies"), 1);
+    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM snapshots"), 1);
     assert_int_equal(sql_int(f->db, "SELECT count(*) FROM findings"), 3);
     assert_int_equal(sql_int(f->db, "SELECT count(*) FROM finding_history"), 3);
 }
@@ -261,7 +261,7 @@ static void test_repeated_report_id_is_a_duplicate_and_adds_no_row(void **state)
     int64_t n = 0;
     assert_int_equal(col_store_count_reports(f->st, &n), PROTO_OK);
     assert_int_equal(n, 1);
-    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM report_bodies"), 1);
+    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM snapshots"), 1);
     /* The duplicate did not even refresh last_seen. */
     assert_int_equal(sql_int(f->db, "SELECT last_seen FROM hosts"), NOW);
 }
@@ -375,9 +375,9 @@ static void test_failed_ingest_leaves_the_rest_of_the_batch_intact(void **state)
     make_report(&a, "kb-787-wildcard-first", HOST_A, 1, NOW);
     make_report(&bad, "resolution1-single-cert", "", 1, NOW);
     make_report(&b, "resolution1-single-cert", HOST_B, 1, NOW);
-    struct col_ingest ia = {a.body, a.len, a.rep, a.diag, NOW};
-    struct col_ingest ibad = {bad.body, bad.len, bad.rep, bad.diag, NOW};
-    struct col_ingest ib = {b.body, b.len, b.rep, b.diag, NOW};
+    struct col_ingest ia = {a.body, a.len, a.rep, a.diag, NOW, NULL};
+    struct col_ingest ibad = {bad.body, bad.len, bad.rep, bad.diag, NOW, NULL};
+    struct col_ingest ib = {b.body, b.len, b.rep, b.diag, NOW, NULL};
     assert_int_equal(col_store_ingest(f->st, &ia, &dup), PROTO_EINVAL); /* no transaction */
     assert_int_equal(col_store_begin(f->st), PROTO_OK);
     assert_int_equal(col_store_ingest(f->st, &ia, &dup), PROTO_OK);
@@ -413,6 +413,199 @@ static void test_host_names_are_case_insensitive(void **state)
     assert_int_equal(col_store_host_detail(f->st, "Rras-A.Corp.Contoso.Com", &doc), PROTO_OK);
     assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "host"), "fqdn")->valuestring,
                         HOST_A);
+    cJSON_Delete(doc);
+}
+
+/* ---- snapshot dedup and the unchanged-report path (decision 005) ------------------------- */
+
+static void sql_exec(const char *db_path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+/* Counts every row the latest-state tables lose, so a test can tell a rewrite from a touch. */
+static void count_latest_state_rewrites(const char *db_path)
+{
+    sql_exec(db_path, "CREATE TABLE t_rewrites (what TEXT);"
+                      "CREATE TRIGGER t_certs AFTER DELETE ON certs BEGIN "
+                      "INSERT INTO t_rewrites VALUES ('certs'); END;"
+                      "CREATE TRIGGER t_rules AFTER DELETE ON rules BEGIN "
+                      "INSERT INTO t_rewrites VALUES ('rules'); END;"
+                      "CREATE TRIGGER t_findings AFTER UPDATE ON findings BEGIN "
+                      "INSERT INTO t_rewrites VALUES ('findings'); END;"
+                      "CREATE TRIGGER t_history AFTER UPDATE ON finding_history BEGIN "
+                      "INSERT INTO t_rewrites VALUES ('history'); END;");
+}
+
+/* The diagnosis the collector would make of the same snapshot at another time. */
+static void rediagnose(struct made *m, int64_t now)
+{
+    struct proto_policy policy = {0};
+    proto_diagnosis_destroy(m->diag);
+    m->diag = NULL;
+    policy.has_expected_ca = true;
+    assert_int_equal(proto_dn_parse(CORP_CA, &policy.expected_ca), PROTO_OK);
+    policy.now = now;
+    policy.expiry_days = 30;
+    assert_int_equal(proto_diagnose(m->rep->snapshot, &policy, &m->diag), PROTO_OK);
+    proto_policy_clear(&policy);
+}
+
+static void test_unchanged_snapshot_is_stored_once_and_only_moves_times(void **state)
+{
+    struct fx *f = *state;
+    put(f->st, "kb-787-wildcard-first", HOST_A, 1, NOW - DAY, NOW - DAY);
+    count_latest_state_rewrites(f->db);
+    struct made m;
+    make_report(&m, "kb-787-wildcard-first", HOST_A, 2, NOW);
+    bool dup = true;
+    assert_int_equal(ingest_one(f->st, &m, NOW, &dup), PROTO_OK);
+    assert_false(dup);
+
+    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM reports"), 2);
+    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM snapshots"), 1);
+    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM t_rewrites"), 0);
+    /* The envelope moved on ... */
+    assert_int_equal(sql_int(f->db, "SELECT last_seq FROM hosts"), 2);
+    assert_int_equal(sql_int(f->db, "SELECT collected_at FROM hosts"), NOW);
+    assert_int_equal(sql_int(f->db, "SELECT last_seen FROM hosts"), NOW);
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM hosts WHERE last_report_id = '%s'",
+             m.rep->report_id);
+    assert_int_equal(sql_int(f->db, sql), 1);
+    /* ... the findings were seen again (no row written: they follow the host's latest report),
+     * and still date from the first report. */
+    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM findings"), 3);
+    assert_int_equal(sql_int(f->db, "SELECT max(first_seen) FROM findings"), NOW - DAY);
+    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM certs"), 2);
+    cJSON *doc = NULL;
+    assert_int_equal(col_store_host_detail(f->st, HOST_A, &doc), PROTO_OK);
+    const char *arrays[] = {"findings", "history"};
+    for (size_t k = 0; k < 2; k++) {
+        cJSON *arr = cJSON_GetObjectItem(doc, arrays[k]);
+        assert_int_equal(cJSON_GetArraySize(arr), 3);
+        cJSON *row = NULL;
+        cJSON_ArrayForEach(row, arr)
+        {
+            assert_string_equal(cJSON_GetObjectItem(row, "last_seen")->valuestring,
+                                "2026-11-25T00:00:00Z");
+            assert_string_equal(cJSON_GetObjectItem(row, "first_seen")->valuestring,
+                                "2026-11-24T00:00:00Z");
+        }
+    }
+    cJSON_Delete(doc);
+    free_report(&m);
+}
+
+static void test_same_snapshot_with_another_diagnosis_rewrites_the_latest_state(void **state)
+{
+    struct fx *f = *state;
+    put(f->st, "kb-787-wildcard-first", HOST_A, 1, NOW - DAY, NOW - DAY);
+    count_latest_state_rewrites(f->db);
+    struct made m;
+    make_report(&m, "kb-787-wildcard-first", HOST_A, 2, NOW);
+    rediagnose(&m, NOW + 3650 * (int64_t)DAY); /* ten years on: every certificate expired */
+    assert_int_equal(ingest_one(f->st, &m, NOW, NULL), PROTO_OK);
+    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM snapshots"), 1);
+    assert_true(sql_int(f->db, "SELECT count(*) FROM t_rewrites WHERE what = 'certs'") > 0);
+    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM findings"),
+                     (int64_t)m.diag->finding_count);
+    assert_true(sql_int(f->db, "SELECT count(*) FROM t_rewrites WHERE what = 'findings'") > 0);
+    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM certs WHERE eligible = 1"), 0);
+    free_report(&m);
+}
+
+static void test_envelope_and_snapshot_rebuild_the_body_exactly(void **state)
+{
+    struct fx *f = *state;
+    struct made m;
+    make_report(&m, "kb-787-wildcard-first", HOST_A, 1, NOW);
+    assert_int_equal(ingest_one(f->st, &m, NOW, NULL), PROTO_OK);
+    sqlite3 *db = NULL;
+    sqlite3_stmt *stmt = NULL;
+    assert_int_equal(sqlite3_open_v2(f->db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT r.envelope, r.snapshot_offset, s.body, s.size "
+                                        "FROM reports r JOIN snapshots s ON s.hash = "
+                                        "r.snapshot_hash",
+                                        -1, &stmt, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+    const char *env = sqlite3_column_blob(stmt, 0);
+    size_t env_len = (size_t)sqlite3_column_bytes(stmt, 0);
+    size_t off = (size_t)sqlite3_column_int64(stmt, 1);
+    const char *snap = sqlite3_column_blob(stmt, 2);
+    size_t snap_len = (size_t)sqlite3_column_bytes(stmt, 2);
+    assert_int_equal(sqlite3_column_int64(stmt, 3), (int64_t)snap_len);
+    assert_int_equal(env_len + snap_len, m.len);
+    assert_true(env_len < 1024); /* the envelope is small; the snapshot is the bulk */
+    assert_true(off <= env_len);
+    assert_memory_equal(m.body, env, off);
+    assert_memory_equal(m.body + off, snap, snap_len);
+    assert_memory_equal(m.body + off + snap_len, env + off, env_len - off);
+    assert_int_equal(snap[0], '{');
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    free_report(&m);
+}
+
+static void test_snapshot_behind_an_escaped_key_is_stored_reprinted(void **state)
+{
+    struct fx *f = *state;
+    struct made m;
+    make_report(&m, "kb-787-wildcard-first", HOST_A, 1, NOW);
+    /* "\u0073napshot" is "snapshot" to a JSON reader but not byte for byte. */
+    const char *key = strstr(m.body, "\"snapshot\":");
+    assert_non_null(key);
+    size_t at = (size_t)(key - m.body);
+    size_t len = m.len + 5;
+    char *body = proto_malloc(len + 1);
+    assert_non_null(body);
+    memcpy(body, m.body, at);
+    memcpy(body + at, "\"\\u0073", 7);
+    memcpy(body + at + 7, key + 2, m.len - at - 2);
+    body[len] = '\0';
+    struct col_ingest in = {body, len, m.rep, m.diag, NOW, NULL};
+    bool dup = true;
+    assert_int_equal(col_store_begin(f->st), PROTO_OK);
+    assert_int_equal(col_store_ingest(f->st, &in, &dup), PROTO_OK);
+    assert_int_equal(col_store_commit(f->st), PROTO_OK);
+    /* The whole body is the envelope, and the snapshot is still there to be shown. */
+    assert_int_equal(sql_int(f->db, "SELECT snapshot_offset IS NULL FROM reports"), 1);
+    assert_int_equal(sql_int(f->db, "SELECT length(envelope) FROM reports"), (int64_t)len);
+    cJSON *doc = NULL;
+    assert_int_equal(col_store_host_detail(f->st, HOST_A, &doc), PROTO_OK);
+    cJSON *snap = cJSON_GetObjectItem(doc, "snapshot");
+    assert_true(cJSON_IsArray(cJSON_GetObjectItem(snap, "certs")));
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(snap, "certs")), 2);
+    cJSON_Delete(doc);
+    proto_free(body);
+    free_report(&m);
+}
+
+static void test_spool_losses_are_kept_per_report_and_summed_per_host(void **state)
+{
+    struct fx *f = *state;
+    struct made m;
+    make_report(&m, "kb-787-wildcard-first", HOST_A, 1, NOW - DAY);
+    m.rep->spool_dropped = 4;
+    m.rep->spool_quarantined = 1;
+    assert_int_equal(ingest_one(f->st, &m, NOW - DAY, NULL), PROTO_OK);
+    free_report(&m);
+    make_report(&m, "kb-787-wildcard-first", HOST_A, 2, NOW);
+    m.rep->spool_dropped = 2;
+    assert_int_equal(ingest_one(f->st, &m, NOW, NULL), PROTO_OK);
+    free_report(&m);
+    assert_int_equal(sql_int(f->db, "SELECT sum(spool_dropped) FROM reports"), 6);
+    cJSON *doc = NULL;
+    assert_int_equal(col_store_host_detail(f->st, HOST_A, &doc), PROTO_OK);
+    cJSON *host = cJSON_GetObjectItem(doc, "host");
+    assert_int_equal(cJSON_GetObjectItem(host, "spool_dropped")->valueint, 6);
+    assert_int_equal(cJSON_GetObjectItem(host, "spool_quarantined")->valueint, 1);
     cJSON_Delete(doc);
 }
 
@@ -857,8 +1050,9 @@ static void test_prune_deletes_old_reports_but_keeps_each_hosts_latest(void **st
     int64_t n = 0;
     assert_int_equal(col_store_count_reports(f->st, &n), PROTO_OK);
     assert_int_equal(n, 2);
-    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM report_bodies"), 2);
-    /* The latest state and its body are intact. */
+    /* Host A's first snapshot went with its two reports; its latest one and C's stay. */
+    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM snapshots"), 2);
+    /* The latest state and its snapshot are intact. */
     cJSON *doc = NULL;
     assert_int_equal(col_store_host_detail(f->st, HOST_C, &doc), PROTO_OK);
     assert_true(cJSON_IsObject(cJSON_GetObjectItem(doc, "snapshot")));
@@ -903,6 +1097,11 @@ int main(void)
         T(test_finding_keys_name_id_certs_and_rules),
         T(test_failed_ingest_leaves_the_rest_of_the_batch_intact),
         T(test_host_names_are_case_insensitive),
+        T(test_unchanged_snapshot_is_stored_once_and_only_moves_times),
+        T(test_same_snapshot_with_another_diagnosis_rewrites_the_latest_state),
+        T(test_envelope_and_snapshot_rebuild_the_body_exactly),
+        T(test_snapshot_behind_an_escaped_key_is_stored_reprinted),
+        T(test_spool_losses_are_kept_per_report_and_summed_per_host),
         T(test_host_filter_by_finding),
         T(test_host_filter_by_minimum_severity),
         T(test_host_filter_by_name_pattern_treats_underscore_literally),

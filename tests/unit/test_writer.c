@@ -158,7 +158,7 @@ static void start_submit(struct submitter *s, struct col_writer *w, const struct
 {
     memset(s, 0, sizeof(*s));
     s->w = w;
-    s->in = (struct col_ingest){m->body, m->len, m->rep, m->diag, NOW};
+    s->in = (struct col_ingest){m->body, m->len, m->rep, m->diag, NOW, NULL};
     s->rc = PROTO_EIO;
     assert_int_equal(pthread_create(&s->thread, NULL, submit_main, s), 0);
 }
@@ -174,7 +174,7 @@ static void test_submit_returns_after_commit_and_flags_duplicates(void **state)
     bool dup = true;
     make_report(&m, "kb-787-wildcard-first", "rras01.corp.contoso.com", 1);
     assert_int_equal(col_writer_create(f->st, &cfg, &w), PROTO_OK);
-    struct col_ingest in = {m.body, m.len, m.rep, m.diag, NOW};
+    struct col_ingest in = {m.body, m.len, m.rep, m.diag, NOW, NULL};
     assert_int_equal(col_writer_submit(w, &in, &dup), PROTO_OK);
     assert_false(dup);
     assert_int_equal(reports_in(f->st), 1); /* committed before submit returned */
@@ -223,7 +223,7 @@ static void *load_main(void *arg)
         m.rep->snapshot->host.fqdn = fqdns[i % HOSTS_PER_THREAD];
         m.rep->seq = (uint64_t)i;
         memcpy(m.rep->report_id, ids[i], sizeof(ids[i]));
-        struct col_ingest in = {bodies[i], lens[i], m.rep, m.diag, NOW + i};
+        struct col_ingest in = {bodies[i], lens[i], m.rep, m.diag, NOW + i, NULL};
         if (col_writer_submit(l->w, &in, &dup) != PROTO_OK) {
             l->failures++;
         }
@@ -347,7 +347,7 @@ static void test_full_queue_refuses_at_once(void **state)
     start_submit(&b, w, &m[1]);
     wait_depth(w, 1);
     bool dup = false;
-    struct col_ingest in = {m[2].body, m[2].len, m[2].rep, m[2].diag, NOW};
+    struct col_ingest in = {m[2].body, m[2].len, m[2].rep, m[2].diag, NOW, NULL};
     assert_int_equal(col_writer_submit(w, &in, &dup), PROTO_ELIMIT);
     unlock_db(lock);
     pthread_join(a.thread, NULL);
@@ -432,7 +432,7 @@ static void test_destroy_drains_queued_jobs_and_refuses_new_ones(void **state)
     assert_int_equal(pthread_create(&d.thread, NULL, destroy_main, &d), 0);
     sleep_ms(100); /* destroy has marked the writer stopping and waits in join */
     bool dup = false;
-    struct col_ingest in = {m[2].body, m[2].len, m[2].rep, m[2].diag, NOW};
+    struct col_ingest in = {m[2].body, m[2].len, m[2].rep, m[2].diag, NOW, NULL};
     assert_int_equal(col_writer_submit(w, &in, &dup), PROTO_EUNAVAILABLE);
     unlock_db(lock);
     pthread_join(s[0].thread, NULL);
