@@ -1,13 +1,14 @@
 /*
- * server: listeners, the accept loop, one detached thread per connection and the HTTP/1.1
+ * server: listeners, the accept loop, a pool of detached connection threads and the HTTP/1.1
  * request loop (see server.h; the model is described in docs/internals/collector.md).
  *
  * Owns the listening sockets, the stop pipe, every accepted socket and connection thread (with
- * its read, body and response buffers, reused across keep-alive requests), and the TLS state.
- * Shared state is the read-only config, the TLS configuration (internally locked), an atomic
- * connection count and a mutex-protected list of open connections used only to shut them down at
- * the end of a stop. It never reads a body without a Content-Length within max_body_bytes, never
- * logs bodies, queries or header values, and never answers bad input with a 5xx.
+ * its read, body and response buffers and TLS context, reused across keep-alive requests and,
+ * when the thread is pooled, across connections), and the TLS state. Shared state is the
+ * read-only config, the TLS configuration (internally locked), an atomic connection count and,
+ * under one mutex, the list of open connections (walked only at the end of a stop) and the stack
+ * of idle pooled threads. It never reads a body without a Content-Length within max_body_bytes,
+ * never logs bodies, queries or header values, and never answers bad input with a 5xx.
  */
 #define _GNU_SOURCE /* accept4 */
 #include "server.h"
@@ -48,6 +49,9 @@
  * idle connections hold small buffers only. */
 #define COL_SERVER_BODY_MIN 4096u
 #define COL_SERVER_KEEP_MAX (256u * 1024u)
+/* A pooled thread waiting for its next connection keeps smaller buffers still: 64 idle threads
+ * then hold at most a few MB (a typical report needs a 16 KiB body buffer). */
+#define COL_SERVER_IDLE_KEEP_MAX (64u * 1024u)
 
 #if defined(__SANITIZE_ADDRESS__)
 #define COL_SERVER_THREAD_STACK (1024u * 1024u) /* ASan's redzones triple frame sizes */
@@ -55,9 +59,14 @@
 #define COL_SERVER_THREAD_STACK COL_SERVER_STACK_BYTES
 #endif
 
+/*
+ * One connection thread and what it keeps between connections. The per-connection fields (fd,
+ * kind, accepted_ms, peer, rlen) are set by the acceptor before the thread sees them: before
+ * pthread_create, or under srv->lock when it hands the struct to an idle pooled thread.
+ */
 struct col_conn {
     struct col_server *srv;
-    int fd;
+    int fd; /* -1 between connections */
     enum col_listener_kind kind;
     uint64_t accepted_ms;
     struct col_peer peer;
@@ -70,6 +79,10 @@ struct col_conn {
     struct proto_buf out;  /* the serialized response, reused; max COL_SERVER_OUT_MAX */
     struct col_conn *prev; /* in srv->conns, under srv->lock */
     struct col_conn *next;
+    pthread_cond_t wake;        /* the acceptor's hand-off or the stop, under srv->lock */
+    bool wake_ready;            /* wake was initialized */
+    bool assigned;              /* under srv->lock: a connection was handed to this idle thread */
+    struct col_conn *idle_next; /* in srv->idle_conns, under srv->lock */
 };
 
 struct col_server {
@@ -81,11 +94,16 @@ struct col_server {
     atomic_bool stopping;
     atomic_ulong active;
     pthread_mutex_t lock;
-    pthread_cond_t idle; /* signalled when a connection thread ends */
+    pthread_cond_t idle; /* broadcast when a connection ends and when a connection thread exits */
     pthread_attr_t thread_attr;
     bool attr_ready;
     bool sync_ready;
-    struct col_conn *conns;
+    struct col_conn *conns;      /* serving a connection (fd open), under lock */
+    struct col_conn *idle_conns; /* idle pooled threads, most recently idle first, under lock */
+    unsigned long idle_count;    /* entries of idle_conns, under lock */
+    unsigned long threads;       /* connection threads alive (serving or idle), under lock */
+    atomic_ulong threads_started;
+    atomic_ulong handoffs;
 };
 
 static const char *const col_server_kind_names[COL_SERVER_LISTENERS] = {"agent", "admin"};
@@ -251,6 +269,35 @@ static void col_server_raise_fd_limit(unsigned long max_connections)
     }
 }
 
+/* A condition variable whose timed waits use CLOCK_MONOTONIC, like every deadline here. */
+static bool col_server_cond_init(pthread_cond_t *cond)
+{
+    pthread_condattr_t cattr;
+
+    if (pthread_condattr_init(&cattr) != 0) {
+        return false;
+    }
+    (void)pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
+    bool ok = pthread_cond_init(cond, &cattr) == 0;
+    pthread_condattr_destroy(&cattr);
+    return ok;
+}
+
+/* The absolute CLOCK_MONOTONIC time `ms` from now, for pthread_cond_timedwait. */
+static struct timespec col_server_abstime(uint64_t ms)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += (time_t)(ms / 1000u);
+    ts.tv_nsec += (long)(ms % 1000u) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    return ts;
+}
+
 enum proto_rc col_server_create(const struct col_server_config *cfg, struct col_server **out,
                                 char *err, size_t err_size)
 {
@@ -288,29 +335,25 @@ enum proto_rc col_server_create(const struct col_server_config *cfg, struct col_
     srv->cfg.body_timeout_ms = col_server_or(cfg->body_timeout_ms, 30000);
     srv->cfg.idle_timeout_ms = col_server_or(cfg->idle_timeout_ms, 60000);
     srv->cfg.stop_grace_ms = col_server_or(cfg->stop_grace_ms, COL_SERVER_DEFAULT_STOP_GRACE_MS);
+    srv->cfg.idle_thread_ms = col_server_or(cfg->idle_thread_ms, COL_SERVER_DEFAULT_IDLE_THREAD_MS);
+    srv->cfg.idle_threads_max =
+        col_server_or(cfg->idle_threads_max, COL_SERVER_DEFAULT_IDLE_THREADS);
     srv->listen_fd[0] = srv->listen_fd[1] = -1;
     srv->stop_pipe[0] = srv->stop_pipe[1] = -1;
     atomic_init(&srv->stopping, false);
     atomic_init(&srv->active, 0);
+    atomic_init(&srv->threads_started, 0);
+    atomic_init(&srv->handoffs, 0);
 
-    pthread_condattr_t cattr;
-    if (pthread_condattr_init(&cattr) != 0) {
-        result = PROTO_ENOMEM;
-        goto out;
-    }
-    (void)pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
     if (pthread_mutex_init(&srv->lock, NULL) != 0) {
-        pthread_condattr_destroy(&cattr);
         result = PROTO_ENOMEM;
         goto out;
     }
-    if (pthread_cond_init(&srv->idle, &cattr) != 0) {
+    if (!col_server_cond_init(&srv->idle)) {
         pthread_mutex_destroy(&srv->lock);
-        pthread_condattr_destroy(&cattr);
         result = PROTO_ENOMEM;
         goto out;
     }
-    pthread_condattr_destroy(&cattr);
     srv->sync_ready = true;
     if (pthread_attr_init(&srv->thread_attr) != 0) {
         result = PROTO_ENOMEM;
@@ -380,6 +423,22 @@ unsigned col_server_port(const struct col_server *srv, enum col_listener_kind ki
 unsigned long col_server_connections(const struct col_server *srv)
 {
     return srv == NULL ? 0 : atomic_load(&((struct col_server *)srv)->active);
+}
+
+void col_server_pool_stats(const struct col_server *server, struct col_server_pool_stats *out)
+{
+    struct col_server *srv = (struct col_server *)server; /* the lock is not const */
+
+    memset(out, 0, sizeof(*out));
+    if (srv == NULL) {
+        return;
+    }
+    out->threads_started = atomic_load(&srv->threads_started);
+    out->handoffs = atomic_load(&srv->handoffs);
+    pthread_mutex_lock(&srv->lock);
+    out->threads_alive = srv->threads;
+    out->threads_idle = srv->idle_count;
+    pthread_mutex_unlock(&srv->lock);
 }
 
 void col_server_stop(struct col_server *srv)
@@ -710,12 +769,34 @@ out:
     return next;
 }
 
+/* A TLS context for this connection: the one the thread kept (reset), else a new one. */
+static bool col_conn_tls_prepare(struct col_conn *c)
+{
+    struct col_server *srv = c->srv;
+
+    if (c->tls != NULL) {
+        if (col_tls_conn_reset(c->tls, c->kind, c->fd) == PROTO_OK) {
+            return true;
+        }
+        col_tls_conn_destroy(c->tls);
+        c->tls = NULL;
+    }
+    c->tls = col_tls_conn_create(srv->tls, c->kind, c->fd, srv->stop_pipe[0]);
+    return c->tls != NULL;
+}
+
 static void col_conn_serve(struct col_conn *c)
 {
     struct col_server *srv = c->srv;
     char why[160];
     bool resumed = false;
 
+    if (!col_conn_tls_prepare(c)) {
+        col_metrics_connection_refused(srv->cfg.metrics);
+        col_log(COL_LOG_WARN, "%s: no TLS context for the connection: out of memory",
+                c->peer.remote_addr);
+        return;
+    }
     enum col_tls_io io =
         col_tls_conn_handshake(c->tls, c->accepted_ms + srv->cfg.handshake_timeout_ms, true,
                                &c->peer, &resumed, why, sizeof(why));
@@ -750,6 +831,9 @@ static void col_conn_serve(struct col_conn *c)
 
 static void col_conn_free(struct col_conn *c)
 {
+    if (c == NULL) {
+        return;
+    }
     col_tls_conn_destroy(c->tls);
     if (c->fd >= 0) {
         close(c->fd);
@@ -758,20 +842,61 @@ static void col_conn_free(struct col_conn *c)
     proto_free(c->req);
     proto_free(c->body);
     proto_buf_free(&c->out);
+    if (c->wake_ready) {
+        pthread_cond_destroy(&c->wake);
+    }
     proto_free(c);
 }
 
-static void *col_conn_main(void *arg)
+/* A thread's connection struct without a connection yet (fd -1, no TLS context). */
+static struct col_conn *col_conn_new(struct col_server *srv)
 {
-    struct col_conn *c = arg;
-    struct col_server *srv = c->srv;
-    struct col_metrics *metrics = srv->cfg.metrics;
+    struct col_conn *c = proto_calloc(1, sizeof(*c));
 
-    col_conn_serve(c);
+    if (c == NULL) {
+        return NULL;
+    }
+    c->srv = srv;
+    c->fd = -1;
+    proto_buf_init(&c->out, COL_SERVER_OUT_MAX);
+    c->rbuf = proto_malloc(COL_SERVER_RBUF);
+    c->req = proto_malloc(sizeof(*c->req));
+    c->wake_ready = col_server_cond_init(&c->wake);
+    if (c->rbuf == NULL || c->req == NULL || !c->wake_ready) {
+        col_conn_free(c);
+        return NULL;
+    }
+    return c;
+}
 
-    /* Leave the list before closing the fd, so the stopper can never shut down a reused fd
-     * number; then free everything; touch the server only under the lock, last. */
-    pthread_mutex_lock(&srv->lock);
+/* The per-connection fields; everything else a previous connection left was cleared when it
+ * ended (col_conn_end). */
+static void col_conn_attach(struct col_conn *c, enum col_listener_kind kind, int fd,
+                            const char *remote_addr)
+{
+    c->fd = fd;
+    c->kind = kind;
+    c->accepted_ms = col_tls_now_ms();
+    c->rlen = 0;
+    memset(&c->peer, 0, sizeof(c->peer));
+    c->peer.listener = kind;
+    (void)snprintf(c->peer.remote_addr, sizeof(c->peer.remote_addr), "%s", remote_addr);
+}
+
+/* Under srv->lock. */
+static void col_server_link(struct col_server *srv, struct col_conn *c)
+{
+    c->prev = NULL;
+    c->next = srv->conns;
+    if (srv->conns != NULL) {
+        srv->conns->prev = c;
+    }
+    srv->conns = c;
+}
+
+/* Under srv->lock. */
+static void col_server_unlink(struct col_server *srv, struct col_conn *c)
+{
     if (c->prev != NULL) {
         c->prev->next = c->next;
     } else {
@@ -780,12 +905,107 @@ static void *col_conn_main(void *arg)
     if (c->next != NULL) {
         c->next->prev = c->prev;
     }
+    c->prev = NULL;
+    c->next = NULL;
+}
+
+/* Under srv->lock: takes c off the idle stack (at most idle_threads_max entries). */
+static void col_server_idle_remove(struct col_server *srv, struct col_conn *c)
+{
+    for (struct col_conn **p = &srv->idle_conns; *p != NULL; p = &(*p)->idle_next) {
+        if (*p == c) {
+            *p = c->idle_next;
+            c->idle_next = NULL;
+            srv->idle_count--;
+            return;
+        }
+    }
+}
+
+/*
+ * The connection is over. Leave the list before closing the fd, so the stopper can never shut
+ * down a reused fd number. The thread keeps its buffers and TLS context, but nothing of the
+ * peer: the TLS session (certificate, keys, buffered records) is wiped now, not when the next
+ * connection comes, so an idle thread holds none of it.
+ */
+static void col_conn_end(struct col_conn *c)
+{
+    struct col_server *srv = c->srv;
+
+    pthread_mutex_lock(&srv->lock);
+    col_server_unlink(srv, c);
     pthread_mutex_unlock(&srv->lock);
-    col_conn_free(c);
-    col_metrics_connection(metrics, -1);
+    if (c->fd >= 0) {
+        close(c->fd);
+        c->fd = -1;
+    }
+    c->rlen = 0;
+    col_conn_recycle(c);
+    if (c->body_cap > COL_SERVER_IDLE_KEEP_MAX) {
+        proto_free(c->body);
+        c->body = NULL;
+        c->body_cap = 0;
+    }
+    if (c->out.cap > COL_SERVER_IDLE_KEEP_MAX) {
+        proto_buf_free(&c->out);
+    }
+    memset(&c->peer, 0, sizeof(c->peer));
+    if (c->tls != NULL && col_tls_conn_reset(c->tls, c->kind, -1) != PROTO_OK) {
+        col_tls_conn_destroy(c->tls);
+        c->tls = NULL;
+    }
+    col_metrics_connection(srv->cfg.metrics, -1);
+}
+
+/*
+ * Between connections: the connection is no longer counted, and the thread offers itself to the
+ * acceptor for up to idle_thread_ms. True when a connection was handed over (its fields are
+ * set); false when the thread should exit: the pool is full, nothing came, or the server stops.
+ */
+static bool col_conn_wait_next(struct col_conn *c)
+{
+    struct col_server *srv = c->srv;
+    bool handed = false;
 
     pthread_mutex_lock(&srv->lock);
     atomic_fetch_sub(&srv->active, 1);
+    pthread_cond_broadcast(&srv->idle);
+    if (!atomic_load(&srv->stopping) && srv->idle_count < srv->cfg.idle_threads_max) {
+        c->idle_next = srv->idle_conns;
+        srv->idle_conns = c;
+        srv->idle_count++;
+        struct timespec until = col_server_abstime(srv->cfg.idle_thread_ms);
+        while (!c->assigned && !atomic_load(&srv->stopping)) {
+            if (pthread_cond_timedwait(&c->wake, &srv->lock, &until) != 0) {
+                break; /* ETIMEDOUT */
+            }
+        }
+        if (c->assigned) { /* even if stopping: it is counted and listed, serve it */
+            c->assigned = false;
+            handed = true;
+        } else {
+            col_server_idle_remove(srv, c);
+        }
+    }
+    pthread_mutex_unlock(&srv->lock);
+    return handed;
+}
+
+static void *col_conn_main(void *arg)
+{
+    struct col_conn *c = arg;
+    struct col_server *srv = c->srv;
+
+    do {
+        col_conn_serve(c);
+        col_conn_end(c);
+    } while (col_conn_wait_next(c));
+
+    /* Free first: once `threads` reaches 0 col_server_run returns and the TLS configuration the
+     * context points into may be destroyed. Then touch the server only under the lock, last. */
+    col_conn_free(c);
+    pthread_mutex_lock(&srv->lock);
+    srv->threads--;
     pthread_cond_broadcast(&srv->idle);
     pthread_mutex_unlock(&srv->lock);
     return NULL;
@@ -815,11 +1035,15 @@ static void col_server_format_addr(const struct sockaddr_storage *ss, char *out,
     }
 }
 
-/* Takes ownership of fd: serves it on a new thread, or closes it. */
+/*
+ * Takes ownership of fd: hands it to an idle pooled thread (the most recently idle one, whose
+ * caches are warm), else serves it on a new thread, or closes it.
+ */
 static void col_server_start_conn(struct col_server *srv, enum col_listener_kind kind, int fd,
                                   const struct sockaddr_storage *ss)
 {
     struct col_conn *c = NULL;
+    char addr[sizeof(c->peer.remote_addr)];
 
     if (atomic_load(&srv->active) >= srv->cfg.max_connections) {
         col_metrics_connection_refused(srv->cfg.metrics);
@@ -829,30 +1053,39 @@ static void col_server_start_conn(struct col_server *srv, enum col_listener_kind
     }
     int one = 1;
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    c = proto_calloc(1, sizeof(*c));
+    col_server_format_addr(ss, addr, sizeof(addr));
+
+    pthread_mutex_lock(&srv->lock);
+    c = srv->idle_conns;
+    if (c != NULL) {
+        srv->idle_conns = c->idle_next;
+        c->idle_next = NULL;
+        srv->idle_count--;
+        col_conn_attach(c, kind, fd, addr);
+        col_server_link(srv, c);
+        atomic_fetch_add(&srv->active, 1);
+        col_metrics_connection(srv->cfg.metrics, +1); /* before the thread can count it closed */
+        c->assigned = true;
+        pthread_cond_signal(&c->wake);
+        pthread_mutex_unlock(&srv->lock);
+        atomic_fetch_add(&srv->handoffs, 1);
+        return;
+    }
+    pthread_mutex_unlock(&srv->lock);
+
+    c = col_conn_new(srv);
     if (c == NULL) {
         goto fail;
     }
-    c->srv = srv;
-    c->fd = fd;
-    c->kind = kind;
-    c->accepted_ms = col_tls_now_ms();
-    proto_buf_init(&c->out, COL_SERVER_OUT_MAX);
-    c->peer.listener = kind;
-    col_server_format_addr(ss, c->peer.remote_addr, sizeof(c->peer.remote_addr));
-    c->rbuf = proto_malloc(COL_SERVER_RBUF);
-    c->req = proto_malloc(sizeof(*c->req));
+    col_conn_attach(c, kind, fd, addr);
     c->tls = col_tls_conn_create(srv->tls, kind, fd, srv->stop_pipe[0]);
-    if (c->rbuf == NULL || c->req == NULL || c->tls == NULL) {
+    if (c->tls == NULL) {
         goto fail;
     }
     pthread_mutex_lock(&srv->lock);
-    c->next = srv->conns;
-    if (srv->conns != NULL) {
-        srv->conns->prev = c;
-    }
-    srv->conns = c;
+    col_server_link(srv, c);
     atomic_fetch_add(&srv->active, 1);
+    srv->threads++;
     pthread_mutex_unlock(&srv->lock);
     col_metrics_connection(srv->cfg.metrics, +1);
 
@@ -861,24 +1094,20 @@ static void col_server_start_conn(struct col_server *srv, enum col_listener_kind
     if (rc != 0) {
         col_log(COL_LOG_WARN, "cannot start a connection thread: %s", strerror(rc));
         pthread_mutex_lock(&srv->lock);
-        if (c->prev != NULL) {
-            c->prev->next = c->next;
-        } else {
-            srv->conns = c->next;
-        }
-        if (c->next != NULL) {
-            c->next->prev = c->prev;
-        }
+        col_server_unlink(srv, c);
         atomic_fetch_sub(&srv->active, 1);
+        srv->threads--;
+        pthread_cond_broadcast(&srv->idle);
         pthread_mutex_unlock(&srv->lock);
         col_metrics_connection(srv->cfg.metrics, -1);
         goto fail;
     }
+    atomic_fetch_add(&srv->threads_started, 1);
     return;
 fail:
     col_metrics_connection_refused(srv->cfg.metrics);
     if (c != NULL) {
-        col_conn_free(c); /* closes fd */
+        col_conn_free(c); /* attached: closes fd */
     } else {
         close(fd);
     }
@@ -905,32 +1134,32 @@ static bool col_server_accept_burst(struct col_server *srv, enum col_listener_ki
     return true;
 }
 
-/* After the accept loop: bounded wait for in-flight requests, then force the rest closed. */
+/*
+ * After the accept loop: idle pooled threads exit at once; in-flight requests get a bounded
+ * wait, then the rest are forced closed; returns when every connection thread has ended.
+ */
 static void col_server_drain(struct col_server *srv)
 {
     uint64_t deadline = col_server_deadline(srv->cfg.stop_grace_ms);
     unsigned long open = atomic_load(&srv->active);
 
+    atomic_store(&srv->stopping, true); /* also on the poll-error path */
     if (open > 0) {
         col_log(COL_LOG_INFO, "stopping: %lu connections open, waiting up to %lu ms", open,
                 srv->cfg.stop_grace_ms);
     }
     pthread_mutex_lock(&srv->lock);
+    /* A thread that becomes idle from now on sees `stopping` under this lock and exits. */
+    for (struct col_conn *c = srv->idle_conns; c != NULL; c = c->idle_next) {
+        pthread_cond_signal(&c->wake);
+    }
     while (atomic_load(&srv->active) > 0) {
         uint64_t now = col_tls_now_ms();
         if (now >= deadline) {
             break;
         }
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        uint64_t wait = deadline - now;
-        ts.tv_sec += (time_t)(wait / 1000u);
-        ts.tv_nsec += (long)(wait % 1000u) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        (void)pthread_cond_timedwait(&srv->idle, &srv->lock, &ts);
+        struct timespec until = col_server_abstime(deadline - now);
+        (void)pthread_cond_timedwait(&srv->idle, &srv->lock, &until);
     }
     if (atomic_load(&srv->active) > 0) {
         col_log(COL_LOG_WARN, "stopping: closing %lu connections still busy after %lu ms",
@@ -939,7 +1168,7 @@ static void col_server_drain(struct col_server *srv)
             (void)shutdown(c->fd, SHUT_RDWR);
         }
     }
-    while (atomic_load(&srv->active) > 0) {
+    while (atomic_load(&srv->active) > 0 || srv->threads > 0) {
         (void)pthread_cond_wait(&srv->idle, &srv->lock);
     }
     pthread_mutex_unlock(&srv->lock);
@@ -947,6 +1176,7 @@ static void col_server_drain(struct col_server *srv)
 
 enum proto_rc col_server_run(struct col_server *srv)
 {
+    enum proto_rc result = PROTO_OK;
     uint64_t backoff_until = 0;
 
     while (!atomic_load(&srv->stopping)) {
@@ -972,7 +1202,8 @@ enum proto_rc col_server_run(struct col_server *srv)
                 continue;
             }
             col_log(COL_LOG_ERROR, "poll on the listeners: %s", strerror(errno));
-            return PROTO_EIO;
+            result = PROTO_EIO; /* still stop cleanly: threads must end before destroy */
+            break;
         }
         if ((fds[n].revents & POLLIN) != 0) {
             break;
@@ -991,5 +1222,5 @@ enum proto_rc col_server_run(struct col_server *srv)
     }
     col_server_drain(srv);
     col_log(COL_LOG_INFO, "stopped");
-    return PROTO_OK;
+    return result;
 }

@@ -1,5 +1,6 @@
 /*
- * server: the collector's HTTPS front end: two TLS listeners, one thread per connection, the
+ * server: the collector's HTTPS front end: two TLS listeners, one thread per connection (threads
+ * are pooled: a thread that finished its connection waits a while for the next one), the
  * HTTP/1.1 keep-alive request loop with its limits and timeouts, and graceful stop.
  *
  * The agent listener requires mutual TLS; the admin listener is server-auth TLS (the router
@@ -23,6 +24,11 @@
 
 #define COL_SERVER_STACK_BYTES (256u * 1024u) /* per connection thread (1 MiB under ASan) */
 #define COL_SERVER_DEFAULT_STOP_GRACE_MS 10000u
+/* A connection thread whose connection ended waits this long for the acceptor to hand it the
+ * next one before it exits; at most COL_SERVER_DEFAULT_IDLE_THREADS wait at a time, so a burst
+ * does not leave thousands of idle threads behind. Not configuration keys: fixed defaults. */
+#define COL_SERVER_DEFAULT_IDLE_THREAD_MS 10000u
+#define COL_SERVER_DEFAULT_IDLE_THREADS 64u
 
 /*
  * Called on a connection thread for each complete request (head parsed, body read). `req` and
@@ -47,6 +53,8 @@ struct col_server_config {
     unsigned long body_timeout_ms;      /* the whole body; also each response write */
     unsigned long idle_timeout_ms;      /* between keep-alive requests */
     unsigned long stop_grace_ms;        /* in-flight requests get this long after stop */
+    unsigned long idle_thread_ms;       /* 0: COL_SERVER_DEFAULT_IDLE_THREAD_MS */
+    unsigned long idle_threads_max;     /* 0: COL_SERVER_DEFAULT_IDLE_THREADS */
     col_server_handler_fn handler;
     void *handler_ctx;
     struct col_metrics *metrics; /* borrowed, may be NULL; must outlive the server */
@@ -71,8 +79,9 @@ unsigned col_server_port(const struct col_server *server, enum col_listener_kind
 
 /*
  * Accepts and serves until col_server_stop: then closes the listeners, lets in-flight requests
- * finish for up to stop_grace_ms (idle keep-alive connections close at once), shuts down what
- * is left and returns when every connection thread has ended. Call once, from one thread.
+ * finish for up to stop_grace_ms (idle keep-alive connections close at once, idle pooled
+ * threads exit at once), shuts down what is left and returns when every connection thread has
+ * ended. Call once, from one thread.
  */
 enum proto_rc col_server_run(struct col_server *server);
 
@@ -82,6 +91,15 @@ void col_server_stop(struct col_server *server);
 
 /* Connections open right now (a snapshot). */
 unsigned long col_server_connections(const struct col_server *server);
+
+/* The connection-thread pool, a snapshot (for tests and diagnostics). */
+struct col_server_pool_stats {
+    unsigned long threads_started; /* connection threads created since col_server_create */
+    unsigned long threads_alive;   /* serving a connection or idle in the pool */
+    unsigned long threads_idle;    /* waiting in the pool for a connection */
+    unsigned long handoffs;        /* connections given to an idle thread instead of a new one */
+};
+void col_server_pool_stats(const struct col_server *server, struct col_server_pool_stats *out);
 
 void col_server_destroy(struct col_server *server); /* accepts NULL; not while running */
 

@@ -13,6 +13,7 @@
 
 #include "alloc.h"
 #include "json_span.h"
+#include "sha256.h"
 #include "store.h"
 
 #define FACTS_SNAPSHOT_KEY "snapshot"
@@ -117,7 +118,7 @@ void col_ingest_facts_of_span(const char *body, size_t off, size_t len,
     out->snapshot = body + off;
     out->snapshot_len = len;
     out->snapshot_offset = (int64_t)off;
-    mbedtls_sha256_ret((const unsigned char *)out->snapshot, len, digest, 0);
+    proto_sha256(out->snapshot, len, digest);
     facts_hex(digest, out->snapshot_hash);
 }
 
@@ -138,7 +139,7 @@ enum proto_rc col_ingest_facts_compute(const struct col_ingest *in, struct col_i
     }
     if (out->snapshot_hash[0] == '\0') { /* re-printed: not hashed yet */
         unsigned char digest[32];
-        mbedtls_sha256_ret((const unsigned char *)out->snapshot, out->snapshot_len, digest, 0);
+        proto_sha256(out->snapshot, out->snapshot_len, digest);
         facts_hex(digest, out->snapshot_hash);
     }
     facts_diagnosis_hash(in->diagnosis, out->diagnosis_hash);

@@ -5,7 +5,8 @@
  * and each callback poll()s until the caller's deadline, so one rule bounds the handshake,
  * the request head, the body and writes to a client that stops reading. Resumption is detected
  * by wrapping the cache and ticket callbacks: mbedTLS 2.28 has no public "was this resumed"
- * query, and each connection runs on one thread, so a thread-local flag is exact.
+ * query, and each connection runs on one thread, so a thread-local flag is exact (it is cleared
+ * at the start of every handshake, so a pooled thread's previous connection cannot leak into it).
  * Owns all mbedTLS state; never closes the fds it borrows and never logs.
  */
 #include "tls.h"
@@ -71,6 +72,7 @@ struct col_tls_conn {
     uint64_t deadline_ms;
     bool stoppable;
     enum col_tls_io io; /* why the last BIO call failed; OK when it did not */
+    bool pristine;      /* set up or reset, and no I/O since: a reset has nothing to clear */
     mbedtls_ssl_context ssl;
 };
 
@@ -418,7 +420,45 @@ struct col_tls_conn *col_tls_conn_create(struct col_tls *tls, enum col_listener_
         return NULL;
     }
     mbedtls_ssl_set_bio(&c->ssl, c, col_tls_bio_send, col_tls_bio_recv, NULL);
+    c->pristine = true;
     return c;
+}
+
+enum proto_rc col_tls_conn_reset(struct col_tls_conn *c, enum col_listener_kind kind, int fd)
+{
+    int ret;
+
+    if (c == NULL || (kind != COL_LISTENER_AGENT && kind != COL_LISTENER_ADMIN) ||
+        !c->tls->listeners[kind].ready) {
+        return PROTO_EINVAL;
+    }
+    if (c->pristine && kind == c->kind) {
+        c->fd = fd; /* e.g. the server wiped it when the last connection ended */
+        return PROTO_OK;
+    }
+    c->pristine = false;
+    if (kind == c->kind) {
+        /* Keeps the configuration, the BIO callbacks and both record buffers (zeroed); frees
+         * the session with its peer certificate and verify result, the transform, the
+         * handshake; resets the record counters, renegotiation state and read/write offsets. */
+        ret = mbedtls_ssl_session_reset(&c->ssl);
+    } else {
+        /* A context is bound to one configuration (mbedtls_ssl_setup runs once per context). */
+        mbedtls_ssl_free(&c->ssl);
+        mbedtls_ssl_init(&c->ssl);
+        ret = mbedtls_ssl_setup(&c->ssl, &c->tls->listeners[kind].conf);
+    }
+    c->kind = kind;
+    c->fd = fd;
+    c->deadline_ms = 0;
+    c->stoppable = false;
+    c->io = COL_TLS_IO_OK;
+    if (ret != 0) {
+        return ret == MBEDTLS_ERR_SSL_ALLOC_FAILED ? PROTO_ENOMEM : PROTO_ECRYPTO;
+    }
+    mbedtls_ssl_set_bio(&c->ssl, c, col_tls_bio_send, col_tls_bio_recv, NULL);
+    c->pristine = true;
+    return PROTO_OK;
 }
 
 void col_tls_conn_destroy(struct col_tls_conn *c)
@@ -435,6 +475,7 @@ static void col_tls_begin(struct col_tls_conn *c, uint64_t deadline_ms, bool sto
     c->deadline_ms = deadline_ms;
     c->stoppable = stoppable;
     c->io = COL_TLS_IO_OK;
+    c->pristine = false;
 }
 
 /* The outcome of a failed mbedTLS call: what the BIO saw, else the TLS-level meaning. */

@@ -1,6 +1,7 @@
 /*
  * tls: the collector's TLS layer on mbedTLS 2.28: the shared server configuration and one
- * session per connection with deadline-bounded blocking I/O.
+ * session per connection with deadline-bounded blocking I/O; a session context can be reset and
+ * reused for the next connection (it keeps its record buffers, never the previous peer's state).
  *
  * struct col_tls owns the random generator (seeded once), the server certificate and key, the
  * client CA bundle and, per listener, an mbedtls_ssl_config plus a session cache and a ticket
@@ -68,6 +69,18 @@ struct col_tls_conn;
 struct col_tls_conn *col_tls_conn_create(struct col_tls *tls, enum col_listener_kind kind, int fd,
                                          int stop_fd);
 void col_tls_conn_destroy(struct col_tls_conn *conn); /* accepts NULL */
+
+/*
+ * Makes conn ready for a new connection on `fd` (borrowed) on a listener of `kind`, as a new
+ * col_tls_conn_create would, but keeps the allocation and mbedTLS's two record buffers: the
+ * previous connection's session (peer certificate included), keys, handshake state, record
+ * counters and buffered bytes are freed or zeroed (mbedtls_ssl_session_reset), as are our own
+ * per-connection fields; for a listener of the other kind the mbedTLS context is set up again.
+ * A context with no I/O since it was created or reset only takes the new fd, so resetting at the
+ * end of a connection (to wipe the peer's state at once) and again before the next costs one
+ * reset. stop_fd is kept. On failure (PROTO_ENOMEM, PROTO_ECRYPTO) conn is unusable: destroy it.
+ */
+enum proto_rc col_tls_conn_reset(struct col_tls_conn *conn, enum col_listener_kind kind, int fd);
 
 /*
  * Runs the handshake until deadline_ms. On OK, fills peer->listener, has_client_cert, identity

@@ -25,18 +25,29 @@ static size_t span_skip_ws(const char *t, size_t len, size_t i)
     return i;
 }
 
-/* t[i] is the opening quote; returns the index after the closing quote, or len when none. */
+/* t[i] is the opening quote; returns the index after the closing quote, or len when none.
+ * memchr finds each candidate quote (strings are most of a report: base64 certificates); a
+ * quote after an odd run of backslashes is escaped and the search goes on. */
 static size_t span_skip_string(const char *t, size_t len, size_t i, bool *escaped)
 {
-    for (i++; i < len; i++) {
-        if (t[i] == '\\') {
-            if (escaped != NULL) {
-                *escaped = true;
-            }
-            i++;
-        } else if (t[i] == '"') {
-            return i + 1;
+    size_t from = i + 1;
+    while (from < len) {
+        const char *q = memchr(t + from, '"', len - from);
+        if (q == NULL) {
+            return len;
         }
+        size_t at = (size_t)(q - t);
+        size_t slashes = 0;
+        while (at - slashes > from && t[at - slashes - 1] == '\\') {
+            slashes++;
+        }
+        if (escaped != NULL && memchr(t + from, '\\', at - from) != NULL) {
+            *escaped = true;
+        }
+        if (slashes % 2 == 0) {
+            return at + 1;
+        }
+        from = at + 1;
     }
     return len;
 }

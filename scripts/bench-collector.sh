@@ -11,7 +11,8 @@
 # certificates, BENCH_CONCURRENCY=32 transfers in flight, BENCH_BUNDLE=kb-fix-verbatim (the
 # report template, ~9.5 KB), BENCH_MODES="resume noresume keepalive" (a subset runs only those,
 # e.g. BENCH_MODES=resume BENCH_COUNT=30000 for a longer sustained run), RRAS_BENCH_BUILD_DIR=build,
-# BENCH_KEEP=1 keeps the temp dir; BENCH_REPORT_ONLY=FILE re-prints the table of a kept results file.
+# BENCH_KEEP=1 keeps the temp dir; BENCH_REPORT_ONLY=FILE re-prints the table of a kept results file;
+# BENCH_NEW_SNAPSHOTS=0 skips the extra keep-alive run where every report has a new snapshot.
 # Exit status: 0 when every report got its 2xx (targets met or not), 1 when a run had errors,
 # 2 when the set-up failed.
 set -eu
@@ -87,10 +88,20 @@ END {
             if (get(l, "warmup_errors") + 0 > 0) { errs = errs " " k "-warm-up(" get(l, "warmup_errors") " errors)" }
         }
     }
+    l = line["collector-new/keepalive"]
+    if (l != "" && get(l, "errors") != "all") {
+        el = get(l, "elapsed_s") + 0; cpu = get(l, "server_cpu_s") + 0; okn = get(l, "ok") + 0
+        rps["collector-new"] = get(l, "rps") + 0
+        printf "%-9s %-28s %8.1f  %7.2f %7.2f %6d %6d %9s | %6.2f %6.0f %7.2f | %6.0f\n", "collector", "(c) keep-alive, all new snaps", rps["collector-new"], get(l, "p50_ms"), get(l, "p99_ms"), get(l, "errors"), get(l, "new_conns"), "-", cpu, (el > 0 ? 100 * cpu / el : 0), (okn > 0 ? 1000 * cpu / okn : 0), (el > 0 ? 100 * get(l, "client_cpu_s") / el : 0)
+        if (get(l, "errors") + 0 > 0) { errs = errs " collector-new(" get(l, "errors") " errors)" }
+    } else if (l != "") {
+        printf "%-9s %-28s  FAILED\n", "collector", "(c) keep-alive, all new snaps"; errs = errs " collector-new(failed)"
+    }
     printf "%-9s %-28s %9.1f rows/s: same bodies, plain table, batches of 64, WAL, synchronous=FULL\n", "sqlite", "raw INSERT baseline", sqlite
     print ""
     print "server CPU: utime+stime of the server process(es) from /proc during the timed reports; the"
     print "load generator (client %core) runs on the same 2 cores. TLS resumed: resumed/all handshakes."
+    if (line["collector-new/keepalive"] != "") { print "all new snaps: every report brings a snapshot the collector has not seen (full decode, diagnosis, rewrite)." }
     if (any_cbound) { print "* the load generator used >= 90% of a core: the server may be faster than shown." }
     printf "Reports in the collector database after the run: %s (warm-up reports included)\n", col_rows
     print ""
@@ -354,6 +365,11 @@ for mode in $MODES; do
     run_load collector "$mode" "https://localhost:$AGENT_PORT/v1/reports" --cpu-pid "$COL_PID" \
         --metrics-url "https://localhost:$ADMIN_PORT/metrics" --metrics-token "$TOKEN"
 done
+# The worst case of decision 005: no report repeats a snapshot (collector only; nginx reads none).
+case " $MODES " in *" keepalive "*)
+    [ "${BENCH_NEW_SNAPSHOTS:-1}" = 0 ] || run_load collector-new keepalive \
+        "https://localhost:$AGENT_PORT/v1/reports" --cpu-pid "$COL_PID" --snapshots new ;;
+esac
 for mode in $MODES; do
     # shellcheck disable=SC2086
     run_load nginx "$mode" "https://localhost:$NGX_PORT/v1/reports" $NGX_CPU_PIDS

@@ -160,9 +160,9 @@ static enum proto_rc bench_set_num(cJSON *obj, const char *key, double value)
 }
 
 /* Fills one body: template with this host's names, a unique id and the given seq. */
-static enum proto_rc bench_body_fill(cJSON *root, cJSON *host, unsigned h, uint32_t nonce,
-                                     size_t index, size_t seq, const char *collected_at,
-                                     struct bench_body *body)
+static enum proto_rc bench_body_fill(cJSON *root, cJSON *host, cJSON *first_cert, unsigned h,
+                                     uint32_t nonce, size_t index, size_t seq,
+                                     const char *collected_at, struct bench_body *body)
 {
     char fqdn[BENCH_HOST_NAME_MAX];
     char hostname[BENCH_HOST_NAME_MAX];
@@ -190,6 +190,16 @@ static enum proto_rc bench_body_fill(cJSON *root, cJSON *host, unsigned h, uint3
         (result = bench_set_str(host, "collected_at", collected_at))) {
         return result;
     }
+    if (first_cert != NULL) {
+        char serial[40];
+        n = snprintf(serial, sizeof(serial), "%08X%016llX", (unsigned)nonce, idx);
+        if (n < 0 || (size_t)n >= sizeof(serial)) {
+            return PROTO_ELIMIT;
+        }
+        if ((result = bench_set_str(first_cert, "serial", serial))) {
+            return result;
+        }
+    }
     body->json = cJSON_PrintUnformatted(root);
     if (body->json == NULL) {
         return PROTO_ENOMEM;
@@ -200,7 +210,7 @@ static enum proto_rc bench_body_fill(cJSON *root, cJSON *host, unsigned h, uint3
 }
 
 enum proto_rc bench_bodies_make(const char *template_path, unsigned hosts, size_t count,
-                                uint32_t nonce, struct bench_bodies *out)
+                                uint32_t nonce, bool new_snapshots, struct bench_bodies *out)
 {
     enum proto_rc result = PROTO_OK;
     char *text = NULL;
@@ -221,6 +231,16 @@ enum proto_rc bench_bodies_make(const char *template_path, unsigned hosts, size_
         fprintf(stderr, "bench: %s is not an agent report (no host object)\n", template_path);
         result = PROTO_EPARSE;
         goto out;
+    }
+    cJSON *first_cert = NULL;
+    if (new_snapshots) {
+        cJSON *snap = cJSON_GetObjectItemCaseSensitive(root, "snapshot");
+        first_cert = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(snap, "certs"), 0);
+        if (!cJSON_IsObject(first_cert)) {
+            fprintf(stderr, "bench: %s has no certificate to vary\n", template_path);
+            result = PROTO_EPARSE;
+            goto out;
+        }
     }
     /* Now, so that each run's reports are the newest of their hosts (latest state updates). */
     time_t now = time(NULL);
@@ -247,8 +267,8 @@ enum proto_rc bench_bodies_make(const char *template_path, unsigned hosts, size_
     for (unsigned h = 0; h < hosts; h++) {
         for (size_t k = 0; k < b.per_host[h]; k++) {
             size_t index = b.first[h] + k;
-            result =
-                bench_body_fill(root, host, h, nonce, index, k + 1, collected_at, &b.bodies[index]);
+            result = bench_body_fill(root, host, first_cert, h, nonce, index, k + 1, collected_at,
+                                     &b.bodies[index]);
             if (result) {
                 goto out;
             }

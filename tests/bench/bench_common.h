@@ -8,6 +8,7 @@
 #ifndef BENCH_COMMON_H
 #define BENCH_COMMON_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,8 +43,11 @@ enum proto_rc bench_host_name(unsigned h, char *out, size_t out_size);
  * `nonce` (different per run and mode, so nothing is a duplicate) and its index.
  * On success the caller frees with bench_bodies_free.
  */
+/* `new_snapshots`: every body's snapshot differs from all others (its first certificate's
+ * serial is made unique), so no report repeats its host's snapshot; else the snapshot is the
+ * template's in every body, as for agents whose machines did not change. */
 enum proto_rc bench_bodies_make(const char *template_path, unsigned hosts, size_t count,
-                                uint32_t nonce, struct bench_bodies *out);
+                                uint32_t nonce, bool new_snapshots, struct bench_bodies *out);
 void bench_bodies_free(struct bench_bodies *b); /* accepts a zeroed or freed set */
 
 double bench_now(void); /* CLOCK_MONOTONIC seconds */

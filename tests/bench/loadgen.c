@@ -48,6 +48,7 @@ struct lg_opts {
     unsigned long nonce;
     bool nonce_set;
     bool preload; /* client keys parsed once, installed by SSL_CTX callback (new-conn modes) */
+    bool new_snapshots; /* every report brings a snapshot never sent before */
     long pids[LG_MAX_PIDS];
     size_t npids;
 };
@@ -112,6 +113,7 @@ static void lg_usage(void)
         "               [--concurrency 32] [--warmup 0|1] [--timeout-s 120] [--nonce N]\n"
         "               [--label NAME] [--ciphers LIST] [--cpu-pid PID ...]\n"
         "               [--metrics-url URL --metrics-token TOKEN] [--client-tls preload|files]\n"
+        "               [--snapshots same|new]\n"
         "Client certificates are DIR/<fqdn>.crt and DIR/<fqdn>.key, fqdn as bench_host_name.\n");
 }
 
@@ -159,6 +161,12 @@ static enum proto_rc lg_parse_args(int argc, char **argv, struct lg_opts *o)
                 o->preload = true;
             } else if (strcmp(v, "files") == 0) {
                 o->preload = false;
+            } else {
+                rc = PROTO_EINVAL;
+            }
+        } else if (strcmp(k, "--snapshots") == 0) {
+            if (strcmp(v, "same") == 0 || strcmp(v, "new") == 0) {
+                o->new_snapshots = strcmp(v, "new") == 0;
             } else {
                 rc = PROTO_EINVAL;
             }
@@ -720,9 +728,10 @@ int main(int argc, char **argv)
     }
     uint32_t nonce = o.nonce_set ? (uint32_t)o.nonce : bench_nonce();
     /* Warm-up ids differ from the timed ones in the nonce's top bit. */
-    if (bench_bodies_make(o.template_path, (unsigned)o.hosts, o.count, nonce, &main_set) ||
+    if (bench_bodies_make(o.template_path, (unsigned)o.hosts, o.count, nonce, o.new_snapshots,
+                          &main_set) ||
         (o.warmup && bench_bodies_make(o.template_path, (unsigned)o.hosts, o.hosts,
-                                       nonce ^ 0x80000000u, &warm))) {
+                                       nonce ^ 0x80000000u, o.new_snapshots, &warm))) {
         fprintf(stderr, "loadgen: cannot make the report bodies from %s\n", o.template_path);
         goto out;
     }

@@ -94,7 +94,7 @@ int main(int argc, char **argv)
         return 2;
     }
     proto_alloc_install_cjson_hooks();
-    if (bench_bodies_make(o.template_path, (unsigned)o.hosts, o.count, bench_nonce(), &b)) {
+    if (bench_bodies_make(o.template_path, (unsigned)o.hosts, o.count, bench_nonce(), false, &b)) {
         fprintf(stderr, "sqlite_baseline: cannot make the report bodies\n");
         goto out;
     }

@@ -2,8 +2,9 @@
  * test_server: the collector's TLS server end to end on 127.0.0.1 with a PKI made at test time
  * (tests/integration/pki.sh) and a stub handler: client-certificate refusals, identities,
  * keep-alive, session resumption (ticket and session ID), slow clients, size limits, 1,000
- * concurrent TLS connections, the connection cap and graceful stop. Clients are libcurl
- * (OpenSSL, like the agents on Linux) and, where a raw or old-protocol client is needed, an
+ * concurrent TLS connections, the connection cap, the pool of connection threads (reuse, peer
+ * isolation across reused threads and TLS contexts, cap, expiry) and graceful stop. Clients are
+ * libcurl (OpenSSL, like the agents on Linux) and, where a raw or old-protocol client is needed, an
  * mbedTLS client. Set RRAS_TEST_LOG=debug to see the server's log.
  */
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -122,6 +124,14 @@ static void stub_handler(void *ctx, const struct col_http_request *req, const st
         pthread_mutex_unlock(&seen.lock);
     }
     char json[512];
+    if (strcmp(req->path, "/whoami") == 0) {
+        /* Who the server says is calling, and which (possibly pooled) thread is serving. */
+        snprintf(json, sizeof(json), "{\"identity\":\"%s\",\"client_cert\":%s,\"thread\":%lu}",
+                 peer->identity, peer->has_client_cert ? "true" : "false",
+                 (unsigned long)pthread_self());
+        assert_int_equal(col_http_response_json(resp, 200, json), PROTO_OK);
+        return;
+    }
     if (strcmp(req->path, "/digest") == 0) {
         /* What the handler really saw: the bytes (FNV-1a) and the NUL after them. */
         uint32_t fnv = 2166136261u;
@@ -293,19 +303,36 @@ static size_t reply_write(char *data, size_t size, size_t n, void *user)
     return len;
 }
 
-static CURL *easy_new(const char *client)
+/* With file paths made beforehand: safe on client threads (pki_path is not). NULL cert: none.
+ * Returns NULL on failure (no cmocka assert: client threads must not longjmp). */
+static CURL *easy_new_files(const char *ca, const char *cert, const char *key)
 {
     CURL *e = curl_easy_init();
-    assert_non_null(e);
-    curl_easy_setopt(e, CURLOPT_CAINFO, pki_path("ca", "crt"));
+    if (e == NULL) {
+        return NULL;
+    }
+    curl_easy_setopt(e, CURLOPT_CAINFO, ca);
     curl_easy_setopt(e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 8000L);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, reply_write);
-    if (client != NULL) {
-        curl_easy_setopt(e, CURLOPT_SSLCERT, pki_path(client, "crt"));
-        curl_easy_setopt(e, CURLOPT_SSLKEY, pki_path(client, "key"));
+    if (cert != NULL) {
+        curl_easy_setopt(e, CURLOPT_SSLCERT, cert);
+        curl_easy_setopt(e, CURLOPT_SSLKEY, key);
     }
+    return e;
+}
+
+static CURL *easy_new(const char *client)
+{
+    char ca[256], cert[256], key[256];
+    snprintf(ca, sizeof(ca), "%s", pki_path("ca", "crt"));
+    if (client != NULL) {
+        snprintf(cert, sizeof(cert), "%s", pki_path(client, "crt"));
+        snprintf(key, sizeof(key), "%s", pki_path(client, "key"));
+    }
+    CURL *e = easy_new_files(ca, client != NULL ? cert : NULL, key); /* curl copies strings */
+    assert_non_null(e);
     return e;
 }
 
@@ -1121,6 +1148,385 @@ static void test_connections_beyond_the_cap_are_closed_at_once_and_counted(void 
     fixture_stop(&f);
 }
 
+/* ---- the pool of connection threads ------------------------------------------------------ */
+
+static struct col_server_pool_stats pool_stats(struct fixture *f)
+{
+    struct col_server_pool_stats st;
+    col_server_pool_stats(f->server, &st);
+    return st;
+}
+
+/* Waits (bounded) until no connection is open and every connection thread is idle in the pool:
+ * the next connection then goes to the most recently idle thread. */
+static void wait_pool_settled(struct fixture *f)
+{
+    for (int k = 0; k < 5000; k++) {
+        struct col_server_pool_stats st = pool_stats(f);
+        if (col_server_connections(f->server) == 0 && st.threads_idle == st.threads_alive) {
+            return;
+        }
+        sleep_ms(1);
+    }
+    fail_msg("the pool did not settle");
+}
+
+/* Threads of this process right now. */
+static unsigned task_count(void)
+{
+    unsigned n = 0;
+    DIR *dir = opendir("/proc/self/task");
+    assert_non_null(dir);
+    for (struct dirent *d = readdir(dir); d != NULL; d = readdir(dir)) {
+        if (d->d_name[0] != '.') {
+            n++;
+        }
+    }
+    closedir(dir);
+    return n;
+}
+
+/* Checks a /whoami answer and returns the id of the server thread that served it. */
+static unsigned long whoami_thread(const struct reply *r, const char *identity, bool cert,
+                                   int which)
+{
+    char want[320];
+    snprintf(want, sizeof(want), "{\"identity\":\"%s\",\"client_cert\":%s,\"thread\":", identity,
+             cert ? "true" : "false");
+    if (r->rc != CURLE_OK || r->status != 200 || strncmp(r->body, want, strlen(want)) != 0) {
+        fail_msg("connection %d: want identity '%s': curl %d, status %ld, body %s", which, identity,
+                 (int)r->rc, r->status, r->body);
+    }
+    return strtoul(r->body + strlen(want), NULL, 10);
+}
+
+static void
+test_three_hundred_new_connections_alternating_two_certificates_each_see_their_own_identity(
+    void **state)
+{
+    (void)state;
+    enum { ROUNDS = 300 };
+    static const char *const names[2] = {"Host1.Contoso.COM", "CnOnly.contoso.com"};
+    static const char *const ids[2] = {"host1.contoso.com", "cnonly.contoso.com"};
+    struct fixture f;
+    CURLSH *shares[2];
+    fixture_start(&f, base_config());
+    for (int k = 0; k < 2; k++) { /* a session belongs to one client certificate */
+        shares[k] = curl_share_init();
+        assert_non_null(shares[k]);
+        curl_share_setopt(shares[k], CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    }
+    unsigned tasks_before = task_count();
+    unsigned tasks_max = tasks_before;
+    unsigned long first_thread = 0;
+    for (int k = 0; k < ROUNDS; k++) {
+        int who = k % 2;
+        struct reply r;
+        CURL *e = easy_new(names[who]);
+        easy_url(e, f.agent_port, "/whoami");
+        if (k % 10 != 9) { /* most resume by ticket, like agents; every tenth is a full one */
+            curl_easy_setopt(e, CURLOPT_SHARE, shares[who]);
+        }
+        easy_perform(e, &r);
+        curl_easy_cleanup(e);
+        unsigned long thread = whoami_thread(&r, ids[who], true, k);
+        if (k == 0) {
+            first_thread = thread;
+        }
+        /* One thread, so each identity follows the other's on the same thread and context. */
+        assert_true(thread == first_thread);
+        unsigned tasks = task_count();
+        tasks_max = tasks > tasks_max ? tasks : tasks_max;
+        wait_pool_settled(&f);
+    }
+    for (int k = 0; k < 2; k++) {
+        curl_share_cleanup(shares[k]);
+    }
+    struct col_server_pool_stats st = pool_stats(&f);
+    print_message("%d new connections: %lu thread(s) started, %lu hand-offs, %u -> %u tasks "
+                  "(max %u), %llu resumed\n",
+                  ROUNDS, st.threads_started, st.handoffs, tasks_before, task_count(), tasks_max,
+                  metric(&f, HS_RESUMED));
+    assert_int_equal(st.threads_started, 1);
+    assert_int_equal(st.handoffs, ROUNDS - 1);
+    assert_int_equal(st.threads_alive, 1);
+    assert_int_equal(st.threads_idle, 1);
+    assert_true(tasks_max <= tasks_before + 1);
+    assert_int_equal(metric(&f, HS_FULL) + metric(&f, HS_RESUMED), ROUNDS);
+    assert_true(metric(&f, HS_RESUMED) >= ROUNDS * 8 / 10 - 2);
+    assert_int_equal(metric(&f, HS_FAILED), 0);
+    assert_int_equal(metric(&f, "rrasfleet_connections_total"), ROUNDS);
+    assert_int_equal(metric(&f, "rrasfleet_connections_open"), 0);
+    fixture_stop(&f);
+}
+
+struct burst_client {
+    unsigned port;
+    const char *name; /* client certificate */
+    char ca[256];     /* file paths, made on the main thread */
+    char cert[256];
+    char key[256];
+    const char *identity; /* what the server must see */
+    int rounds;
+    int wrong; /* answers with another identity, or failed */
+    char first_wrong[256];
+};
+
+static void *burst_client_main(void *arg)
+{
+    struct burst_client *b = arg;
+    CURLSH *share = curl_share_init();
+    if (share == NULL) {
+        b->wrong = b->rounds;
+        return NULL;
+    }
+    curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    char want[320];
+    snprintf(want, sizeof(want), "{\"identity\":\"%s\",\"client_cert\":true,", b->identity);
+    for (int k = 0; k < b->rounds; k++) {
+        struct reply r;
+        CURL *e = easy_new_files(b->ca, b->cert, b->key);
+        if (e == NULL) {
+            b->wrong++;
+            continue;
+        }
+        easy_url(e, b->port, "/whoami");
+        curl_easy_setopt(e, CURLOPT_SHARE, share);
+        easy_perform(e, &r);
+        curl_easy_cleanup(e);
+        if (r.rc != CURLE_OK || r.status != 200 || strncmp(r.body, want, strlen(want)) != 0) {
+            if (b->wrong++ == 0) {
+                snprintf(b->first_wrong, sizeof(b->first_wrong), "curl %d, status %ld: %.160s",
+                         (int)r.rc, r.status, r.body);
+            }
+        }
+    }
+    curl_share_cleanup(share);
+    return NULL;
+}
+
+static void
+test_concurrent_new_connections_from_two_certificates_never_see_each_others_identity(void **state)
+{
+    (void)state;
+    enum { CLIENTS = 4, ROUNDS = 60 };
+    struct fixture f;
+    struct burst_client clients[CLIENTS];
+    pthread_t threads[CLIENTS];
+    fixture_start(&f, base_config());
+    for (int k = 0; k < CLIENTS; k++) {
+        memset(&clients[k], 0, sizeof(clients[k]));
+        clients[k].port = f.agent_port;
+        clients[k].name = k % 2 == 0 ? "Host1.Contoso.COM" : "CnOnly.contoso.com";
+        clients[k].identity = k % 2 == 0 ? "host1.contoso.com" : "cnonly.contoso.com";
+        clients[k].rounds = ROUNDS;
+        snprintf(clients[k].ca, sizeof(clients[k].ca), "%s", pki_path("ca", "crt"));
+        snprintf(clients[k].cert, sizeof(clients[k].cert), "%s", pki_path(clients[k].name, "crt"));
+        snprintf(clients[k].key, sizeof(clients[k].key), "%s", pki_path(clients[k].name, "key"));
+        assert_int_equal(pthread_create(&threads[k], NULL, burst_client_main, &clients[k]), 0);
+    }
+    for (int k = 0; k < CLIENTS; k++) {
+        assert_int_equal(pthread_join(threads[k], NULL), 0);
+    }
+    for (int k = 0; k < CLIENTS; k++) {
+        if (clients[k].wrong != 0) {
+            fail_msg("client %d (%s): %d wrong answers, first: %s", k, clients[k].name,
+                     clients[k].wrong, clients[k].first_wrong);
+        }
+    }
+    wait_connections_at_most(&f, 0);
+    struct col_server_pool_stats st = pool_stats(&f);
+    print_message("%d connections from %d concurrent clients: %lu threads started, %lu "
+                  "hand-offs\n",
+                  CLIENTS * ROUNDS, CLIENTS, st.threads_started, st.handoffs);
+    assert_int_equal(st.threads_started + st.handoffs, CLIENTS * ROUNDS);
+    assert_true(st.threads_started < CLIENTS * ROUNDS / 4);
+    assert_int_equal(metric(&f, "rrasfleet_connections_total"), CLIENTS * ROUNDS);
+    assert_int_equal(metric(&f, "rrasfleet_connections_open"), 0);
+    assert_int_equal(metric(&f, HS_FAILED), 0);
+    fixture_stop(&f);
+}
+
+/* Reads from c until `needle` has arrived (or the read fails); the text read so far. */
+static void tclient_read_until(struct tclient *c, const char *needle, char *out, size_t size)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    while (len + 1 < size && strstr(out, needle) == NULL) {
+        int ret = mbedtls_ssl_read(&c->ssl, (unsigned char *)out + len, size - 1 - len);
+        if (ret <= 0) {
+            break;
+        }
+        len += (size_t)ret;
+        out[len] = '\0';
+    }
+}
+
+static void
+test_a_client_that_sends_garbage_or_half_a_request_does_not_poison_the_next_one(void **state)
+{
+    (void)state;
+    struct fixture f;
+    struct reply r;
+    mbedtls_ssl_config conf;
+    struct tclient c;
+    char answer[2048];
+    fixture_start(&f, base_config());
+
+    /* 1. Garbage instead of a client hello, then the client closes at once. */
+    int fd = tcp_connect(f.agent_port);
+    static const char junk[] = "GET / HTTP/1.1\r\nHost: a\r\n\r\n\x16\x03\x01\xff\xff";
+    assert_int_equal(send(fd, junk, sizeof(junk) - 1, MSG_NOSIGNAL), (ssize_t)(sizeof(junk) - 1));
+    close(fd);
+    wait_metric_at_least(&f, HS_FAILED, 1);
+    wait_pool_settled(&f);
+    assert_int_equal(metric(&f, HS_FAILED), 1);
+
+    /* 2. A good agent on the thread that saw the garbage. */
+    r = fetch(f.agent_port, "/whoami", "Host1.Contoso.COM");
+    unsigned long thread = whoami_thread(&r, "host1.contoso.com", true, 2);
+    wait_pool_settled(&f);
+
+    /* 3. host1 (mbedTLS client) sends a request and half of the next one, reads the answer and
+     *    drops the connection without close_notify: the server holds a partial head. */
+    tconf_init(&conf, true, MBEDTLS_SSL_MINOR_VERSION_3, true);
+    assert_int_equal(tclient_open(&c, &conf, f.agent_port, NULL), 0);
+    tclient_send(&c, "GET /whoami HTTP/1.1\r\nHost: a\r\n\r\nPOST /whoami HTTP/1.1\r\nContent-Le");
+    tclient_read_until(&c, "}", answer, sizeof(answer));
+    tclient_close(&c);
+    mbedtls_ssl_config_free(&conf);
+    assert_non_null(strstr(answer, "{\"identity\":\"host1.contoso.com\",\"client_cert\":true,"));
+    wait_pool_settled(&f);
+
+    /* 4. The admin listener (another TLS configuration) must not see host1's certificate. */
+    r = fetch(f.admin_port, "/whoami", NULL);
+    assert_true(whoami_thread(&r, "", false, 4) == thread);
+    wait_pool_settled(&f);
+
+    /* 5. Another agent: its whole request (no leftover bytes before it), its own identity. */
+    r = fetch(f.agent_port, "/whoami", "CnOnly.contoso.com");
+    assert_true(whoami_thread(&r, "cnonly.contoso.com", true, 5) == thread);
+    wait_pool_settled(&f);
+
+    /* 6. A malformed head over TLS: 400 and closed; then a good agent again. */
+    raw_exchange(&f, "GET /whoami HTTP/1.1\nHost: a\n\n", answer, sizeof(answer));
+    assert_true(strncmp(answer, "HTTP/1.1 400 Bad Request\r\n", 26) == 0);
+    wait_pool_settled(&f);
+    r = fetch(f.agent_port, "/whoami", "Host1.Contoso.COM");
+    assert_true(whoami_thread(&r, "host1.contoso.com", true, 7) == thread);
+    wait_pool_settled(&f);
+
+    struct col_server_pool_stats st = pool_stats(&f);
+    assert_int_equal(st.threads_started, 1);
+    assert_int_equal(st.handoffs, 6);
+    assert_int_equal(metric(&f, "rrasfleet_connections_total"), 7);
+    assert_int_equal(metric(&f, "rrasfleet_connections_open"), 0);
+    assert_int_equal(metric(&f, HS_FAILED), 1);
+    fixture_stop(&f);
+}
+
+/* Opens n TLS connections on the admin port and holds them (n threads serving). */
+static void hold_connections(struct fixture *f, mbedtls_ssl_config *conf, struct tclient *c, int n)
+{
+    for (int k = 0; k < n; k++) {
+        assert_int_equal(tclient_open(&c[k], conf, f->admin_port, NULL), 0);
+    }
+    for (int k = 0; k < 500 && col_server_connections(f->server) < (unsigned long)n; k++) {
+        sleep_ms(5);
+    }
+    assert_int_equal(col_server_connections(f->server), n);
+}
+
+static void test_idle_pooled_threads_are_capped_and_exit_after_the_idle_time(void **state)
+{
+    (void)state;
+    enum { HELD = 10, CAP = 3 };
+    struct fixture f;
+    mbedtls_ssl_config conf;
+    struct tclient c[HELD];
+    struct col_server_config cfg = base_config();
+    cfg.idle_threads_max = CAP;
+    cfg.idle_thread_ms = 400;
+    fixture_start(&f, cfg);
+    unsigned tasks_before = task_count();
+    tconf_init(&conf, false, MBEDTLS_SSL_MINOR_VERSION_3, true);
+    hold_connections(&f, &conf, c, HELD);
+    struct col_server_pool_stats st = pool_stats(&f);
+    assert_int_equal(st.threads_alive, HELD);
+    assert_int_equal(st.threads_idle, 0);
+    for (int k = 0; k < HELD; k++) {
+        tclient_close(&c[k]);
+    }
+    wait_connections_at_most(&f, 0);
+    for (int k = 0; k < 500 && pool_stats(&f).threads_alive > CAP; k++) {
+        sleep_ms(2);
+    }
+    st = pool_stats(&f);
+    assert_int_equal(st.threads_alive, CAP); /* the rest exited when their connection ended */
+    assert_int_equal(st.threads_idle, CAP);
+
+    /* An idle one serves the next connection... */
+    struct reply r = fetch(f.admin_port, "/whoami", NULL);
+    (void)whoami_thread(&r, "", false, 0);
+    wait_pool_settled(&f);
+    st = pool_stats(&f);
+    assert_int_equal(st.threads_started, HELD);
+    assert_int_equal(st.handoffs, 1);
+
+    /* ...and after idle_thread_ms with nothing to do they all exit. */
+    double t0 = now_ms();
+    for (int k = 0; k < 300 && pool_stats(&f).threads_alive > 0; k++) {
+        sleep_ms(10);
+    }
+    double gone = now_ms() - t0;
+    st = pool_stats(&f);
+    assert_int_equal(st.threads_alive, 0);
+    assert_int_equal(st.threads_idle, 0);
+    assert_true(gone >= 200 && gone < 2000);
+    for (int k = 0; k < 100 && task_count() > tasks_before; k++) {
+        sleep_ms(10); /* a detached thread is still unwinding after its last unlock */
+    }
+    assert_true(task_count() <= tasks_before);
+
+    /* An empty pool still serves: a new thread. */
+    r = fetch(f.admin_port, "/whoami", NULL);
+    (void)whoami_thread(&r, "", false, 1);
+    assert_int_equal(pool_stats(&f).threads_started, HELD + 1);
+    mbedtls_ssl_config_free(&conf);
+    fixture_stop(&f);
+}
+
+static void test_stop_with_idle_pooled_threads_returns_within_a_second(void **state)
+{
+    (void)state;
+    enum { HELD = 8 };
+    struct fixture f;
+    mbedtls_ssl_config conf;
+    struct tclient c[HELD];
+    fixture_start(&f, base_config()); /* idle threads would wait 10 s for work */
+    tconf_init(&conf, false, MBEDTLS_SSL_MINOR_VERSION_3, true);
+    hold_connections(&f, &conf, c, HELD);
+    for (int k = 0; k < HELD; k++) {
+        tclient_close(&c[k]);
+    }
+    wait_pool_settled(&f);
+    assert_int_equal(pool_stats(&f).threads_idle, HELD);
+
+    double t0 = now_ms();
+    col_server_stop(f.server);
+    assert_int_equal(pthread_join(f.thread, NULL), 0);
+    double stopped = now_ms() - t0;
+    f.running = false;
+    assert_int_equal(f.run_rc, PROTO_OK);
+    struct col_server_pool_stats st = pool_stats(&f);
+    print_message("stop with %d idle pooled threads: %.1f ms\n", HELD, stopped);
+    assert_true(stopped < 1000);
+    assert_int_equal(st.threads_alive, 0);
+    assert_int_equal(st.threads_idle, 0);
+    mbedtls_ssl_config_free(&conf);
+    fixture_stop(&f);
+}
+
 /* ---- graceful stop ----------------------------------------------------------------------- */
 
 struct slow_call {
@@ -1297,6 +1703,14 @@ int main(void)
         cmocka_unit_test(
             test_a_thousand_concurrent_tls_connections_are_held_and_new_requests_still_work),
         cmocka_unit_test(test_connections_beyond_the_cap_are_closed_at_once_and_counted),
+        cmocka_unit_test(
+            test_three_hundred_new_connections_alternating_two_certificates_each_see_their_own_identity),
+        cmocka_unit_test(
+            test_concurrent_new_connections_from_two_certificates_never_see_each_others_identity),
+        cmocka_unit_test(
+            test_a_client_that_sends_garbage_or_half_a_request_does_not_poison_the_next_one),
+        cmocka_unit_test(test_idle_pooled_threads_are_capped_and_exit_after_the_idle_time),
+        cmocka_unit_test(test_stop_with_idle_pooled_threads_returns_within_a_second),
         cmocka_unit_test(test_graceful_stop_finishes_the_in_flight_request_and_closes_idle_ones),
         cmocka_unit_test(test_create_reports_a_missing_certificate_and_a_bad_address),
         cmocka_unit_test(test_log_lines_are_timestamped_leveled_filtered_and_defanged),
