@@ -28,9 +28,28 @@ struct writer_job {
 };
 
 /* Group commit under load: when the previous batch held more than one report, the writer waits
- * up to this long for the queue to fill before it commits, so one fsync serves more reports.
+ * for the queue to fill before it commits, so one fsync serves more reports: as long as reports
+ * keep arriving less than WRITER_LINGER_GAP_NS apart, and never longer than WRITER_LINGER_NS.
+ * Once the arrivals pause (every request in flight is queued) waiting longer gains nothing.
  * An idle collector (batches of one) commits at once and pays no extra latency. */
 #define WRITER_LINGER_NS 2000000L
+#define WRITER_LINGER_GAP_NS 250000L
+
+static struct timespec writer_after(const struct timespec *from, long ns)
+{
+    struct timespec t = *from;
+    t.tv_nsec += ns;
+    while (t.tv_nsec >= 1000000000L) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000L;
+    }
+    return t;
+}
+
+static bool writer_before(const struct timespec *a, const struct timespec *b)
+{
+    return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
 
 struct col_writer {
     struct col_store *st;
@@ -108,15 +127,19 @@ static void *writer_main(void *arg)
             break; /* stopping and drained */
         }
         if (w->last_batch > 1 && !w->stopping) {
-            struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_nsec += WRITER_LINGER_NS;
-            if (until.tv_nsec >= 1000000000L) {
-                until.tv_sec++;
-                until.tv_nsec -= 1000000000L;
-            }
-            while (w->depth < w->batch_max && !w->stopping &&
-                   pthread_cond_timedwait(&w->work, &w->mu, &until) == 0) {
+            struct timespec now;
+            clock_gettime(CLOCK_REALTIME, &now);
+            struct timespec limit = writer_after(&now, WRITER_LINGER_NS);
+            size_t seen = w->depth;
+            while (w->depth < w->batch_max && !w->stopping) {
+                struct timespec gap = writer_after(&now, WRITER_LINGER_GAP_NS);
+                struct timespec until = writer_before(&gap, &limit) ? gap : limit;
+                int rc = pthread_cond_timedwait(&w->work, &w->mu, &until);
+                clock_gettime(CLOCK_REALTIME, &now);
+                if (!writer_before(&now, &limit) || (rc != 0 && w->depth == seen)) {
+                    break; /* the limit, or a whole gap without an arrival */
+                }
+                seen = w->depth;
             }
         }
         struct writer_job *batch = w->head;
