@@ -23,7 +23,10 @@ struct writer_job {
     bool duplicate;
     enum proto_rc result;
     bool done;
-    pthread_cond_t cv; /* the submitter waits on this for `done` */
+    /* The submitter waits on cv for `done` under its own mutex, not the writer's: woken
+     * submitters do not queue up behind one lock the writer may still hold. */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
     struct writer_job *next;
 };
 
@@ -160,17 +163,22 @@ static void *writer_main(void *arg)
 
         bool committed = writer_run_batch(w, batch);
 
+        /* The counters first, so a submitter that returns sees its batch counted. */
         pthread_mutex_lock(&w->mu);
         if (committed) {
             w->transactions++;
         }
         w->jobs += n;
+        pthread_mutex_unlock(&w->mu);
         /* Read `next` before `done`: once woken, a submitter's job (on its stack) is gone. */
         for (struct writer_job *j = batch, *next = NULL; j != NULL; j = next) {
             next = j->next;
+            pthread_mutex_lock(&j->mu);
             j->done = true;
             pthread_cond_signal(&j->cv);
+            pthread_mutex_unlock(&j->mu);
         }
+        pthread_mutex_lock(&w->mu);
     }
     pthread_mutex_unlock(&w->mu);
     return NULL;
@@ -248,10 +256,15 @@ enum proto_rc col_writer_submit(struct col_writer *w, const struct col_ingest *i
     }
     *duplicate = false;
     struct writer_job job = {.in = in, .result = PROTO_OK};
+    if (pthread_mutex_init(&job.mu, NULL) != 0) {
+        return PROTO_ENOMEM;
+    }
     if (pthread_cond_init(&job.cv, NULL) != 0) {
+        pthread_mutex_destroy(&job.mu);
         return PROTO_ENOMEM;
     }
     enum proto_rc result = PROTO_OK;
+    bool queued = false;
     pthread_mutex_lock(&w->mu);
     w->inside++;
     if (w->stopping) {
@@ -270,19 +283,27 @@ enum proto_rc col_writer_submit(struct col_writer *w, const struct col_ingest *i
         // cppcheck-suppress autoVariables
         w->tail = &job;
         w->depth++;
+        queued = true;
         pthread_cond_signal(&w->work);
+    }
+    pthread_mutex_unlock(&w->mu);
+    if (queued) {
+        pthread_mutex_lock(&job.mu);
         while (!job.done) {
-            pthread_cond_wait(&job.cv, &w->mu);
+            pthread_cond_wait(&job.cv, &job.mu);
         }
+        pthread_mutex_unlock(&job.mu);
         result = job.result;
         *duplicate = job.duplicate;
     }
+    pthread_mutex_lock(&w->mu);
     w->inside--;
     if (w->inside == 0 && w->stopping) {
         pthread_cond_signal(&w->idle);
     }
     pthread_mutex_unlock(&w->mu);
     pthread_cond_destroy(&job.cv);
+    pthread_mutex_destroy(&job.mu);
     return result;
 }
 
