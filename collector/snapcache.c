@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "hex.h"
 
 #define SNAP_WAYS 4u
 
@@ -27,41 +28,11 @@ struct col_snapcache {
     unsigned char *next_victim; /* per set, round robin */
 };
 
-static int snap_nibble(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    return -1;
-}
-
+/* A key is exactly 64 lower-case hex digits (the spelling store_facts writes). */
 static bool snap_unhex(const char *hex, unsigned char out[32])
 {
-    if (hex == NULL || strlen(hex) != PROTO_SHA256_HEX_LEN) {
-        return false;
-    }
-    for (size_t i = 0; i < 32; i++) {
-        int hi = snap_nibble(hex[2 * i]);
-        int lo = snap_nibble(hex[2 * i + 1]);
-        if (hi < 0 || lo < 0) {
-            return false;
-        }
-        out[i] = (unsigned char)(hi << 4 | lo);
-    }
-    return true;
-}
-
-static void snap_hex(const unsigned char in[32], char out[PROTO_SHA256_HEX_LEN + 1])
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < 32; i++) {
-        out[2 * i] = digits[in[i] >> 4];
-        out[2 * i + 1] = digits[in[i] & 0x0f];
-    }
-    out[PROTO_SHA256_HEX_LEN] = '\0';
+    return hex != NULL && strlen(hex) == PROTO_SHA256_HEX_LEN &&
+           proto_hex_decode_lower(hex, out, 32);
 }
 
 static size_t snap_set(const struct col_snapcache *c, const unsigned char key[32])
@@ -125,7 +96,7 @@ bool col_snapcache_get(struct col_snapcache *c, const char *snapshot_hash, int64
         const struct snap_slot *s = &set[i];
         if (s->used && memcmp(s->key, key, sizeof(key)) == 0 && now < s->stable_until) {
             memcpy(out->snapshot_hash, snapshot_hash, sizeof(out->snapshot_hash));
-            snap_hex(s->diagnosis, out->diagnosis_hash);
+            proto_hex_encode(s->diagnosis, sizeof(s->diagnosis), false, out->diagnosis_hash);
             out->finding_count = (size_t)s->finding_count;
             out->stable_until = s->stable_until;
             hit = true;

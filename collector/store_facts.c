@@ -12,21 +12,12 @@
 #include <mbedtls/sha256.h>
 
 #include "alloc.h"
+#include "hex.h"
 #include "json_span.h"
 #include "sha256.h"
 #include "store.h"
 
 #define FACTS_SNAPSHOT_KEY "snapshot"
-
-static void facts_hex(const unsigned char digest[32], char out[PROTO_SHA256_HEX_LEN + 1])
-{
-    static const char hex[] = "0123456789abcdef";
-    for (size_t i = 0; i < 32; i++) {
-        out[2 * i] = hex[digest[i] >> 4];
-        out[2 * i + 1] = hex[digest[i] & 0x0f];
-    }
-    out[PROTO_SHA256_HEX_LEN] = '\0';
-}
 
 /* Every field is length-prefixed, so no two different diagnoses feed the same bytes. */
 static void facts_feed_u64(mbedtls_sha256_context *ctx, uint64_t v)
@@ -77,7 +68,7 @@ static void facts_diagnosis_hash(const struct proto_diagnosis *d,
     }
     mbedtls_sha256_finish_ret(&ctx, digest);
     mbedtls_sha256_free(&ctx);
-    facts_hex(digest, out);
+    proto_hex_encode(digest, sizeof(digest), false, out);
 }
 
 /* The body's own bytes when they can be found; else the snapshot printed again from a parse
@@ -119,7 +110,7 @@ void col_ingest_facts_of_span(const char *body, size_t off, size_t len,
     out->snapshot_len = len;
     out->snapshot_offset = (int64_t)off;
     proto_sha256(out->snapshot, len, digest);
-    facts_hex(digest, out->snapshot_hash);
+    proto_hex_encode(digest, sizeof(digest), false, out->snapshot_hash);
 }
 
 enum proto_rc col_ingest_facts_compute(const struct col_ingest *in, struct col_ingest_facts *out)
@@ -140,7 +131,7 @@ enum proto_rc col_ingest_facts_compute(const struct col_ingest *in, struct col_i
     if (out->snapshot_hash[0] == '\0') { /* re-printed: not hashed yet */
         unsigned char digest[32];
         proto_sha256(out->snapshot, out->snapshot_len, digest);
-        facts_hex(digest, out->snapshot_hash);
+        proto_hex_encode(digest, sizeof(digest), false, out->snapshot_hash);
     }
     facts_diagnosis_hash(in->diagnosis, out->diagnosis_hash);
     return PROTO_OK;

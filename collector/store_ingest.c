@@ -451,6 +451,22 @@ static enum proto_rc ing_host_touch(struct col_store *st, const struct col_inges
     return result;
 }
 
+/* ?1..?8 of HOST_UPDATE_LATEST and HOST_UPDATE_SEEN: the host, then what the envelope says of
+ * it (the fqdn too: its case may change) and which report the latest state comes from. */
+static void ing_bind_envelope(sqlite3_stmt *stmt, const struct col_ingest *in,
+                              sqlite3_int64 host_id, int64_t collected_at, int64_t seq)
+{
+    const struct proto_host *host = &in->report->snapshot->host;
+    sqlite3_bind_int64(stmt, 1, host_id);
+    sqlite3_bind_text(stmt, 2, host->fqdn, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 3, host->hostname, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 4, host->os, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 5, host->agent_version, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 6, collected_at);
+    sqlite3_bind_text(stmt, 7, in->report->report_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 8, seq);
+}
+
 static enum proto_rc ing_host_latest(struct col_store *st, const struct col_ingest *in,
                                      const struct col_ingest_facts *facts, sqlite3_int64 host_id,
                                      int64_t collected_at, int64_t seq)
@@ -486,14 +502,7 @@ static enum proto_rc ing_host_latest(struct col_store *st, const struct col_inge
     if (d->predicted >= 0 && (size_t)d->predicted < snap->cert_count) {
         pred = &snap->certs[d->predicted];
     }
-    sqlite3_bind_int64(stmt, 1, host_id);
-    sqlite3_bind_text(stmt, 2, snap->host.fqdn, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 3, snap->host.hostname, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 4, snap->host.os, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 5, snap->host.agent_version, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 6, collected_at);
-    sqlite3_bind_text(stmt, 7, in->report->report_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 8, seq);
+    ing_bind_envelope(stmt, in, host_id, collected_at, seq);
     if (snap->prohibit_ipsec.present) {
         sqlite3_bind_int64(stmt, 9, (sqlite3_int64)snap->prohibit_ipsec.value);
     }
@@ -608,20 +617,12 @@ static enum proto_rc ing_report_row(struct col_store *st, const struct col_inges
 static enum proto_rc ing_host_seen(struct col_store *st, const struct col_ingest *in,
                                    sqlite3_int64 host_id, int64_t collected_at, int64_t seq)
 {
-    const struct proto_snapshot *snap = in->report->snapshot;
     sqlite3_stmt *stmt = NULL;
     enum proto_rc result = ing_stmt(st, COL_WSQL_HOST_UPDATE_SEEN, &stmt);
     if (result) {
         return result;
     }
-    sqlite3_bind_int64(stmt, 1, host_id);
-    sqlite3_bind_text(stmt, 2, snap->host.hostname, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 3, snap->host.os, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 4, snap->host.agent_version, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 5, collected_at);
-    sqlite3_bind_text(stmt, 6, in->report->report_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 7, seq);
-    sqlite3_bind_text(stmt, 8, snap->host.fqdn, -1, SQLITE_STATIC); /* its case may change */
+    ing_bind_envelope(stmt, in, host_id, collected_at, seq);
     sqlite3_bind_int64(stmt, 9, in->received_at);
     sqlite3_bind_int64(stmt, 10, ing_clamp_u64(in->report->spool_dropped));
     sqlite3_bind_int64(stmt, 11, ing_clamp_u64(in->report->spool_quarantined));

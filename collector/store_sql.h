@@ -59,11 +59,11 @@
       "diagnosis_hash = ?17, latest_received_at = ?18 WHERE id = ?1")                              \
     /* The latest state is unchanged but for the envelope: same snapshot, same diagnosis. Current  \
      * findings and open history rows are last seen at latest_received_at: nothing to write. */    \
-    X(HOST_UPDATE_SEEN,                                                                            \
-      "UPDATE hosts SET hostname = ?2, os = ?3, agent_version = ?4, collected_at = ?5, "           \
-      "last_report_id = ?6, last_seq = ?7, fqdn = ?8, latest_received_at = ?9, "                   \
-      "last_seen = max(last_seen, ?9), spool_dropped = spool_dropped + ?10, "                      \
-      "spool_quarantined = spool_quarantined + ?11 WHERE id = ?1")                                 \
+    X(HOST_UPDATE_SEEN, "UPDATE hosts SET fqdn = ?2, hostname = ?3, os = ?4, agent_version = ?5, " \
+                        "collected_at = ?6, "                                                      \
+                        "last_report_id = ?7, last_seq = ?8, latest_received_at = ?9, "            \
+                        "last_seen = max(last_seen, ?9), spool_dropped = spool_dropped + ?10, "    \
+                        "spool_quarantined = spool_quarantined + ?11 WHERE id = ?1")               \
     X(CERTS_DELETE, "DELETE FROM certs WHERE host_id = ?1")                                        \
     X(CERT_INSERT,                                                                                 \
       "INSERT INTO certs (host_id, store_index, sha1, sha256, parsed, subject, subject_cn, "       \

@@ -16,6 +16,7 @@
 #include <mbedtls/sha256.h>
 
 #include "alloc.h"
+#include "hex.h"
 #include "limits.h"
 #include "store.h"
 #include "store_int.h"
@@ -80,16 +81,6 @@ static enum proto_rc tok_random(unsigned char *out, size_t len)
     }
     close(fd);
     return PROTO_OK;
-}
-
-static void tok_hex(const unsigned char *in, size_t len, char *out)
-{
-    static const char hex[] = "0123456789abcdef";
-    for (size_t i = 0; i < len; i++) {
-        out[2 * i] = hex[in[i] >> 4];
-        out[2 * i + 1] = hex[in[i] & 0x0f];
-    }
-    out[2 * len] = '\0';
 }
 
 static bool tok_is_hex(const char *s, size_t len)
@@ -253,8 +244,8 @@ enum proto_rc col_store_token_create(struct col_store *st, enum col_role role, c
         goto out;
     }
     const unsigned char *salt = raw + TOK_ID_BYTES + TOK_SECRET_BYTES;
-    tok_hex(raw, TOK_ID_BYTES, id);
-    tok_hex(raw + TOK_ID_BYTES, TOK_SECRET_BYTES, secret);
+    proto_hex_encode(raw, TOK_ID_BYTES, false, id);
+    proto_hex_encode(raw + TOK_ID_BYTES, TOK_SECRET_BYTES, false, secret);
     result = tok_hash(salt, secret, hash);
     if (result) {
         goto out;

@@ -25,6 +25,7 @@
 
 #include "alloc.h"
 #include "buf.h"
+#include "hex.h"
 #include "limits.h"
 #include "text.h"
 
@@ -48,16 +49,6 @@ static void x509_why(char *why, size_t why_size, const char *fmt, ...)
     }
 }
 
-static void x509_hex_upper(const unsigned char *bytes, size_t len, char *out)
-{
-    static const char digits[] = "0123456789ABCDEF";
-    for (size_t i = 0; i < len; i++) {
-        out[2 * i] = digits[bytes[i] >> 4];
-        out[2 * i + 1] = digits[bytes[i] & 0x0F];
-    }
-    out[2 * len] = '\0';
-}
-
 static enum proto_rc x509_hashes(const unsigned char *der, size_t len, struct proto_cert *cert)
 {
     unsigned char sha1[20];
@@ -66,8 +57,8 @@ static enum proto_rc x509_hashes(const unsigned char *der, size_t len, struct pr
     if (mbedtls_sha1_ret(der, len, sha1) != 0 || mbedtls_sha256_ret(der, len, sha256, 0) != 0) {
         return PROTO_ECRYPTO;
     }
-    x509_hex_upper(sha1, sizeof(sha1), cert->sha1);
-    x509_hex_upper(sha256, sizeof(sha256), cert->sha256);
+    proto_hex_encode(sha1, sizeof(sha1), true, cert->sha1);
+    proto_hex_encode(sha256, sizeof(sha256), true, cert->sha256);
     return PROTO_OK;
 }
 
@@ -401,7 +392,7 @@ static enum proto_rc x509_fill(mbedtls_x509_crt *crt, struct proto_cert *cert, c
     if (cert->serial == NULL) {
         return PROTO_ENOMEM;
     }
-    x509_hex_upper(crt->serial.p, crt->serial.len, cert->serial);
+    proto_hex_encode(crt->serial.p, crt->serial.len, true, cert->serial);
 
     result = x509_name_to_dn(&crt->subject, &cert->subject, "subject", why, why_size);
     if (result == PROTO_OK) {
