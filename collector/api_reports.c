@@ -55,7 +55,8 @@ static bool api_decode_known_snapshot(const struct col_api_call *call, int64_t n
     size_t off = 0;
     size_t len = 0;
     struct col_snapcache_entry known;
-    if (call->app->snapshots == NULL ||
+    /* Over the document limit: the full path answers it as too large. */
+    if (call->app->snapshots == NULL || req->body_len > PROTO_MAX_REPORT_BYTES ||
         proto_json_member_span(req->body, req->body_len, "snapshot", &off, &len) != PROTO_OK ||
         req->body[off] != '{') {
         return false;
@@ -197,7 +198,7 @@ void col_api_reports_post(struct col_api_call *call, struct col_http_response *r
         goto out;
     }
     if (diag != NULL) {
-        struct col_snapcache_entry entry = {"", "", diag->finding_count, diag->stable_until};
+        struct col_snapcache_entry entry = {"", "", diag->finding_count, now, diag->stable_until};
         memcpy(entry.snapshot_hash, facts.snapshot_hash, sizeof(entry.snapshot_hash));
         memcpy(entry.diagnosis_hash, facts.diagnosis_hash, sizeof(entry.diagnosis_hash));
         col_snapcache_put(call->app->snapshots, &entry);

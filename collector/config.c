@@ -64,7 +64,7 @@ const struct proto_conf_entry col_config_table[] = {
     {"wal_checkpoint_pages", PROTO_CONF_UINT, "1000", 100, 1000000, COL_OFF(wal_checkpoint_pages),
      0, "WAL size (pages) at which the checkpointer thread copies it into the database"},
     {"known_snapshots", PROTO_CONF_UINT, "131072", 0, 16777216, COL_OFF(known_snapshots), 0,
-     "Snapshots remembered by SHA-256 so an unchanged one is not decoded again (~80 bytes "
+     "Snapshots remembered by SHA-256 so an unchanged one is not decoded again (~96 bytes "
      "each; 0 turns it off)"},
     {"log_level", PROTO_CONF_STRING, "info", 0, 0, COL_OFF(log_level), COL_SIZE(log_level),
      "Log to stderr at: error, warn, info or debug"},

@@ -17,6 +17,7 @@ struct snap_slot {
     unsigned char key[32];
     unsigned char diagnosis[32];
     uint64_t finding_count;
+    int64_t computed_at;
     int64_t stable_until;
     bool used;
 };
@@ -94,10 +95,12 @@ bool col_snapcache_get(struct col_snapcache *c, const char *snapshot_hash, int64
     pthread_mutex_lock(&c->mu);
     for (size_t i = 0; i < SNAP_WAYS; i++) {
         const struct snap_slot *s = &set[i];
-        if (s->used && memcmp(s->key, key, sizeof(key)) == 0 && now < s->stable_until) {
+        if (s->used && memcmp(s->key, key, sizeof(key)) == 0 && s->computed_at <= now &&
+            now < s->stable_until) {
             memcpy(out->snapshot_hash, snapshot_hash, sizeof(out->snapshot_hash));
             proto_hex_encode(s->diagnosis, sizeof(s->diagnosis), false, out->diagnosis_hash);
             out->finding_count = (size_t)s->finding_count;
+            out->computed_at = s->computed_at;
             out->stable_until = s->stable_until;
             hit = true;
             break;
@@ -115,6 +118,7 @@ void col_snapcache_put(struct col_snapcache *c, const struct col_snapcache_entry
         return;
     }
     slot.finding_count = e->finding_count;
+    slot.computed_at = e->computed_at;
     slot.stable_until = e->stable_until;
     size_t index = snap_set(c, slot.key);
     struct snap_slot *set = &c->slots[index * SNAP_WAYS];

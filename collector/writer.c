@@ -131,14 +131,14 @@ static void *writer_main(void *arg)
         }
         if (w->last_batch > 1 && !w->stopping) {
             struct timespec now;
-            clock_gettime(CLOCK_REALTIME, &now);
+            clock_gettime(CLOCK_MONOTONIC, &now);
             struct timespec limit = writer_after(&now, WRITER_LINGER_NS);
             size_t seen = w->depth;
             while (w->depth < w->batch_max && !w->stopping) {
                 struct timespec gap = writer_after(&now, WRITER_LINGER_GAP_NS);
                 struct timespec until = writer_before(&gap, &limit) ? gap : limit;
                 int rc = pthread_cond_timedwait(&w->work, &w->mu, &until);
-                clock_gettime(CLOCK_REALTIME, &now);
+                clock_gettime(CLOCK_MONOTONIC, &now);
                 if (!writer_before(&now, &limit) || (rc != 0 && w->depth == seen)) {
                     break; /* the limit, or a whole gap without an arrival */
                 }
@@ -202,7 +202,16 @@ enum proto_rc col_writer_create(struct col_store *st, const struct col_writer_co
         proto_free(w);
         return PROTO_ENOMEM;
     }
-    if (pthread_cond_init(&w->work, NULL) != 0) {
+    /* The linger's deadlines are on the monotonic clock: a step of the wall clock must not
+     * hold a batch (and every agent waiting in it) for as long as the step. */
+    pthread_condattr_t attr;
+    bool work_ok = pthread_condattr_init(&attr) == 0;
+    if (work_ok) {
+        work_ok = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) == 0 &&
+                  pthread_cond_init(&w->work, &attr) == 0;
+        pthread_condattr_destroy(&attr);
+    }
+    if (!work_ok) {
         pthread_mutex_destroy(&w->mu);
         proto_free(w);
         return PROTO_ENOMEM;

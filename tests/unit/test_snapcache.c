@@ -24,6 +24,7 @@ static struct col_snapcache_entry entry(unsigned n, int64_t stable_until)
     }
     memset(e.diagnosis_hash, 'a' + (int)(n % 6), 64);
     e.finding_count = n;
+    e.computed_at = NOW - 10;
     e.stable_until = stable_until;
     return e;
 }
@@ -44,6 +45,21 @@ static void test_entry_put_is_found_with_its_summary(void **state)
     assert_int_equal(got.stable_until, NOW + 100);
     struct col_snapcache_entry other = entry(8, NOW + 100);
     assert_false(col_snapcache_get(c, other.snapshot_hash, NOW, &got));
+    col_snapcache_destroy(c);
+}
+
+static void test_entry_is_not_used_before_it_was_made(void **state)
+{
+    (void)state;
+    struct col_snapcache *c = NULL;
+    assert_int_equal(col_snapcache_create(64, &c), PROTO_OK);
+    struct col_snapcache_entry e = entry(1, INT64_MAX);
+    struct col_snapcache_entry got;
+    col_snapcache_put(c, &e);
+    /* A clock stepped back before the diagnosis was made: it may not hold then. */
+    assert_false(col_snapcache_get(c, e.snapshot_hash, NOW - 11, &got));
+    assert_true(col_snapcache_get(c, e.snapshot_hash, NOW - 10, &got));
+    assert_int_equal(got.computed_at, NOW - 10);
     col_snapcache_destroy(c);
 }
 
@@ -119,6 +135,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_entry_put_is_found_with_its_summary),
         cmocka_unit_test(test_entry_is_not_used_from_its_stable_until_on),
+        cmocka_unit_test(test_entry_is_not_used_before_it_was_made),
         cmocka_unit_test(test_full_set_replaces_one_entry_and_keeps_the_others),
         cmocka_unit_test(test_disabled_cache_and_malformed_keys_always_miss),
     };
