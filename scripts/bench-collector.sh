@@ -361,16 +361,12 @@ run_load() {
 for mode in $MODES; do
     case $mode in resume | noresume | keepalive) ;; *) die "unknown mode in BENCH_MODES: $mode" ;; esac
 done
+# Each mode against the collector and then at once against nginx, so that both numbers of a
+# ratio come from the same minute: the speed of this VM was seen to drift by up to 30% between
+# two runs a minute apart.
 for mode in $MODES; do
     run_load collector "$mode" "https://localhost:$AGENT_PORT/v1/reports" --cpu-pid "$COL_PID" \
         --metrics-url "https://localhost:$ADMIN_PORT/metrics" --metrics-token "$TOKEN"
-done
-# The worst case of decision 005: no report repeats a snapshot (collector only; nginx reads none).
-case " $MODES " in *" keepalive "*)
-    [ "${BENCH_NEW_SNAPSHOTS:-1}" = 0 ] || run_load collector-new keepalive \
-        "https://localhost:$AGENT_PORT/v1/reports" --cpu-pid "$COL_PID" --snapshots new ;;
-esac
-for mode in $MODES; do
     # shellcheck disable=SC2086
     run_load nginx "$mode" "https://localhost:$NGX_PORT/v1/reports" $NGX_CPU_PIDS
     # The timed reports are the last COUNT lines; "r" marks a resumed TLS session.
@@ -378,6 +374,11 @@ for mode in $MODES; do
         '$1 == "r" { r++ } END { printf "NGINX_RESUMED mode=%s resumed=%d of=%d\n", m, r, NR }' \
         >>"$T/results"
 done
+# The worst case of decision 005: no report repeats a snapshot (collector only; nginx reads none).
+case " $MODES " in *" keepalive "*)
+    [ "${BENCH_NEW_SNAPSHOTS:-1}" = 0 ] || run_load collector-new keepalive \
+        "https://localhost:$AGENT_PORT/v1/reports" --cpu-pid "$COL_PID" --snapshots new ;;
+esac
 say "raw SQLite baseline (WAL, synchronous=FULL, batches of 64)"
 "$BASELINE" --template "$T/template.json" --db "$T/baseline.db" --hosts "$HOSTS" \
     --count "$COUNT" --batch 64 >>"$T/results" || { ERRORS=1; echo "sqlite baseline failed" >&2; }
