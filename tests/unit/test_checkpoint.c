@@ -85,20 +85,6 @@ static uint64_t wal_pages(struct fx *f)
     return pages;
 }
 
-static int64_t count_reports_fresh(const char *path)
-{
-    sqlite3 *db = NULL;
-    sqlite3_stmt *stmt = NULL;
-    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM reports", -1, &stmt, NULL),
-                     SQLITE_OK);
-    assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
-    int64_t n = sqlite3_column_int64(stmt, 0);
-    sqlite3_finalize(stmt);
-    sqlite3_close(db);
-    return n;
-}
-
 /* One report for its own host, committed in its own transaction through the writer's API. */
 static void commit_one(struct fx *f)
 {
@@ -280,10 +266,10 @@ static void test_every_committed_row_is_readable_from_a_fresh_connection(void **
     assert_true(wait_caught_up(f->ckpt));
     col_checkpoint_stop(f->ckpt);
     f->ckpt = NULL;
-    assert_int_equal(count_reports_fresh(f->db), 60);
+    assert_int_equal(testutil_sql_int(f->db, "SELECT count(*) FROM reports"), 60);
     col_store_close(f->st);
     f->st = NULL;
-    assert_int_equal(count_reports_fresh(f->db), 60);
+    assert_int_equal(testutil_sql_int(f->db, "SELECT count(*) FROM reports"), 60);
 }
 
 static void test_the_checkpointer_starts_again_after_a_stop(void **state)
@@ -301,7 +287,7 @@ static void test_the_checkpointer_starts_again_after_a_stop(void **state)
     int64_t n = -1;
     assert_int_equal(col_store_count_reports(f->st, &n), PROTO_OK);
     assert_int_equal(n, 60);
-    assert_int_equal(count_reports_fresh(f->db), 60);
+    assert_int_equal(testutil_sql_int(f->db, "SELECT count(*) FROM reports"), 60);
 }
 
 static void test_stopping_with_an_empty_wal_is_fine(void **state)
@@ -316,7 +302,7 @@ static void test_stopping_with_an_empty_wal_is_fine(void **state)
     f->ckpt = NULL;
     col_checkpoint_stop(NULL);
     assert_false(col_checkpoint_caught_up(NULL));
-    assert_int_equal(count_reports_fresh(f->db), 0);
+    assert_int_equal(testutil_sql_int(f->db, "SELECT count(*) FROM reports"), 0);
 }
 
 static void test_start_refuses_a_missing_store_or_a_zero_threshold(void **state)

@@ -182,19 +182,6 @@ static struct col_table *certs(struct col_store *st, const struct col_query *q)
     return t;
 }
 
-static int64_t sql_int(const char *db_path, const char *sql)
-{
-    sqlite3 *db = NULL;
-    sqlite3_stmt *stmt = NULL;
-    assert_int_equal(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &stmt, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
-    int64_t v = sqlite3_column_int64(stmt, 0);
-    sqlite3_finalize(stmt);
-    sqlite3_close(db);
-    return v;
-}
-
 /* The four hosts the query tests use, each last seen a day apart. */
 static void put_fleet(struct col_store *st)
 {
@@ -242,9 +229,9 @@ static void test_ingest_stores_latest_state_of_a_host(void **state)
     int64_t n = 0;
     assert_int_equal(col_store_count_reports(f->st, &n), PROTO_OK);
     assert_int_equal(n, 1);
-    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM snapshots"), 1);
-    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM findings"), 3);
-    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM finding_history"), 3);
+    assert_int_equal(testutil_sql_int(f->db, "SELECT count(*) FROM snapshots"), 1);
+    assert_int_equal(testutil_sql_int(f->db, "SELECT count(*) FROM findings"), 3);
+    assert_int_equal(testutil_sql_int(f->db, "SELECT count(*) FROM finding_history"), 3);
 }
 
 static void test_repeated_report_id_is_a_duplicate_and_adds_no_row(void **state)
@@ -261,9 +248,9 @@ static void test_repeated_report_id_is_a_duplicate_and_adds_no_row(void **state)
     int64_t n = 0;
     assert_int_equal(col_store_count_reports(f->st, &n), PROTO_OK);
     assert_int_equal(n, 1);
-    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM snapshots"), 1);
+    assert_int_equal(testutil_sql_int(f->db, "SELECT count(*) FROM snapshots"), 1);
     /* The duplicate did not even refresh last_seen. */
-    assert_int_equal(sql_int(f->db, "SELECT last_seen FROM hosts"), NOW);
+    assert_int_equal(testutil_sql_int(f->db, "SELECT last_seen FROM hosts"), NOW);
 }
 
 static void test_newer_report_replaces_certs_rules_and_findings(void **state)
@@ -283,8 +270,8 @@ static void test_newer_report_replaces_certs_rules_and_findings(void **state)
     assert_int_equal(t->nrows, 1);
     assert_string_equal(cell(t, 0, "subject_cn"), "vpn.contoso.com");
     col_table_destroy(t);
-    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM findings"), 0);
-    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM reports"), 2);
+    assert_int_equal(testutil_sql_int(f->db, "SELECT count(*) FROM findings"), 0);
+    assert_int_equal(testutil_sql_int(f->db, "SELECT count(*) FROM reports"), 2);
 }
 
 static void test_older_report_is_stored_but_keeps_the_latest_state(void **state)
@@ -302,9 +289,9 @@ static void test_older_report_is_stored_but_keeps_the_latest_state(void **state)
     snprintf(now_text, sizeof(now_text), "%d", NOW);
     assert_string_equal(cell(t, 0, "last_seen"), now_text);
     col_table_destroy(t);
-    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM reports"), 2);
-    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM certs"), 1);
-    assert_int_equal(sql_int(f->db, "SELECT last_seq FROM hosts"), 7);
+    assert_int_equal(testutil_sql_int(f->db, "SELECT count(*) FROM reports"), 2);
+    assert_int_equal(testutil_sql_int(f->db, "SELECT count(*) FROM certs"), 1);
+    assert_int_equal(testutil_sql_int(f->db, "SELECT last_seq FROM hosts"), 7);
 }
 
 static void test_reinstalled_agent_with_lower_seq_but_newer_collection_wins(void **state)
@@ -312,8 +299,8 @@ static void test_reinstalled_agent_with_lower_seq_but_newer_collection_wins(void
     struct fx *f = *state;
     put(f->st, "resolution1-single-cert", HOST_A, 500, NOW - 2 * DAY, NOW - 2 * DAY);
     put(f->st, "kb-787-wildcard-first", HOST_A, 1, NOW - DAY, NOW - DAY);
-    assert_int_equal(sql_int(f->db, "SELECT finding_count FROM hosts"), 3);
-    assert_int_equal(sql_int(f->db, "SELECT last_seq FROM hosts"), 1);
+    assert_int_equal(testutil_sql_int(f->db, "SELECT finding_count FROM hosts"), 3);
+    assert_int_equal(testutil_sql_int(f->db, "SELECT last_seq FROM hosts"), 1);
 }
 
 static void test_persisting_finding_keeps_first_seen_and_vanished_one_is_resolved(void **state)
@@ -336,32 +323,38 @@ static void test_persisting_finding_keeps_first_seen_and_vanished_one_is_resolve
 
     /* Fixed: every finding closes in the history with the time of the report that shows it. */
     put(f->st, "resolution1-single-cert", HOST_A, 3, NOW - DAY, NOW - DAY);
-    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM findings"), 0);
-    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM finding_history"), 3);
+    assert_int_equal(testutil_sql_int(f->db, "SELECT count(*) FROM findings"), 0);
+    assert_int_equal(testutil_sql_int(f->db, "SELECT count(*) FROM finding_history"), 3);
     assert_int_equal(
-        sql_int(f->db, "SELECT count(*) FROM finding_history WHERE resolved_at IS NULL"), 0);
-    assert_int_equal(sql_int(f->db, "SELECT min(resolved_at) FROM finding_history"), NOW - DAY);
-    assert_int_equal(sql_int(f->db, "SELECT min(first_seen) FROM finding_history"), NOW - 3 * DAY);
-    assert_int_equal(sql_int(f->db, "SELECT max(last_seen) FROM finding_history"), NOW - 2 * DAY);
+        testutil_sql_int(f->db, "SELECT count(*) FROM finding_history WHERE resolved_at IS NULL"),
+        0);
+    assert_int_equal(testutil_sql_int(f->db, "SELECT min(resolved_at) FROM finding_history"),
+                     NOW - DAY);
+    assert_int_equal(testutil_sql_int(f->db, "SELECT min(first_seen) FROM finding_history"),
+                     NOW - 3 * DAY);
+    assert_int_equal(testutil_sql_int(f->db, "SELECT max(last_seen) FROM finding_history"),
+                     NOW - 2 * DAY);
 
     /* Broken again: a new history row opens, the resolved ones stay. */
     put(f->st, "kb-787-wildcard-first", HOST_A, 4, NOW, NOW);
-    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM finding_history"), 6);
+    assert_int_equal(testutil_sql_int(f->db, "SELECT count(*) FROM finding_history"), 6);
     assert_int_equal(
-        sql_int(f->db, "SELECT count(*) FROM finding_history WHERE resolved_at IS NULL"), 3);
-    assert_int_equal(sql_int(f->db, "SELECT min(first_seen) FROM findings"), NOW);
+        testutil_sql_int(f->db, "SELECT count(*) FROM finding_history WHERE resolved_at IS NULL"),
+        3);
+    assert_int_equal(testutil_sql_int(f->db, "SELECT min(first_seen) FROM findings"), NOW);
 }
 
 static void test_finding_keys_name_id_certs_and_rules(void **state)
 {
     struct fx *f = *state;
     put(f->st, "kb-787-wildcard-first", HOST_A, 1, NOW, NOW);
-    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM findings WHERE finding_key = "
-                                    "'L2TP_CERT_WILDCARD|" WILDCARD_SHA1 "|'"),
+    assert_int_equal(testutil_sql_int(f->db, "SELECT count(*) FROM findings WHERE finding_key = "
+                                             "'L2TP_CERT_WILDCARD|" WILDCARD_SHA1 "|'"),
                      1);
     assert_int_equal(
-        sql_int(f->db, "SELECT count(*) FROM findings f, json_each(f.certs) j WHERE "
-                       "f.finding_id = 'L2TP_CERT_WILDCARD' AND j.value = '" WILDCARD_SHA1 "'"),
+        testutil_sql_int(f->db,
+                         "SELECT count(*) FROM findings f, json_each(f.certs) j WHERE "
+                         "f.finding_id = 'L2TP_CERT_WILDCARD' AND j.value = '" WILDCARD_SHA1 "'"),
         1);
 }
 
@@ -384,8 +377,8 @@ static void test_failed_ingest_leaves_the_rest_of_the_batch_intact(void **state)
     assert_int_equal(col_store_ingest(f->st, &ibad, &dup), PROTO_EINVAL);
     assert_int_equal(col_store_ingest(f->st, &ib, &dup), PROTO_OK);
     assert_int_equal(col_store_commit(f->st), PROTO_OK);
-    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM hosts"), 2);
-    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM reports"), 2);
+    assert_int_equal(testutil_sql_int(f->db, "SELECT count(*) FROM hosts"), 2);
+    assert_int_equal(testutil_sql_int(f->db, "SELECT count(*) FROM reports"), 2);
 
     /* A rolled-back batch stores nothing. */
     free_report(&a);
@@ -397,7 +390,7 @@ static void test_failed_ingest_leaves_the_rest_of_the_batch_intact(void **state)
     assert_int_equal(col_store_begin(f->st), PROTO_OK);
     assert_int_equal(col_store_ingest(f->st, &ia, &dup), PROTO_OK);
     col_store_rollback(f->st);
-    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM hosts"), 2);
+    assert_int_equal(testutil_sql_int(f->db, "SELECT count(*) FROM hosts"), 2);
     free_report(&a);
     free_report(&bad);
     free_report(&b);
@@ -408,7 +401,7 @@ static void test_host_names_are_case_insensitive(void **state)
     struct fx *f = *state;
     put(f->st, "kb-787-wildcard-first", "RRAS-A.corp.contoso.com", 1, NOW - DAY, NOW - DAY);
     put(f->st, "kb-787-wildcard-first", HOST_A, 2, NOW, NOW);
-    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM hosts"), 1);
+    assert_int_equal(testutil_sql_int(f->db, "SELECT count(*) FROM hosts"), 1);
     cJSON *doc = NULL;
     assert_int_equal(col_store_host_detail(f->st, "Rras-A.Corp.Contoso.Com", &doc), PROTO_OK);
     assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "host"), "fqdn")->valuestring,
@@ -466,22 +459,22 @@ static void test_unchanged_snapshot_is_stored_once_and_only_moves_times(void **s
     assert_int_equal(ingest_one(f->st, &m, NOW, &dup), PROTO_OK);
     assert_false(dup);
 
-    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM reports"), 2);
-    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM snapshots"), 1);
-    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM t_rewrites"), 0);
+    assert_int_equal(testutil_sql_int(f->db, "SELECT count(*) FROM reports"), 2);
+    assert_int_equal(testutil_sql_int(f->db, "SELECT count(*) FROM snapshots"), 1);
+    assert_int_equal(testutil_sql_int(f->db, "SELECT count(*) FROM t_rewrites"), 0);
     /* The envelope moved on ... */
-    assert_int_equal(sql_int(f->db, "SELECT last_seq FROM hosts"), 2);
-    assert_int_equal(sql_int(f->db, "SELECT collected_at FROM hosts"), NOW);
-    assert_int_equal(sql_int(f->db, "SELECT last_seen FROM hosts"), NOW);
+    assert_int_equal(testutil_sql_int(f->db, "SELECT last_seq FROM hosts"), 2);
+    assert_int_equal(testutil_sql_int(f->db, "SELECT collected_at FROM hosts"), NOW);
+    assert_int_equal(testutil_sql_int(f->db, "SELECT last_seen FROM hosts"), NOW);
     char sql[256];
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM hosts WHERE last_report_id = '%s'",
              m.rep->report_id);
-    assert_int_equal(sql_int(f->db, sql), 1);
+    assert_int_equal(testutil_sql_int(f->db, sql), 1);
     /* ... the findings were seen again (no row written: they follow the host's latest report),
      * and still date from the first report. */
-    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM findings"), 3);
-    assert_int_equal(sql_int(f->db, "SELECT max(first_seen) FROM findings"), NOW - DAY);
-    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM certs"), 2);
+    assert_int_equal(testutil_sql_int(f->db, "SELECT count(*) FROM findings"), 3);
+    assert_int_equal(testutil_sql_int(f->db, "SELECT max(first_seen) FROM findings"), NOW - DAY);
+    assert_int_equal(testutil_sql_int(f->db, "SELECT count(*) FROM certs"), 2);
     cJSON *doc = NULL;
     assert_int_equal(col_store_host_detail(f->st, HOST_A, &doc), PROTO_OK);
     const char *arrays[] = {"findings", "history"};
@@ -510,12 +503,14 @@ static void test_same_snapshot_with_another_diagnosis_rewrites_the_latest_state(
     make_report(&m, "kb-787-wildcard-first", HOST_A, 2, NOW);
     rediagnose(&m, NOW + 3650 * (int64_t)DAY); /* ten years on: every certificate expired */
     assert_int_equal(ingest_one(f->st, &m, NOW, NULL), PROTO_OK);
-    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM snapshots"), 1);
-    assert_true(sql_int(f->db, "SELECT count(*) FROM t_rewrites WHERE what = 'certs'") > 0);
-    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM findings"),
+    assert_int_equal(testutil_sql_int(f->db, "SELECT count(*) FROM snapshots"), 1);
+    assert_true(testutil_sql_int(f->db, "SELECT count(*) FROM t_rewrites WHERE what = 'certs'") >
+                0);
+    assert_int_equal(testutil_sql_int(f->db, "SELECT count(*) FROM findings"),
                      (int64_t)m.diag->finding_count);
-    assert_true(sql_int(f->db, "SELECT count(*) FROM t_rewrites WHERE what = 'findings'") > 0);
-    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM certs WHERE eligible = 1"), 0);
+    assert_true(testutil_sql_int(f->db, "SELECT count(*) FROM t_rewrites WHERE what = 'findings'") >
+                0);
+    assert_int_equal(testutil_sql_int(f->db, "SELECT count(*) FROM certs WHERE eligible = 1"), 0);
     free_report(&m);
 }
 
@@ -575,8 +570,8 @@ static void test_snapshot_behind_an_escaped_key_is_stored_reprinted(void **state
     assert_int_equal(col_store_ingest(f->st, &in, &dup), PROTO_OK);
     assert_int_equal(col_store_commit(f->st), PROTO_OK);
     /* The whole body is the envelope, and the snapshot is still there to be shown. */
-    assert_int_equal(sql_int(f->db, "SELECT snapshot_offset IS NULL FROM reports"), 1);
-    assert_int_equal(sql_int(f->db, "SELECT length(envelope) FROM reports"), (int64_t)len);
+    assert_int_equal(testutil_sql_int(f->db, "SELECT snapshot_offset IS NULL FROM reports"), 1);
+    assert_int_equal(testutil_sql_int(f->db, "SELECT length(envelope) FROM reports"), (int64_t)len);
     cJSON *doc = NULL;
     assert_int_equal(col_store_host_detail(f->st, HOST_A, &doc), PROTO_OK);
     cJSON *snap = cJSON_GetObjectItem(doc, "snapshot");
@@ -600,7 +595,7 @@ static void test_spool_losses_are_kept_per_report_and_summed_per_host(void **sta
     m.rep->spool_dropped = 2;
     assert_int_equal(ingest_one(f->st, &m, NOW, NULL), PROTO_OK);
     free_report(&m);
-    assert_int_equal(sql_int(f->db, "SELECT sum(spool_dropped) FROM reports"), 6);
+    assert_int_equal(testutil_sql_int(f->db, "SELECT sum(spool_dropped) FROM reports"), 6);
     cJSON *doc = NULL;
     assert_int_equal(col_store_host_detail(f->st, HOST_A, &doc), PROTO_OK);
     cJSON *host = cJSON_GetObjectItem(doc, "host");
@@ -816,7 +811,7 @@ static void test_sort_column_outside_the_whitelist_is_rejected(void **state)
     assert_int_equal(col_store_query_hosts(f->st, &q, &t), PROTO_EINVAL);
     q.sort = "days_left"; /* a certs column, not a hosts one */
     assert_int_equal(col_store_query_hosts(f->st, &q, &t), PROTO_EINVAL);
-    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM hosts"), 4);
+    assert_int_equal(testutil_sql_int(f->db, "SELECT count(*) FROM hosts"), 4);
 }
 
 static void test_sort_by_a_result_column_in_either_direction(void **state)
@@ -943,7 +938,7 @@ static void test_token_is_created_verified_and_revoked(void **state)
              "SELECT count(*) FROM tokens WHERE instr(lower(hex(salt) || hex(hash) || name), "
              "'%s') > 0",
              token + 17);
-    assert_int_equal(sql_int(f->db, sql), 0);
+    assert_int_equal(testutil_sql_int(f->db, sql), 0);
 
     struct col_table *t = NULL;
     assert_int_equal(col_store_token_list(f->st, &t), PROTO_OK);
@@ -961,10 +956,12 @@ static void test_token_is_created_verified_and_revoked(void **state)
     assert_non_null(cell(t, 0, "revoked_at"));
     col_table_destroy(t);
 
-    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM audit WHERE action = 'token.create' "
-                                    "AND actor = 'admin'"),
+    assert_int_equal(testutil_sql_int(f->db,
+                                      "SELECT count(*) FROM audit WHERE action = 'token.create' "
+                                      "AND actor = 'admin'"),
                      1);
-    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM audit WHERE action = 'token.revoke'"), 1);
+    assert_int_equal(
+        testutil_sql_int(f->db, "SELECT count(*) FROM audit WHERE action = 'token.revoke'"), 1);
 }
 
 static void test_wrong_secret_unknown_id_and_malformed_tokens_are_refused(void **state)
@@ -1032,7 +1029,8 @@ static void test_audit_rows_cannot_be_updated_or_deleted(void **state)
     assert_int_equal(rc, SQLITE_CONSTRAINT);
     sqlite3_free(msg);
     sqlite3_close(db);
-    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM audit WHERE actor = 'admin'"), 1);
+    assert_int_equal(testutil_sql_int(f->db, "SELECT count(*) FROM audit WHERE actor = 'admin'"),
+                     1);
 }
 
 /* ---- retention and size ------------------------------------------------------------------- */
@@ -1051,7 +1049,7 @@ static void test_prune_deletes_old_reports_but_keeps_each_hosts_latest(void **st
     assert_int_equal(col_store_count_reports(f->st, &n), PROTO_OK);
     assert_int_equal(n, 2);
     /* Host A's first snapshot went with its two reports; its latest one and C's stay. */
-    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM snapshots"), 2);
+    assert_int_equal(testutil_sql_int(f->db, "SELECT count(*) FROM snapshots"), 2);
     /* The latest state and its snapshot are intact. */
     cJSON *doc = NULL;
     assert_int_equal(col_store_host_detail(f->st, HOST_C, &doc), PROTO_OK);

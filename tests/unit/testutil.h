@@ -6,6 +6,7 @@
 #define RRAS_TESTUTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Absolute path of a file under tests/fixtures; borrowed static buffer, valid until next call. */
 const char *testutil_fixture(const char *relative);
@@ -16,5 +17,9 @@ char *testutil_read(const char *path, size_t *len);
 /* Removes the plain files directly inside `dir`, then `dir` itself (test temp folders are flat).
  * Errors are ignored: cleanup must not fail a test. */
 void testutil_remove_flat_dir(const char *dir);
+
+/* The first column of the first row of `sql`, read through a fresh read-only connection to the
+ * database file (so it sees only what was committed). Fails the test on any error. */
+int64_t testutil_sql_int(const char *db_path, const char *sql);
 
 #endif
