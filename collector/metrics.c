@@ -35,6 +35,8 @@ struct col_metrics {
     _Atomic int64_t connections_open;
     _Atomic uint64_t connections_total;
     _Atomic uint64_t connections_refused;
+    _Atomic uint64_t threads_started; /* connection threads created */
+    _Atomic uint64_t threads_pooled;  /* connections given to an idle pooled thread */
     _Atomic uint64_t wal_checkpoints;
     _Atomic uint64_t wal_pages;
 };
@@ -72,6 +74,8 @@ struct col_metrics *col_metrics_create(void)
     atomic_init(&m->connections_open, 0);
     atomic_init(&m->connections_total, 0);
     atomic_init(&m->connections_refused, 0);
+    atomic_init(&m->threads_started, 0);
+    atomic_init(&m->threads_pooled, 0);
     atomic_init(&m->wal_checkpoints, 0);
     atomic_init(&m->wal_pages, 0);
     return m;
@@ -146,6 +150,13 @@ void col_metrics_connection_refused(struct col_metrics *m)
         return;
     }
     col_metrics_add(&m->connections_refused, 1);
+}
+
+void col_metrics_connection_thread(struct col_metrics *m, bool pooled)
+{
+    if (m != NULL) {
+        col_metrics_add(pooled ? &m->threads_pooled : &m->threads_started, 1);
+    }
 }
 
 void col_metrics_wal_checkpoint(struct col_metrics *m)
@@ -268,6 +279,18 @@ static enum proto_rc col_metrics_render_transport(struct col_metrics *m, struct 
     if (result == PROTO_OK) {
         result = proto_buf_appendf(out, "rrasfleet_connections_refused_total %llu\n",
                                    (unsigned long long)col_metrics_get(&m->connections_refused));
+    }
+    if (result == PROTO_OK) {
+        result = col_metrics_header(
+            out, "rrasfleet_connection_threads_total", "counter",
+            "Connections by the thread that took them: a new thread, or an idle pooled one.");
+    }
+    if (result == PROTO_OK) {
+        result = proto_buf_appendf(out,
+                                   "rrasfleet_connection_threads_total{thread=\"new\"} %llu\n"
+                                   "rrasfleet_connection_threads_total{thread=\"pooled\"} %llu\n",
+                                   (unsigned long long)col_metrics_get(&m->threads_started),
+                                   (unsigned long long)col_metrics_get(&m->threads_pooled));
     }
     return result;
 }

@@ -34,6 +34,8 @@ void col_metrics_handshake(struct col_metrics *m, int ok, int resumed);
 void col_metrics_connection(struct col_metrics *m, int delta); /* +1 open, -1 closed */
 /* A connection accepted and closed at once because max_connections were open. */
 void col_metrics_connection_refused(struct col_metrics *m);
+/* A connection was given to a new thread, or (`pooled`) to an idle pooled one. */
+void col_metrics_connection_thread(struct col_metrics *m, bool pooled);
 
 /* From the checkpointer thread: one checkpoint run, and the WAL's size after the latest commit. */
 void col_metrics_wal_checkpoint(struct col_metrics *m);

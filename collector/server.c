@@ -1069,6 +1069,7 @@ static void col_server_start_conn(struct col_server *srv, enum col_listener_kind
         pthread_cond_signal(&c->wake);
         pthread_mutex_unlock(&srv->lock);
         atomic_fetch_add(&srv->handoffs, 1);
+        col_metrics_connection_thread(srv->cfg.metrics, true);
         return;
     }
     pthread_mutex_unlock(&srv->lock);
@@ -1103,6 +1104,7 @@ static void col_server_start_conn(struct col_server *srv, enum col_listener_kind
         goto fail;
     }
     atomic_fetch_add(&srv->threads_started, 1);
+    col_metrics_connection_thread(srv->cfg.metrics, false);
     return;
 fail:
     col_metrics_connection_refused(srv->cfg.metrics);

@@ -56,6 +56,10 @@ grep -q '"findings":3' "$T/last-body" || fail "a known snapshot answered another
 [ "$(paths)" = 1/1 ] || fail "after r2 expected 1/1, got $(paths)"
 [ "$(col_db 'select count(*) from snapshots')" = 1 ] || fail "the same snapshot was stored twice"
 [ "$(col_db 'select last_seq from hosts')" = 2 ] || fail "the known report did not become the latest"
+# Each curl is a new connection: after the first, an idle pooled thread takes it.
+admin_get "$viewer" /metrics >/dev/null
+pooled=$(sed -n 's/^rrasfleet_connection_threads_total{thread="pooled"} //p' "$T/last-body")
+[ "${pooled:-0}" -ge 1 ] || fail "no connection went to a pooled thread: $(grep connection_threads "$T/last-body")"
 
 # 2. Another snapshot, then the first again: the cache knows it, but the host's latest state is
 #    the other one now, so the writer asks for the full work and the latest state follows.

@@ -51,6 +51,7 @@ static void test_fresh_metrics_render_every_family_at_zero(void **state)
     assert_line(text, "rrasfleet_tls_handshakes_total{result=\"resumed\"} 0");
     assert_line(text, "rrasfleet_connections_open 0");
     assert_line(text, "rrasfleet_connections_refused_total 0");
+    assert_line(text, "rrasfleet_connection_threads_total{thread=\"pooled\"} 0");
     col_metrics_destroy(m);
 }
 
@@ -109,6 +110,9 @@ static void test_handshakes_and_connections_are_split_by_outcome(void **state)
     col_metrics_connection(m, +1);
     col_metrics_connection(m, -1);
     col_metrics_connection_refused(m);
+    col_metrics_connection_thread(m, false);
+    col_metrics_connection_thread(m, true);
+    col_metrics_connection_thread(m, true);
     const char *text = render(m, 0, -1);
     assert_line(text, "rrasfleet_tls_handshakes_total{result=\"full\"} 1");
     assert_line(text, "rrasfleet_tls_handshakes_total{result=\"resumed\"} 2");
@@ -116,6 +120,8 @@ static void test_handshakes_and_connections_are_split_by_outcome(void **state)
     assert_line(text, "rrasfleet_connections_open 2");
     assert_line(text, "rrasfleet_connections_total 3");
     assert_line(text, "rrasfleet_connections_refused_total 1");
+    assert_line(text, "rrasfleet_connection_threads_total{thread=\"new\"} 1");
+    assert_line(text, "rrasfleet_connection_threads_total{thread=\"pooled\"} 2");
     col_metrics_destroy(m);
 }
 
