@@ -31,7 +31,6 @@
 #include "testutil.h"
 
 #define NOW 1795564800 /* 2026-11-25T00:00:00Z */
-#define CORP_CA "DC=com, DC=contoso, DC=corp, CN=corp-DC1-CA"
 #define THRESHOLD 100u /* the smallest wal_checkpoint_pages allowed */
 #define CAP (16u * THRESHOLD)
 #define WAL_HEADER 32
@@ -88,36 +87,19 @@ static uint64_t wal_pages(struct fx *f)
 /* One report for its own host, committed in its own transaction through the writer's API. */
 static void commit_one(struct fx *f)
 {
-    char rel[64], fqdn[64];
-    struct proto_snapshot *snap = NULL;
-    struct proto_policy policy = {0};
-    struct proto_diagnosis *diag = NULL;
-    char *body = NULL;
-    size_t len = 0;
+    char fqdn[64];
+    struct testutil_report r;
     bool duplicate = true;
 
     f->seq++;
-    snprintf(rel, sizeof(rel), "bundles/%s", "kb-787-wildcard-first");
     snprintf(fqdn, sizeof(fqdn), "rras-%llu.corp.contoso.com", (unsigned long long)f->seq);
-    assert_int_equal(proto_bundle_read(testutil_fixture(rel), &snap), PROTO_OK);
-    proto_free(snap->host.fqdn);
-    snap->host.fqdn = proto_strdup(fqdn);
-    struct proto_report *rep = proto_report_create();
-    assert_non_null(rep);
-    proto_snapshot_destroy(rep->snapshot);
-    rep->snapshot = snap;
-    rep->seq = f->seq;
-    assert_int_equal(proto_uuid_v4(rep->report_id), PROTO_OK);
-    policy.has_expected_ca = true;
-    assert_int_equal(proto_dn_parse(CORP_CA, &policy.expected_ca), PROTO_OK);
-    policy.now = NOW;
-    policy.expiry_days = 30;
-    assert_int_equal(proto_diagnose(snap, &policy, &diag), PROTO_OK);
-    proto_policy_clear(&policy);
-    assert_int_equal(proto_json_encode_report(rep, 0, &body, &len), PROTO_OK);
+    testutil_report_make(&r, "kb-787-wildcard-first", fqdn, f->seq, 0, NOW);
 
-    struct col_ingest in = {
-        .body = body, .body_len = len, .report = rep, .diagnosis = diag, .received_at = NOW};
+    struct col_ingest in = {.body = r.body,
+                            .body_len = r.len,
+                            .report = r.rep,
+                            .diagnosis = r.diag,
+                            .received_at = NOW};
     uint64_t before = wal_pages(f);
     assert_int_equal(col_store_begin(f->st), PROTO_OK);
     assert_int_equal(col_store_ingest(f->st, &in, &duplicate), PROTO_OK);
@@ -128,9 +110,7 @@ static void commit_one(struct fx *f)
     f->max_commit_pages = added > f->max_commit_pages ? added : f->max_commit_pages;
     f->pages_written += added;
 
-    proto_free(body);
-    proto_diagnosis_destroy(diag);
-    proto_report_destroy(rep);
+    testutil_report_free(&r);
 }
 
 static bool wait_caught_up(struct col_checkpoint *c)

@@ -39,52 +39,16 @@ struct fx {
     struct col_store *st;
 };
 
-struct made {
-    struct proto_report *rep;
-    struct proto_diagnosis *diag;
-    char *body;
-    size_t len;
-};
-
 /* ---- helpers ------------------------------------------------------------------------------ */
 
-static void make_report(struct made *m, const char *bundle, const char *fqdn, uint64_t seq,
-                        int64_t collected_at)
+static void make_report(struct testutil_report *m, const char *bundle, const char *fqdn,
+                        uint64_t seq, int64_t collected_at)
 {
-    char rel[256];
-    struct proto_snapshot *snap = NULL;
-    struct proto_policy policy = {0};
-    memset(m, 0, sizeof(*m));
-    snprintf(rel, sizeof(rel), "bundles/%s", bundle);
-    assert_int_equal(proto_bundle_read(testutil_fixture(rel), &snap), PROTO_OK);
-    proto_free(snap->host.fqdn);
-    snap->host.fqdn = proto_strdup(fqdn);
-    snap->host.collected_at = collected_at;
-    m->rep = proto_report_create();
-    assert_non_null(m->rep);
-    proto_snapshot_destroy(m->rep->snapshot);
-    m->rep->snapshot = snap;
-    m->rep->seq = seq;
-    assert_int_equal(proto_uuid_v4(m->rep->report_id), PROTO_OK);
-    policy.has_expected_ca = true;
-    assert_int_equal(proto_dn_parse(CORP_CA, &policy.expected_ca), PROTO_OK);
-    policy.now = NOW;
-    policy.expiry_days = 30;
-    assert_int_equal(proto_diagnose(snap, &policy, &m->diag), PROTO_OK);
-    proto_policy_clear(&policy);
-    assert_int_equal(proto_json_encode_report(m->rep, 0, &m->body, &m->len), PROTO_OK);
+    testutil_report_make(m, bundle, fqdn, seq, collected_at, NOW);
 }
 
-static void free_report(struct made *m)
-{
-    proto_diagnosis_destroy(m->diag);
-    proto_report_destroy(m->rep);
-    proto_free(m->body);
-    memset(m, 0, sizeof(*m));
-}
-
-static enum proto_rc ingest_one(struct col_store *st, const struct made *m, int64_t received_at,
-                                bool *dup)
+static enum proto_rc ingest_one(struct col_store *st, const struct testutil_report *m,
+                                int64_t received_at, bool *dup)
 {
     struct col_ingest in = {m->body, m->len, m->rep, m->diag, received_at, NULL};
     bool local = false;
@@ -104,12 +68,12 @@ static enum proto_rc ingest_one(struct col_store *st, const struct made *m, int6
 static void put(struct col_store *st, const char *bundle, const char *fqdn, uint64_t seq,
                 int64_t collected_at, int64_t received_at)
 {
-    struct made m;
+    struct testutil_report m;
     make_report(&m, bundle, fqdn, seq, collected_at);
     bool dup = true;
     assert_int_equal(ingest_one(st, &m, received_at, &dup), PROTO_OK);
     assert_false(dup);
-    free_report(&m);
+    testutil_report_free(&m);
 }
 
 static int fx_setup(void **state)
@@ -237,14 +201,14 @@ static void test_ingest_stores_latest_state_of_a_host(void **state)
 static void test_repeated_report_id_is_a_duplicate_and_adds_no_row(void **state)
 {
     struct fx *f = *state;
-    struct made m;
+    struct testutil_report m;
     bool dup = true;
     make_report(&m, "kb-787-wildcard-first", HOST_A, 1, NOW - DAY);
     assert_int_equal(ingest_one(f->st, &m, NOW, &dup), PROTO_OK);
     assert_false(dup);
     assert_int_equal(ingest_one(f->st, &m, NOW + 60, &dup), PROTO_OK);
     assert_true(dup);
-    free_report(&m);
+    testutil_report_free(&m);
     int64_t n = 0;
     assert_int_equal(col_store_count_reports(f->st, &n), PROTO_OK);
     assert_int_equal(n, 1);
@@ -361,9 +325,9 @@ static void test_finding_keys_name_id_certs_and_rules(void **state)
 static void test_failed_ingest_leaves_the_rest_of_the_batch_intact(void **state)
 {
     struct fx *f = *state;
-    struct made a;
-    struct made bad;
-    struct made b;
+    struct testutil_report a;
+    struct testutil_report bad;
+    struct testutil_report b;
     bool dup = false;
     make_report(&a, "kb-787-wildcard-first", HOST_A, 1, NOW);
     make_report(&bad, "resolution1-single-cert", "", 1, NOW);
@@ -381,7 +345,7 @@ static void test_failed_ingest_leaves_the_rest_of_the_batch_intact(void **state)
     assert_int_equal(testutil_sql_int(f->db, "SELECT count(*) FROM reports"), 2);
 
     /* A rolled-back batch stores nothing. */
-    free_report(&a);
+    testutil_report_free(&a);
     make_report(&a, "kb-787-wildcard-first", "rras-z.corp.contoso.com", 1, NOW);
     ia.body = a.body;
     ia.body_len = a.len;
@@ -391,9 +355,9 @@ static void test_failed_ingest_leaves_the_rest_of_the_batch_intact(void **state)
     assert_int_equal(col_store_ingest(f->st, &ia, &dup), PROTO_OK);
     col_store_rollback(f->st);
     assert_int_equal(testutil_sql_int(f->db, "SELECT count(*) FROM hosts"), 2);
-    free_report(&a);
-    free_report(&bad);
-    free_report(&b);
+    testutil_report_free(&a);
+    testutil_report_free(&bad);
+    testutil_report_free(&b);
 }
 
 static void test_host_names_are_case_insensitive(void **state)
@@ -435,7 +399,7 @@ static void count_latest_state_rewrites(const char *db_path)
 }
 
 /* The diagnosis the collector would make of the same snapshot at another time. */
-static void rediagnose(struct made *m, int64_t now)
+static void rediagnose(struct testutil_report *m, int64_t now)
 {
     struct proto_policy policy = {0};
     proto_diagnosis_destroy(m->diag);
@@ -453,7 +417,7 @@ static void test_unchanged_snapshot_is_stored_once_and_only_moves_times(void **s
     struct fx *f = *state;
     put(f->st, "kb-787-wildcard-first", HOST_A, 1, NOW - DAY, NOW - DAY);
     count_latest_state_rewrites(f->db);
-    struct made m;
+    struct testutil_report m;
     make_report(&m, "kb-787-wildcard-first", HOST_A, 2, NOW);
     bool dup = true;
     assert_int_equal(ingest_one(f->st, &m, NOW, &dup), PROTO_OK);
@@ -491,7 +455,7 @@ static void test_unchanged_snapshot_is_stored_once_and_only_moves_times(void **s
         }
     }
     cJSON_Delete(doc);
-    free_report(&m);
+    testutil_report_free(&m);
 }
 
 static void test_same_snapshot_with_another_diagnosis_rewrites_the_latest_state(void **state)
@@ -499,7 +463,7 @@ static void test_same_snapshot_with_another_diagnosis_rewrites_the_latest_state(
     struct fx *f = *state;
     put(f->st, "kb-787-wildcard-first", HOST_A, 1, NOW - DAY, NOW - DAY);
     count_latest_state_rewrites(f->db);
-    struct made m;
+    struct testutil_report m;
     make_report(&m, "kb-787-wildcard-first", HOST_A, 2, NOW);
     rediagnose(&m, NOW + 3650 * (int64_t)DAY); /* ten years on: every certificate expired */
     assert_int_equal(ingest_one(f->st, &m, NOW, NULL), PROTO_OK);
@@ -511,13 +475,13 @@ static void test_same_snapshot_with_another_diagnosis_rewrites_the_latest_state(
     assert_true(testutil_sql_int(f->db, "SELECT count(*) FROM t_rewrites WHERE what = 'findings'") >
                 0);
     assert_int_equal(testutil_sql_int(f->db, "SELECT count(*) FROM certs WHERE eligible = 1"), 0);
-    free_report(&m);
+    testutil_report_free(&m);
 }
 
 static void test_envelope_and_snapshot_rebuild_the_body_exactly(void **state)
 {
     struct fx *f = *state;
-    struct made m;
+    struct testutil_report m;
     make_report(&m, "kb-787-wildcard-first", HOST_A, 1, NOW);
     assert_int_equal(ingest_one(f->st, &m, NOW, NULL), PROTO_OK);
     sqlite3 *db = NULL;
@@ -545,13 +509,13 @@ static void test_envelope_and_snapshot_rebuild_the_body_exactly(void **state)
     assert_int_equal(snap[0], '{');
     sqlite3_finalize(stmt);
     sqlite3_close(db);
-    free_report(&m);
+    testutil_report_free(&m);
 }
 
 static void test_snapshot_behind_an_escaped_key_is_stored_reprinted(void **state)
 {
     struct fx *f = *state;
-    struct made m;
+    struct testutil_report m;
     make_report(&m, "kb-787-wildcard-first", HOST_A, 1, NOW);
     /* "\u0073napshot" is "snapshot" to a JSON reader but not byte for byte. */
     const char *key = strstr(m.body, "\"snapshot\":");
@@ -579,22 +543,22 @@ static void test_snapshot_behind_an_escaped_key_is_stored_reprinted(void **state
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(snap, "certs")), 2);
     cJSON_Delete(doc);
     proto_free(body);
-    free_report(&m);
+    testutil_report_free(&m);
 }
 
 static void test_spool_losses_are_kept_per_report_and_summed_per_host(void **state)
 {
     struct fx *f = *state;
-    struct made m;
+    struct testutil_report m;
     make_report(&m, "kb-787-wildcard-first", HOST_A, 1, NOW - DAY);
     m.rep->spool_dropped = 4;
     m.rep->spool_quarantined = 1;
     assert_int_equal(ingest_one(f->st, &m, NOW - DAY, NULL), PROTO_OK);
-    free_report(&m);
+    testutil_report_free(&m);
     make_report(&m, "kb-787-wildcard-first", HOST_A, 2, NOW);
     m.rep->spool_dropped = 2;
     assert_int_equal(ingest_one(f->st, &m, NOW, NULL), PROTO_OK);
-    free_report(&m);
+    testutil_report_free(&m);
     assert_int_equal(testutil_sql_int(f->db, "SELECT sum(spool_dropped) FROM reports"), 6);
     cJSON *doc = NULL;
     assert_int_equal(col_store_host_detail(f->st, HOST_A, &doc), PROTO_OK);

@@ -28,7 +28,6 @@
 #include "writer_int.h"
 
 #define NOW 1795564800 /* 2026-11-25T00:00:00Z */
-#define CORP_CA "DC=com, DC=contoso, DC=corp, CN=corp-DC1-CA"
 #define THREADS 8
 #define PER_THREAD 250
 #define HOSTS_PER_THREAD 25
@@ -39,43 +38,10 @@ struct fx {
     struct col_store *st;
 };
 
-struct made {
-    struct proto_report *rep;
-    struct proto_diagnosis *diag;
-    char *body;
-    size_t len;
-};
-
-static void make_report(struct made *m, const char *bundle, const char *fqdn, uint64_t seq)
+static void make_report(struct testutil_report *m, const char *bundle, const char *fqdn,
+                        uint64_t seq)
 {
-    char rel[256];
-    struct proto_snapshot *snap = NULL;
-    struct proto_policy policy = {0};
-    memset(m, 0, sizeof(*m));
-    snprintf(rel, sizeof(rel), "bundles/%s", bundle);
-    assert_int_equal(proto_bundle_read(testutil_fixture(rel), &snap), PROTO_OK);
-    proto_free(snap->host.fqdn);
-    snap->host.fqdn = proto_strdup(fqdn);
-    m->rep = proto_report_create();
-    assert_non_null(m->rep);
-    proto_snapshot_destroy(m->rep->snapshot);
-    m->rep->snapshot = snap;
-    m->rep->seq = seq;
-    assert_int_equal(proto_uuid_v4(m->rep->report_id), PROTO_OK);
-    policy.has_expected_ca = true;
-    assert_int_equal(proto_dn_parse(CORP_CA, &policy.expected_ca), PROTO_OK);
-    policy.now = NOW;
-    policy.expiry_days = 30;
-    assert_int_equal(proto_diagnose(snap, &policy, &m->diag), PROTO_OK);
-    proto_policy_clear(&policy);
-    assert_int_equal(proto_json_encode_report(m->rep, 0, &m->body, &m->len), PROTO_OK);
-}
-
-static void free_report(struct made *m)
-{
-    proto_diagnosis_destroy(m->diag);
-    proto_report_destroy(m->rep);
-    proto_free(m->body);
+    testutil_report_make(m, bundle, fqdn, seq, 0, NOW);
 }
 
 static int fx_setup(void **state)
@@ -154,7 +120,7 @@ static void *submit_main(void *arg)
     return NULL;
 }
 
-static void start_submit(struct submitter *s, struct col_writer *w, const struct made *m)
+static void start_submit(struct submitter *s, struct col_writer *w, const struct testutil_report *m)
 {
     memset(s, 0, sizeof(*s));
     s->w = w;
@@ -170,7 +136,7 @@ static void test_submit_returns_after_commit_and_flags_duplicates(void **state)
     struct fx *f = *state;
     struct col_writer *w = NULL;
     struct col_writer_config cfg = {16, 8};
-    struct made m;
+    struct testutil_report m;
     bool dup = true;
     make_report(&m, "kb-787-wildcard-first", "rras01.corp.contoso.com", 1);
     assert_int_equal(col_writer_create(f->st, &cfg, &w), PROTO_OK);
@@ -184,12 +150,12 @@ static void test_submit_returns_after_commit_and_flags_duplicates(void **state)
     assert_int_equal(col_writer_transactions(w), 2);
     assert_int_equal(col_writer_queue_depth(w), 0);
     col_writer_destroy(w);
-    free_report(&m);
+    testutil_report_free(&m);
 }
 
 struct load {
     struct col_writer *w;
-    struct made m; /* made on the main thread: fixture paths are not thread-safe */
+    struct testutil_report m; /* made on the main thread: fixture paths are not thread-safe */
     pthread_barrier_t *start;
     int index;
     int failures;
@@ -199,7 +165,7 @@ struct load {
 static void *load_main(void *arg)
 {
     struct load *l = arg;
-    struct made m = l->m;
+    struct testutil_report m = l->m;
     char *bodies[PER_THREAD];
     size_t lens[PER_THREAD];
     char ids[PER_THREAD][37];
@@ -231,7 +197,7 @@ static void *load_main(void *arg)
         proto_free(bodies[i]);
     }
     m.rep->snapshot->host.fqdn = original;
-    free_report(&m);
+    testutil_report_free(&m);
     return NULL;
 }
 
@@ -333,7 +299,7 @@ static void test_full_queue_refuses_at_once(void **state)
     struct fx *f = *state;
     struct col_writer *w = NULL;
     struct col_writer_config cfg = {1, 8};
-    struct made m[3];
+    struct testutil_report m[3];
     struct submitter a;
     struct submitter b;
     make_report(&m[0], "resolution1-single-cert", "rras-a.corp.contoso.com", 1);
@@ -357,7 +323,7 @@ static void test_full_queue_refuses_at_once(void **state)
     assert_int_equal(reports_in(f->st), 2);
     col_writer_destroy(w);
     for (int i = 0; i < 3; i++) {
-        free_report(&m[i]);
+        testutil_report_free(&m[i]);
     }
 }
 
@@ -366,7 +332,7 @@ static void test_failing_job_does_not_fail_its_batch(void **state)
     struct fx *f = *state;
     struct col_writer *w = NULL;
     struct col_writer_config cfg = {16, 16};
-    struct made m[4];
+    struct testutil_report m[4];
     struct submitter s[4];
     make_report(&m[0], "resolution1-single-cert", "rras-a.corp.contoso.com", 1);
     make_report(&m[1], "kb-787-wildcard-first", "rras-b.corp.contoso.com", 1);
@@ -394,7 +360,7 @@ static void test_failing_job_does_not_fail_its_batch(void **state)
     assert_int_equal(col_writer_transactions(w), 2);
     col_writer_destroy(w);
     for (int i = 0; i < 4; i++) {
-        free_report(&m[i]);
+        testutil_report_free(&m[i]);
     }
 }
 
@@ -415,7 +381,7 @@ static void test_destroy_drains_queued_jobs_and_refuses_new_ones(void **state)
     struct fx *f = *state;
     struct col_writer *w = NULL;
     struct col_writer_config cfg = {16, 1};
-    struct made m[3];
+    struct testutil_report m[3];
     struct submitter s[3];
     struct destroyer d;
     make_report(&m[0], "resolution1-single-cert", "rras-a.corp.contoso.com", 1);
@@ -442,7 +408,7 @@ static void test_destroy_drains_queued_jobs_and_refuses_new_ones(void **state)
     assert_int_equal(s[1].rc, PROTO_OK);
     assert_int_equal(reports_in(f->st), 2);
     for (int i = 0; i < 3; i++) {
-        free_report(&m[i]);
+        testutil_report_free(&m[i]);
     }
 }
 

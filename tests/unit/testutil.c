@@ -7,12 +7,18 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <dirent.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include <sqlite3.h>
+
+#include "alloc.h"
+#include "bundle.h"
+#include "diagnose.h"
+#include "json.h"
 
 const char *testutil_fixture(const char *relative)
 {
@@ -71,4 +77,43 @@ int64_t testutil_sql_int(const char *db_path, const char *sql)
     sqlite3_finalize(stmt);
     sqlite3_close(db);
     return v;
+}
+
+void testutil_report_make(struct testutil_report *m, const char *bundle, const char *fqdn,
+                          uint64_t seq, int64_t collected_at, int64_t now)
+{
+    char rel[256];
+    struct proto_snapshot *snap = NULL;
+    struct proto_policy policy = {0};
+    memset(m, 0, sizeof(*m));
+    snprintf(rel, sizeof(rel), "bundles/%s", bundle);
+    assert_int_equal(proto_bundle_read(testutil_fixture(rel), &snap), PROTO_OK);
+    proto_free(snap->host.fqdn);
+    snap->host.fqdn = proto_strdup(fqdn);
+    if (collected_at != 0) {
+        snap->host.collected_at = collected_at;
+    }
+    m->rep = proto_report_create();
+    assert_non_null(m->rep);
+    proto_snapshot_destroy(m->rep->snapshot);
+    m->rep->snapshot = snap;
+    m->rep->seq = seq;
+    assert_int_equal(proto_uuid_v4(m->rep->report_id), PROTO_OK);
+    policy.has_expected_ca = true;
+    assert_int_equal(
+        proto_dn_parse("DC=com, DC=contoso, DC=corp, CN=corp-DC1-CA", &policy.expected_ca),
+        PROTO_OK);
+    policy.now = now;
+    policy.expiry_days = 30;
+    assert_int_equal(proto_diagnose(snap, &policy, &m->diag), PROTO_OK);
+    proto_policy_clear(&policy);
+    assert_int_equal(proto_json_encode_report(m->rep, 0, &m->body, &m->len), PROTO_OK);
+}
+
+void testutil_report_free(struct testutil_report *m)
+{
+    proto_diagnosis_destroy(m->diag);
+    proto_report_destroy(m->rep);
+    proto_free(m->body);
+    memset(m, 0, sizeof(*m));
 }

@@ -22,4 +22,20 @@ void testutil_remove_flat_dir(const char *dir);
  * database file (so it sees only what was committed). Fails the test on any error. */
 int64_t testutil_sql_int(const char *db_path, const char *sql);
 
+/* An agent report as the collector receives it, built from a capture-bundle fixture: the
+ * bundle's snapshot as host `fqdn`, a fresh report_id, `seq`, diagnosed at `now` with the fixture
+ * policy (expected CA corp-DC1-CA, 30-day horizon) and encoded compactly. A `collected_at` of 0
+ * keeps the bundle's. Release with testutil_report_free. */
+struct proto_report;
+struct proto_diagnosis;
+struct testutil_report {
+    struct proto_report *rep;
+    struct proto_diagnosis *diag;
+    char *body;
+    size_t len;
+};
+void testutil_report_make(struct testutil_report *m, const char *bundle, const char *fqdn,
+                          uint64_t seq, int64_t collected_at, int64_t now);
+void testutil_report_free(struct testutil_report *m);
+
 #endif
