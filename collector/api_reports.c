@@ -111,8 +111,13 @@ static bool api_decode_full(struct col_api_call *call, struct col_http_response 
     rc = proto_diagnose((*report)->snapshot, &policy, diag);
     if (!rc) {
         struct col_ingest in = {req->body, req->body_len, *report, *diag, now, NULL};
-        col_ingest_facts_release(facts);
-        rc = col_ingest_facts_compute(&in, facts); /* hashing here keeps the writer for writing */
+        if (facts->snapshot != NULL && facts->snapshot_offset >= 0) {
+            /* The snapshot was located and hashed when the cache was asked: not twice. */
+            col_ingest_facts_add_diagnosis(*diag, facts);
+        } else {
+            col_ingest_facts_release(facts);
+            rc = col_ingest_facts_compute(&in, facts); /* hashing here keeps the writer free */
+        }
     }
     if (rc) {
         api_reject(call, resp, COL_REJECT_INTERNAL, 503, "busy", "out of memory", NULL);

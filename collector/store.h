@@ -58,6 +58,9 @@ void col_ingest_facts_release(struct col_ingest_facts *facts); /* accepts NULL *
  * object; diagnosis_hash is left empty for the caller. Any thread. */
 void col_ingest_facts_of_span(const char *body, size_t off, size_t len,
                               struct col_ingest_facts *out);
+/* Completes facts from col_ingest_facts_of_span with the diagnosis digest. Any thread. */
+void col_ingest_facts_add_diagnosis(const struct proto_diagnosis *diagnosis,
+                                    struct col_ingest_facts *facts);
 
 enum proto_rc col_store_begin(struct col_store *st);
 /* Stores one report inside the open transaction under a savepoint, so a failure leaves the

@@ -137,6 +137,12 @@ enum proto_rc col_ingest_facts_compute(const struct col_ingest *in, struct col_i
     return PROTO_OK;
 }
 
+void col_ingest_facts_add_diagnosis(const struct proto_diagnosis *diagnosis,
+                                    struct col_ingest_facts *facts)
+{
+    facts_diagnosis_hash(diagnosis, facts->diagnosis_hash);
+}
+
 void col_ingest_facts_release(struct col_ingest_facts *facts)
 {
     if (facts == NULL) {
