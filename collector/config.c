@@ -49,6 +49,10 @@ const struct proto_conf_entry col_config_table[] = {
      0, "Time allowed for the TLS handshake"},
     {"session_tickets", PROTO_CONF_BOOL, "true", 0, 0, COL_OFF(session_tickets), 0,
      "TLS session tickets, so returning agents resume without a full handshake"},
+    {"tls_gcm_accel", PROTO_CONF_BOOL, "true", 0, 0, COL_OFF(tls_gcm_accel), 0,
+     "AES-GCM TLS records sealed and opened with AES-NI by the collector instead of by mbedTLS "
+     "2.28 (decision 006; on only when the CPU has AES-NI and a self-test at start agrees with "
+     "mbedTLS)"},
     {"expected_ca", PROTO_CONF_STRING, "", 0, 0, COL_OFF(expected_ca), COL_SIZE(expected_ca),
      "DN of the CA that L2TP clients trust (fleet policy); empty: not judged"},
     {"expiry_days", PROTO_CONF_UINT, "30", 1, 3650, COL_OFF(expiry_days), 0,

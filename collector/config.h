@@ -25,6 +25,7 @@ struct col_config {
     unsigned long idle_timeout_ms;
     unsigned long handshake_timeout_ms;
     bool session_tickets;
+    bool tls_gcm_accel;
     char expected_ca[1024];
     unsigned long expiry_days;
     unsigned long next_interval_s;

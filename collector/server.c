@@ -36,6 +36,7 @@
 #include "limits.h"
 #include "log.h"
 #include "tls.h"
+#include "tls_gcm.h"
 
 #define COL_SERVER_LISTENERS 2
 #define COL_SERVER_RBUF (COL_HTTP_MAX_HEAD + 1024u) /* > MAX_HEAD so 431 can be told apart */
@@ -117,6 +118,7 @@ void col_server_config_from(struct col_server_config *out, const struct col_conf
     out->tls_key = cfg->tls_key;
     out->client_ca = cfg->client_ca;
     out->session_tickets = cfg->session_tickets;
+    out->tls_gcm_library_only = !cfg->tls_gcm_accel;
     out->max_connections = cfg->max_connections;
     out->max_body_bytes = cfg->max_body_bytes;
     out->handshake_timeout_ms = cfg->handshake_timeout_ms;
@@ -381,6 +383,12 @@ enum proto_rc col_server_create(const struct col_server_config *cfg, struct col_
         .session_cache_max = 0,
         .session_lifetime_s = 0,
     };
+    char gcm_path[160];
+    result = col_tls_gcm_setup(!cfg->tls_gcm_library_only, gcm_path, sizeof(gcm_path));
+    if (result != PROTO_OK) {
+        col_server_errf(err, err_size, "TLS record protection: %s", gcm_path);
+        goto out;
+    }
     result = col_tls_create(&ts, &srv->tls, err, err_size);
     if (result != PROTO_OK) {
         goto out;
@@ -400,9 +408,9 @@ enum proto_rc col_server_create(const struct col_server_config *cfg, struct col_
     col_server_raise_fd_limit(srv->cfg.max_connections);
     col_log(COL_LOG_INFO,
             "listening: agent port %u (mutual TLS), admin port %u; max %lu connections, "
-            "session tickets %s",
+            "session tickets %s; AES-GCM records: %s",
             srv->port[COL_LISTENER_AGENT], srv->port[COL_LISTENER_ADMIN], srv->cfg.max_connections,
-            cfg->session_tickets ? "on" : "off");
+            cfg->session_tickets ? "on" : "off", gcm_path);
 out:
     if (result != PROTO_OK) {
         col_server_destroy(srv);

@@ -2,9 +2,10 @@
  * writer: the one thread that writes reports, committing them in batches (see writer.h).
  *
  * Owns the job queue (a linked list of jobs that live on the submitters' stacks, bounded by
- * queue_max) and the thread. The thread takes every queued job up to batch_max, opens one
- * BEGIN IMMEDIATE transaction, ingests each under its own savepoint, commits once (one fsync
- * for the batch: group commit) and only then wakes each submitter with its own result. A job
+ * queue_max) and the thread. The thread opens one BEGIN IMMEDIATE transaction, ingests each
+ * queued job under its own savepoint, and while reports keep arriving (the linger below) goes
+ * on ingesting them into the same transaction, up to batch_max; it then commits once (one
+ * fsync for the batch: group commit) and only then wakes each submitter with its own result. A job
  * that fails alone does not fail the batch; a failed COMMIT fails every job of it; if SQLite
  * itself rolled the transaction back mid-batch, the jobs already ingested in it fail too and
  * the rest go on in a new transaction. Destroy stops new submissions and drains the queue.
@@ -12,6 +13,7 @@
 #include "writer.h"
 
 #include <pthread.h>
+#include <string.h>
 #include <time.h>
 
 #include "alloc.h"
@@ -86,36 +88,109 @@ static void writer_fail_range(struct writer_job *from, struct writer_job *to, en
     }
 }
 
-/* Runs one batch; returns true when a transaction was committed. */
-static bool writer_run_batch(struct col_writer *w, struct writer_job *batch)
+/* The transaction being filled: the jobs ingested in it so far, in queue order. */
+struct writer_batch {
+    struct writer_job *first;
+    struct writer_job *last;
+    struct writer_job *tx_first; /* first job of the open transaction (NULL: none yet) */
+    size_t count;
+    enum proto_rc result; /* not OK: no transaction is open, and later jobs fail with this */
+};
+
+static void writer_batch_start(struct col_writer *w, struct writer_batch *b)
 {
-    struct col_store *st = w->st;
-    struct writer_job *tx_first = batch;
-    enum proto_rc result = col_store_begin(st);
-    for (struct writer_job *j = batch; j != NULL; j = j->next) {
-        if (result) {
-            j->result = result;
-            continue;
-        }
-        j->result = col_store_ingest(st, j->in, &j->duplicate);
-        if (j->result && !col_store_in_transaction(st)) {
-            /* SQLite ended the transaction on its own (I/O error, disk full, out of memory):
-             * what this batch ingested before is gone. Start over for the jobs after it. */
-            writer_fail_range(tx_first, j, j->result);
-            col_store_rollback(st);
-            tx_first = j->next;
-            result = col_store_begin(st);
-        }
+    memset(b, 0, sizeof(*b));
+    b->result = col_store_begin(w->st);
+}
+
+/* Ingests one job into the open transaction under its own savepoint. */
+static void writer_batch_ingest(struct col_writer *w, struct writer_batch *b, struct writer_job *j)
+{
+    j->next = NULL;
+    if (b->last != NULL) {
+        b->last->next = j;
+    } else {
+        b->first = j;
     }
-    if (result) {
+    b->last = j;
+    b->count++;
+    if (b->result) {
+        j->result = b->result;
+        return;
+    }
+    if (b->tx_first == NULL) {
+        b->tx_first = j;
+    }
+    j->result = col_store_ingest(w->st, j->in, &j->duplicate);
+    if (j->result && !col_store_in_transaction(w->st)) {
+        /* SQLite ended the transaction on its own (I/O error, disk full, out of memory): what
+         * this batch ingested before is gone. Start over for the jobs after it. */
+        writer_fail_range(b->tx_first, j, j->result);
+        col_store_rollback(w->st);
+        b->tx_first = NULL;
+        b->result = col_store_begin(w->st);
+    }
+}
+
+/* Returns true when the transaction committed; otherwise its jobs carry the failure. */
+static bool writer_batch_commit(struct col_writer *w, struct writer_batch *b)
+{
+    if (b->result) {
         return false;
     }
-    result = col_store_commit(st);
+    enum proto_rc result = col_store_commit(w->st);
     if (result) {
-        writer_fail_range(tx_first, NULL, result);
+        writer_fail_range(b->tx_first, NULL, result);
         return false;
     }
     return true;
+}
+
+/* Takes up to `room` jobs off the queue, in order (w->mu held). */
+static struct writer_job *writer_take(struct col_writer *w, size_t room)
+{
+    struct writer_job *first = w->head;
+    if (first == NULL || room == 0) {
+        return NULL;
+    }
+    struct writer_job *last = first;
+    size_t n = 1;
+    while (n < room && last->next != NULL) {
+        last = last->next;
+        n++;
+    }
+    w->head = last->next;
+    if (w->head == NULL) {
+        w->tail = NULL;
+    }
+    last->next = NULL;
+    w->depth -= n;
+    return first;
+}
+
+/* Whether to keep the transaction open for more reports (w->mu held; may wait on it). */
+static bool writer_linger(struct col_writer *w, const struct writer_batch *b,
+                          const struct timespec *limit)
+{
+    if (b->count >= w->batch_max || w->stopping) {
+        return false;
+    }
+    if (w->head != NULL) {
+        return true; /* arrived while the batch was being ingested */
+    }
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (!writer_before(&now, limit)) {
+        return false;
+    }
+    struct timespec gap = writer_after(&now, WRITER_LINGER_GAP_NS);
+    const struct timespec *until = writer_before(&gap, limit) ? &gap : limit;
+    while (w->head == NULL && !w->stopping) {
+        if (pthread_cond_timedwait(&w->work, &w->mu, until) != 0) {
+            break; /* a whole gap without an arrival, or the limit */
+        }
+    }
+    return w->head != NULL && !w->stopping;
 }
 
 static void *writer_main(void *arg)
@@ -129,49 +204,43 @@ static void *writer_main(void *arg)
         if (w->head == NULL) {
             break; /* stopping and drained */
         }
-        if (w->last_batch > 1 && !w->stopping) {
-            struct timespec now;
-            clock_gettime(CLOCK_MONOTONIC, &now);
-            struct timespec limit = writer_after(&now, WRITER_LINGER_NS);
-            size_t seen = w->depth;
-            while (w->depth < w->batch_max && !w->stopping) {
-                struct timespec gap = writer_after(&now, WRITER_LINGER_GAP_NS);
-                struct timespec until = writer_before(&gap, &limit) ? gap : limit;
-                int rc = pthread_cond_timedwait(&w->work, &w->mu, &until);
-                clock_gettime(CLOCK_MONOTONIC, &now);
-                if (!writer_before(&now, &limit) || (rc != 0 && w->depth == seen)) {
-                    break; /* the limit, or a whole gap without an arrival */
-                }
-                seen = w->depth;
-            }
-        }
-        struct writer_job *batch = w->head;
-        struct writer_job *last = batch;
-        size_t n = 1;
-        while (n < w->batch_max && last->next != NULL) {
-            last = last->next;
-            n++;
-        }
-        w->head = last->next;
-        if (w->head == NULL) {
-            w->tail = NULL;
-        }
-        last->next = NULL;
-        w->depth -= n;
-        w->last_batch = n;
+        bool linger = w->last_batch > 1 && !w->stopping;
+        struct timespec limit;
+        clock_gettime(CLOCK_MONOTONIC, &limit);
+        limit = writer_after(&limit, WRITER_LINGER_NS);
+        /* Taken before BEGIN, which may wait for the lock: the queue has room meanwhile. */
+        struct writer_job *jobs = writer_take(w, w->batch_max);
         pthread_mutex_unlock(&w->mu);
 
-        bool committed = writer_run_batch(w, batch);
+        struct writer_batch batch;
+        writer_batch_start(w, &batch);
+        /* Reports are ingested as they arrive, so when the batch closes only COMMIT is left. */
+        for (;;) {
+            for (struct writer_job *j = jobs, *next = NULL; j != NULL; j = next) {
+                next = j->next;
+                writer_batch_ingest(w, &batch, j);
+            }
+            pthread_mutex_lock(&w->mu);
+            if (!linger || !writer_linger(w, &batch, &limit)) {
+                break;
+            }
+            jobs = writer_take(w, w->batch_max - batch.count);
+            pthread_mutex_unlock(&w->mu);
+        }
+        w->last_batch = batch.count;
+        pthread_mutex_unlock(&w->mu);
+
+        bool committed = writer_batch_commit(w, &batch);
 
         /* The counters first, so a submitter that returns sees its batch counted. */
         pthread_mutex_lock(&w->mu);
         if (committed) {
             w->transactions++;
         }
-        w->jobs += n;
+        w->jobs += batch.count;
         pthread_mutex_unlock(&w->mu);
         /* Read `next` before `done`: once woken, a submitter's job (on its stack) is gone. */
-        for (struct writer_job *j = batch, *next = NULL; j != NULL; j = next) {
+        for (struct writer_job *j = batch.first, *next = NULL; j != NULL; j = next) {
             next = j->next;
             pthread_mutex_lock(&j->mu);
             j->done = true;

@@ -99,6 +99,17 @@ code=$(admin_get "$token" /metrics)
 resumed=$(sed -n 's/^rrasfleet_tls_handshakes_total{result="resumed"} //p' "$T/last-body")
 [ "${resumed:-0}" -ge 2 ] || fail "resumed handshakes not counted: ${resumed:-none}"
 
+# 4b. AES-GCM records (OpenSSL clients on the other end) go through the collector's AES-NI path
+#     when the CPU has it (decision 006): every exchange above checked it against OpenSSL.
+gcm_records() { sed -n 's/^rrasfleet_tls_gcm_accelerated_records_total //p' "$T/last-body"; }
+if grep -qw aes /proc/cpuinfo && grep -qw pclmulqdq /proc/cpuinfo; then
+    grep -q 'AES-GCM records: AES-GCM by AES-NI' "$T/collector.log" ||
+        fail "AES-NI path not on: $(grep 'AES-GCM records' "$T/collector.log")"
+    [ "$(gcm_records)" -ge 10 ] || fail "AES-GCM records not served by the AES-NI path: $(gcm_records)"
+else
+    [ "$(gcm_records)" = 0 ] || fail "AES-NI path used on a CPU without AES-NI"
+fi
+
 # 5. A client that connects and sends nothing is closed at the handshake timeout (500 ms),
 #    and others are served meanwhile.
 /usr/bin/python3 - "$ADMIN_PORT" >"$T/silent.ms" <<'PY' &
@@ -122,5 +133,13 @@ took=$(cat "$T/silent.ms")
 [ "$took" -ge 400 ] && [ "$took" -lt 2000 ] || fail "silent client closed after $took ms"
 
 # 6. SIGTERM: a clean exit.
+col_stop
+
+# 7. tls_gcm_accel off: mbedTLS seals and opens every record; the collector still serves.
+col_start --tls-gcm-accel off
+grep -q 'AES-GCM records: mbedTLS (tls_gcm_accel is off)' "$T/collector.log" ||
+    fail "tls_gcm_accel off not logged: $(grep 'AES-GCM records' "$T/collector.log")"
+[ "$(admin_get "$token" /metrics)" = 200 ] || fail "not served with tls_gcm_accel off"
+[ "$(gcm_records)" = 0 ] || fail "the AES-NI path served records while off: $(gcm_records)"
 col_stop
 echo "test_tls_server: ok"

@@ -93,7 +93,7 @@ static void test_defaults_are_the_documented_ones(void **state)
 static void test_table_has_one_entry_per_member_with_distinct_offsets(void **state)
 {
     (void)state;
-    assert_int_equal(col_config_table_count, 22);
+    assert_int_equal(col_config_table_count, 23);
     for (size_t i = 0; i < col_config_table_count; i++) {
         const struct proto_conf_entry *e = &col_config_table[i];
         assert_non_null(e->description);
@@ -214,6 +214,15 @@ static void test_session_tickets_can_be_turned_off(void **state)
     assert_false(f->cfg.session_tickets);
 }
 
+static void test_tls_gcm_acceleration_is_on_by_default_and_can_be_turned_off(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(load(f, "", 0, NULL), PROTO_OK);
+    assert_true(f->cfg.tls_gcm_accel);
+    assert_int_equal(load(f, "tls_gcm_accel = no\n", 0, NULL), PROTO_OK);
+    assert_false(f->cfg.tls_gcm_accel);
+}
+
 static void test_reference_doc_holds_the_generated_table(void **state)
 {
     (void)state;
@@ -250,6 +259,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_listen_addresses_need_host_and_port, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expected_ca_must_parse_as_a_dn, setup, teardown),
         cmocka_unit_test_setup_teardown(test_session_tickets_can_be_turned_off, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_tls_gcm_acceleration_is_on_by_default_and_can_be_turned_off, setup, teardown),
         cmocka_unit_test(test_reference_doc_holds_the_generated_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
