@@ -73,7 +73,9 @@ static void checkpoint_restart(struct col_checkpoint *c, int log_pages, uint64_t
     }
     int log = 0, done = 0;
     sqlite3_busy_timeout(c->db, CKPT_RESTART_BUSY_MS);
+    col_store_other_writer_begin(c->st); /* RESTART waits for the write lock too */
     int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_RESTART, &log, &done);
+    col_store_other_writer_end(c->st);
     sqlite3_busy_timeout(c->db, COL_STORE_BUSY_TIMEOUT_MS);
     if (rc != SQLITE_OK) {
         /* Readers still hold it: do not stall the writer again on every commit. */

@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <mbedtls/platform_util.h>
+
 #if defined(__x86_64__) && (defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 5))
 #define GCM_NI_BUILT 1
 #else
@@ -238,6 +240,7 @@ GCM_NI_TARGET static void gcm_ni_crypt(struct gcm_ni_ctx *c, const unsigned char
         /* Only the real ciphertext bytes count: the rest of the block is zero padding. */
         memset(block + rest, 0, sizeof(block) - rest);
         gcm_ni_absorb(c, sealing ? gcm_ni_load(block) : data);
+        mbedtls_platform_zeroize(block, sizeof(block));
     }
 }
 
@@ -256,6 +259,9 @@ GCM_NI_TARGET bool col_gcm_ni_seal(const struct col_gcm_ni_key *key,
     unsigned char full[16];
     gcm_ni_store(full, gcm_ni_finish(&c, aad_len, len));
     memcpy(tag, full, COL_GCM_NI_TAG_LEN);
+    /* As mbedTLS does: no round key, H or tag left behind on the stack. */
+    mbedtls_platform_zeroize(&c, sizeof(c));
+    mbedtls_platform_zeroize(full, sizeof(full));
     return true;
 }
 
@@ -279,12 +285,10 @@ col_gcm_ni_open(const struct col_gcm_ni_key *key, const unsigned char iv[COL_GCM
     for (size_t i = 0; i < COL_GCM_NI_TAG_LEN; i++) {
         diff |= (unsigned char)(computed[i] ^ expected[i]);
     }
+    mbedtls_platform_zeroize(&c, sizeof(c));
+    mbedtls_platform_zeroize(computed, sizeof(computed));
     if (diff != 0) {
-        /* volatile: the wipe of plaintext nobody may see must not be optimised away. */
-        volatile unsigned char *wipe = out;
-        for (size_t i = 0; i < len; i++) {
-            wipe[i] = 0;
-        }
+        mbedtls_platform_zeroize(out, len); /* plaintext nobody may see */
         return COL_GCM_NI_FORGED;
     }
     return COL_GCM_NI_OPENED;

@@ -258,7 +258,8 @@ static enum proto_rc col_metrics_render_transport(struct col_metrics *m, struct 
     if (result == PROTO_OK) {
         result = col_metrics_header(
             out, "rrasfleet_tls_gcm_accelerated_records_total", "counter",
-            "AES-GCM TLS records sealed or opened by the collector's AES-NI path (decision 006); "
+            "AES-GCM TLS records (and session tickets) sealed or opened by the collector's AES-NI "
+            "path (decision 006); "
             "stays 0 while mbedTLS does them.");
     }
     if (result == PROTO_OK) {

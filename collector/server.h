@@ -46,9 +46,9 @@ struct col_server_config {
     const char *tls_key;
     const char *client_ca; /* required when agent_listen is set */
     bool session_tickets;
-    bool tls_gcm_library_only; /* false (default): AES-GCM records by tls_gcm when it can */
-    unsigned long max_connections;      /* beyond it: accepted and closed at once */
-    unsigned long max_body_bytes;       /* larger Content-Length: 413 before reading */
+    bool tls_gcm_library_only;     /* false (default): AES-GCM records by tls_gcm when it can */
+    unsigned long max_connections; /* beyond it: accepted and closed at once */
+    unsigned long max_body_bytes;  /* larger Content-Length: 413 before reading */
     unsigned long handshake_timeout_ms; /* from accept to the end of the TLS handshake */
     unsigned long header_timeout_ms;    /* the whole head, from its first byte */
     unsigned long body_timeout_ms;      /* the whole body; also each response write */

@@ -322,6 +322,29 @@ enum proto_rc col_store_wexec(struct col_store *st, enum col_wsql which)
     return rc == SQLITE_DONE ? PROTO_OK : col_store_rc(rc);
 }
 
+void col_store_other_writer_begin(struct col_store *st)
+{
+    atomic_fetch_add(&st->others_waiting, 1);
+}
+
+void col_store_other_writer_end(struct col_store *st)
+{
+    atomic_fetch_sub(&st->others_waiting, 1);
+}
+
+bool col_store_other_writer_waiting(struct col_store *st)
+{
+    return atomic_load_explicit(&st->others_waiting, memory_order_relaxed) > 0;
+}
+
+int col_store_begin_other(struct col_store *st, sqlite3 *db)
+{
+    col_store_other_writer_begin(st);
+    int rc = sqlite3_exec(db, COL_SQL_BEGIN_IMMEDIATE, NULL, NULL, NULL);
+    col_store_other_writer_end(st);
+    return rc;
+}
+
 bool col_store_in_transaction(struct col_store *st)
 {
     return st != NULL && st->wdb != NULL && !sqlite3_get_autocommit(st->wdb);

@@ -743,10 +743,11 @@ enum proto_rc col_store_ingest(struct col_store *st, const struct col_ingest *in
 
 /* ---- retention ---------------------------------------------------------------------------- */
 
-static enum proto_rc ing_prune_step(sqlite3 *db, const char *sql, int64_t before, int *changed)
+static enum proto_rc ing_prune_step(struct col_store *st, sqlite3 *db, const char *sql,
+                                    int64_t before, int *changed)
 {
     sqlite3_stmt *stmt = NULL;
-    int rc = sqlite3_exec(db, COL_SQL_BEGIN_IMMEDIATE, NULL, NULL, NULL);
+    int rc = col_store_begin_other(st, db);
     if (rc == SQLITE_OK) {
         rc = sqlite3_prepare_v2(db, sql, -1, &stmt, NULL);
     }
@@ -786,13 +787,13 @@ enum proto_rc col_store_prune(struct col_store *st, int64_t before, int64_t *del
     int changed = 0;
     pthread_mutex_lock(&st->admin_mu);
     do {
-        result = ing_prune_step(st->adb, COL_SQL_PRUNE_REPORTS, before, &changed);
+        result = ing_prune_step(st, st->adb, COL_SQL_PRUNE_REPORTS, before, &changed);
         total += changed;
     } while (!result && changed > 0);
     const char *orphans[] = {COL_SQL_PRUNE_SNAPSHOTS, COL_SQL_PRUNE_BODIES};
     for (size_t i = 0; !result && i < sizeof(orphans) / sizeof(orphans[0]); i++) {
         do {
-            result = ing_prune_step(st->adb, orphans[i], INT64_MIN, &changed);
+            result = ing_prune_step(st, st->adb, orphans[i], INT64_MIN, &changed);
         } while (!result && changed > 0);
     }
     pthread_mutex_unlock(&st->admin_mu);

@@ -62,6 +62,8 @@ struct col_store {
     pthread_mutex_t wal_mu;         /* guards wal_fn/wal_ctx against col_store_wal_listen */
     col_store_wal_fn wal_fn;
     void *wal_ctx;
+
+    _Atomic int others_waiting; /* connections other than wdb waiting for the write lock */
 };
 
 /* Maps an SQLite result code to enum proto_rc. */
@@ -80,6 +82,21 @@ enum proto_rc col_store_wexec(struct col_store *st, enum col_wsql which);
  * by itself on some errors (I/O, disk full, out of memory); the writer checks this after a
  * failed ingest to learn whether the batch so far is lost. */
 bool col_store_in_transaction(struct col_store *st);
+
+/*
+ * A connection other than the writer's (prune, tokens, a RESTART checkpoint) about to wait for
+ * the write lock says so between _begin and _end. The writer keeps its transaction open for
+ * more reports only while nobody waits, and begins its next one only when nobody waits (or
+ * after a bounded pause): otherwise, under steady load, the lock would be free for only a few
+ * microseconds between COMMIT and the next BEGIN, and SQLite's busy handler (which sleeps
+ * 1, 2, 5 ... ms between tries) would almost never find it free.
+ */
+void col_store_other_writer_begin(struct col_store *st);
+void col_store_other_writer_end(struct col_store *st);
+bool col_store_other_writer_waiting(struct col_store *st);
+
+/* BEGIN IMMEDIATE on `db` (not the writer's), announced as above. */
+int col_store_begin_other(struct col_store *st, sqlite3 *db);
 
 /*
  * Steps `stmt` to completion and turns the rows into a table with these columns; column

@@ -177,6 +177,14 @@ static enum proto_rc tok_exec(sqlite3 *db, const char *sql)
     return rc != SQLITE_OK && !result ? PROTO_EIO : result;
 }
 
+/* BEGIN IMMEDIATE on the admin connection, announced to the writer (store_int.h). */
+static enum proto_rc tok_begin(struct col_store *st)
+{
+    int rc = col_store_begin_other(st, st->adb);
+    enum proto_rc result = col_store_rc(rc);
+    return rc != SQLITE_OK && !result ? PROTO_EIO : result;
+}
+
 /* Commits, or rolls back when `result` already failed or the commit does. */
 static enum proto_rc tok_finish(sqlite3 *db, enum proto_rc result)
 {
@@ -256,7 +264,7 @@ enum proto_rc col_store_token_create(struct col_store *st, enum col_role role, c
         goto out;
     }
     pthread_mutex_lock(&st->admin_mu);
-    result = tok_exec(st->adb, COL_SQL_BEGIN_IMMEDIATE);
+    result = tok_begin(st);
     if (!result) {
         result = tok_insert(st->adb, id, name, role, salt, hash, actor);
         if (!result) {
@@ -404,7 +412,7 @@ enum proto_rc col_store_token_revoke(struct col_store *st, const char *id, const
         return PROTO_ENOTFOUND;
     }
     pthread_mutex_lock(&st->admin_mu);
-    enum proto_rc result = tok_exec(st->adb, COL_SQL_BEGIN_IMMEDIATE);
+    enum proto_rc result = tok_begin(st);
     if (!result) {
         result = tok_revoke(st->adb, id);
         if (!result) {

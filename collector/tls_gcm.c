@@ -195,7 +195,7 @@ static bool tls_gcm_selftest_key(mbedtls_cipher_type_t type, int key_bits)
     static const size_t lengths[] = {0, 1, 15, 16, 17, 63, 64, 65, 100, 1024, TLS_GCM_TEST_MAX};
     unsigned char key[32];
     unsigned char iv[COL_GCM_NI_IV_LEN];
-    unsigned char aad[13];
+    unsigned char aad[18]; /* 13 bytes for a TLS record, 18 for a session ticket */
     unsigned char plain[TLS_GCM_TEST_MAX];
     unsigned char theirs[TLS_GCM_TEST_MAX + COL_GCM_NI_TAG_LEN];
     unsigned char ours[TLS_GCM_TEST_MAX + COL_GCM_NI_TAG_LEN];
@@ -224,19 +224,20 @@ static bool tls_gcm_selftest_key(mbedtls_cipher_type_t type, int key_bits)
     }
     for (size_t t = 0; t < sizeof(lengths) / sizeof(lengths[0]); t++) {
         size_t len = lengths[t];
+        size_t aad_len = t % 2 == 0 ? 13 : sizeof(aad);
         size_t olen = 0;
-        if (tls_gcm_library_encrypt(&ctx, iv, sizeof(iv), aad, sizeof(aad), plain, len, theirs,
+        if (tls_gcm_library_encrypt(&ctx, iv, sizeof(iv), aad, aad_len, plain, len, theirs,
                                     sizeof(theirs), &olen, COL_GCM_NI_TAG_LEN) != 0 ||
             olen != len + COL_GCM_NI_TAG_LEN ||
-            !col_gcm_ni_seal(&nk, iv, aad, sizeof(aad), plain, len, ours, ours + len) ||
+            !col_gcm_ni_seal(&nk, iv, aad, aad_len, plain, len, ours, ours + len) ||
             memcmp(ours, theirs, olen) != 0 ||
-            col_gcm_ni_open(&nk, iv, aad, sizeof(aad), theirs, len, opened, theirs + len) !=
+            col_gcm_ni_open(&nk, iv, aad, aad_len, theirs, len, opened, theirs + len) !=
                 COL_GCM_NI_OPENED ||
             memcmp(opened, plain, len) != 0) {
             goto out;
         }
         theirs[len + t % COL_GCM_NI_TAG_LEN] ^= 0x01;
-        if (col_gcm_ni_open(&nk, iv, aad, sizeof(aad), theirs, len, opened, theirs + len) !=
+        if (col_gcm_ni_open(&nk, iv, aad, aad_len, theirs, len, opened, theirs + len) !=
             COL_GCM_NI_FORGED) {
             goto out;
         }
@@ -275,11 +276,23 @@ enum proto_rc col_tls_gcm_setup(bool accelerate, char *why, size_t why_size)
         tls_gcm_why(why, why_size, "mbedTLS (tls_gcm_accel is off)");
         return PROTO_OK;
     }
+    /* The library loaded at run time must be the 2.28 this was built against, and libmbedtls
+     * must bind to these definitions (it would not with a hidden or static mbedTLS). */
+    if (mbedtls_version_get_number() >> 16 != (MBEDTLS_VERSION_NUMBER >> 16)) {
+        tls_gcm_why(why, why_size, "mbedTLS (the library loaded is not the 2.28 built against)");
+        return PROTO_OK;
+    }
+    void *bound = dlsym(RTLD_DEFAULT, "mbedtls_cipher_auth_decrypt_ext");
+    if (bound == NULL || bound != (void *)(uintptr_t)mbedtls_cipher_auth_decrypt_ext) {
+        tls_gcm_why(why, why_size, "mbedTLS (libmbedtls does not bind to the collector's path)");
+        return PROTO_OK;
+    }
     if (!col_gcm_ni_supported()) {
         tls_gcm_why(why, why_size, "mbedTLS (this CPU has no AES-NI/PCLMULQDQ)");
         return PROTO_OK;
     }
     if (!tls_gcm_selftest_key(MBEDTLS_CIPHER_AES_128_GCM, 128) ||
+        !tls_gcm_selftest_key(MBEDTLS_CIPHER_AES_192_GCM, 192) ||
         !tls_gcm_selftest_key(MBEDTLS_CIPHER_AES_256_GCM, 256)) {
         tls_gcm_why(why, why_size,
                     "mbedTLS (the AES-NI path disagreed with mbedTLS in its self-test: left off)");

@@ -39,6 +39,9 @@ struct writer_job {
  * An idle collector (batches of one) commits at once and pays no extra latency. */
 #define WRITER_LINGER_NS 2000000L
 #define WRITER_LINGER_GAP_NS 250000L
+/* At most 500 x 0.5 ms = 250 ms without a transaction while another connection wants the lock. */
+#define WRITER_YIELD_POLLS 500
+#define WRITER_YIELD_POLL_NS 500000L
 
 static struct timespec writer_after(const struct timespec *from, long ns)
 {
@@ -146,6 +149,22 @@ static bool writer_batch_commit(struct col_writer *w, struct writer_batch *b)
     return true;
 }
 
+/* Another connection waits for the write lock: leave it free for a moment (bounded) before the
+ * next BEGIN, so that its busy handler, which sleeps between tries, finds it free. */
+static void writer_yield(struct col_writer *w)
+{
+    for (int i = 0; i < WRITER_YIELD_POLLS && col_store_other_writer_waiting(w->st); i++) {
+        pthread_mutex_lock(&w->mu);
+        bool stopping = w->stopping;
+        pthread_mutex_unlock(&w->mu);
+        if (stopping) {
+            return; /* drain without pausing */
+        }
+        struct timespec pause = {0, WRITER_YIELD_POLL_NS};
+        nanosleep(&pause, NULL);
+    }
+}
+
 /* Takes up to `room` jobs off the queue, in order (w->mu held). */
 static struct writer_job *writer_take(struct col_writer *w, size_t room)
 {
@@ -168,20 +187,23 @@ static struct writer_job *writer_take(struct col_writer *w, size_t room)
     return first;
 }
 
-/* Whether to keep the transaction open for more reports (w->mu held; may wait on it). */
+/* Whether to keep the transaction open for more reports (w->mu held; may wait on it). Never
+ * past the limit, never while another connection waits for the write lock (store_int.h), and
+ * not when the transaction could not begin: the next batch tries BEGIN again. */
 static bool writer_linger(struct col_writer *w, const struct writer_batch *b,
                           const struct timespec *limit)
 {
-    if (b->count >= w->batch_max || w->stopping) {
+    if (b->result || b->count >= w->batch_max || w->stopping ||
+        col_store_other_writer_waiting(w->st)) {
         return false;
-    }
-    if (w->head != NULL) {
-        return true; /* arrived while the batch was being ingested */
     }
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     if (!writer_before(&now, limit)) {
         return false;
+    }
+    if (w->head != NULL) {
+        return true; /* arrived while the batch was being ingested */
     }
     struct timespec gap = writer_after(&now, WRITER_LINGER_GAP_NS);
     const struct timespec *until = writer_before(&gap, limit) ? &gap : limit;
@@ -190,7 +212,7 @@ static bool writer_linger(struct col_writer *w, const struct writer_batch *b,
             break; /* a whole gap without an arrival, or the limit */
         }
     }
-    return w->head != NULL && !w->stopping;
+    return w->head != NULL && !w->stopping && !col_store_other_writer_waiting(w->st);
 }
 
 static void *writer_main(void *arg)
@@ -205,15 +227,17 @@ static void *writer_main(void *arg)
             break; /* stopping and drained */
         }
         bool linger = w->last_batch > 1 && !w->stopping;
-        struct timespec limit;
-        clock_gettime(CLOCK_MONOTONIC, &limit);
-        limit = writer_after(&limit, WRITER_LINGER_NS);
         /* Taken before BEGIN, which may wait for the lock: the queue has room meanwhile. */
         struct writer_job *jobs = writer_take(w, w->batch_max);
         pthread_mutex_unlock(&w->mu);
 
         struct writer_batch batch;
+        writer_yield(w);
         writer_batch_start(w, &batch);
+        /* The linger's clock starts once the transaction is open. */
+        struct timespec limit;
+        clock_gettime(CLOCK_MONOTONIC, &limit);
+        limit = writer_after(&limit, WRITER_LINGER_NS);
         /* Reports are ingested as they arrive, so when the batch closes only COMMIT is left. */
         for (;;) {
             for (struct writer_job *j = jobs, *next = NULL; j != NULL; j = next) {

@@ -207,6 +207,21 @@ static void kat_decode(const struct kat *k, struct kat_bytes *b)
     assert_int_equal(b->tag_len, k->tag_len);
 }
 
+/* The vector's whole 16-byte tag. A vector published with a truncated tag gives its leading
+ * bytes only: the rest comes from mbedTLS's GCM, the independent implementation, never from
+ * gcm_ni's own seal, and mbedTLS must first agree with the published bytes. */
+static void kat_full_tag(const struct kat *k, const struct kat_bytes *b, unsigned char tag[16])
+{
+    memcpy(tag, b->tag, b->tag_len);
+    if (b->tag_len < COL_GCM_NI_TAG_LEN) {
+        unsigned char ct[KAT_MAX];
+        unsigned char full[16];
+        reference_seal(b->key, k->bits, b->iv, b->aad, b->aad_len, b->pt, b->len, ct, full);
+        assert_memory_equal(full, b->tag, b->tag_len);
+        memcpy(tag + b->tag_len, full + b->tag_len, COL_GCM_NI_TAG_LEN - b->tag_len);
+    }
+}
+
 static void test_published_vectors_seal_to_the_expected_ciphertext_and_tag(void **state)
 {
     (void)state;
@@ -241,12 +256,7 @@ static void test_published_vectors_open_to_the_plaintext(void **state)
         ni_key_set(&k, b.key, kats[i].bits);
         unsigned char tag[16];
         unsigned char out[KAT_MAX];
-        memcpy(tag, b.tag, b.tag_len);
-        if (b.tag_len < COL_GCM_NI_TAG_LEN) {
-            /* The vector gives the leading bytes only; the rest is what sealing gives (the
-             * sealing test checked the given bytes). */
-            assert_true(col_gcm_ni_seal(&k.key, b.iv, b.aad, b.aad_len, b.pt, b.len, out, tag));
-        }
+        kat_full_tag(&kats[i], &b, tag);
         memset(out, 0xa5, sizeof(out));
         assert_int_equal(col_gcm_ni_open(&k.key, b.iv, b.aad, b.aad_len, b.ct, b.len, out, tag),
                          COL_GCM_NI_OPENED);
@@ -294,7 +304,11 @@ static void test_any_changed_tag_ciphertext_or_aad_byte_is_forged_and_wiped(void
         ni_key_set(&k, b.key, kats[i].bits);
         unsigned char tag[16];
         unsigned char out[KAT_MAX];
-        assert_true(col_gcm_ni_seal(&k.key, b.iv, b.aad, b.aad_len, b.pt, b.len, out, tag));
+        /* The published tag (completed by mbedTLS), not gcm_ni's: unchanged, it opens, so each
+         * FORGED below is the change's doing. */
+        kat_full_tag(&kats[i], &b, tag);
+        assert_int_equal(col_gcm_ni_open(&k.key, b.iv, b.aad, b.aad_len, b.ct, b.len, out, tag),
+                         COL_GCM_NI_OPENED);
         for (size_t pos = 0; pos < b.len + 16 + b.aad_len; pos++) {
             assert_forged_after_change(&k.key, &b, tag, pos);
         }
@@ -569,7 +583,6 @@ static void test_cpu_support_matches_the_flags_in_proc_cpuinfo(void **state)
     (void)has;
     assert_false(col_gcm_ni_supported());
 #endif
-    assert_int_equal(col_gcm_ni_supported(), col_gcm_ni_supported());
 }
 
 int main(void)

@@ -1,5 +1,7 @@
 /* Unit tests of collector/writer: submit blocks until commit, group commit under concurrency,
- * a full queue refuses at once, a failing job fails alone, destroy drains the queue.
+ * a full queue refuses at once, a failing job fails alone, destroy drains the queue; reports
+ * arriving while a transaction is open join it (up to batch_max), another connection that
+ * announces itself gets the write lock under steady load, and a failed BEGIN ends its batch.
  * The database is held locked from a second connection where a test needs the writer stuck. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,6 +12,7 @@
 
 #include <dirent.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +26,7 @@
 #include "diagnose.h"
 #include "json.h"
 #include "store.h"
+#include "store_int.h"
 #include "testutil.h"
 #include "writer.h"
 #include "writer_int.h"
@@ -153,30 +157,55 @@ static void test_submit_returns_after_commit_and_flags_duplicates(void **state)
     testutil_report_free(&m);
 }
 
+/* One submitter thread: `count` distinct reports (25 hosts), encoded before the start barrier,
+ * submitted one after another, each once it is committed. With `stop`, it keeps going until
+ * the flag is set, submitting the same reports again once it has run out (duplicates). With
+ * `pause_max_us`, it pauses 0..pause_max_us between reports, so reports arrive spread out
+ * rather than all queued at once. */
 struct load {
     struct col_writer *w;
     struct testutil_report m; /* made on the main thread: fixture paths are not thread-safe */
     pthread_barrier_t *start;
     int index;
+    int count;
+    long pause_max_us;
+    atomic_bool *stop;
+    int submitted;
     int failures;
     int duplicates;
 };
+
+static void load_init(struct load *l, struct col_writer *w, pthread_barrier_t *start, int index,
+                      int count)
+{
+    memset(l, 0, sizeof(*l));
+    l->w = w;
+    l->start = start;
+    l->index = index;
+    l->count = count;
+    make_report(&l->m, index % 2 ? "kb-787-wildcard-first" : "cert-zoo", "x", 0);
+}
 
 static void *load_main(void *arg)
 {
     struct load *l = arg;
     struct testutil_report m = l->m;
-    char *bodies[PER_THREAD];
-    size_t lens[PER_THREAD];
-    char ids[PER_THREAD][37];
+    size_t n = (size_t)l->count;
+    char **bodies = calloc(n, sizeof(*bodies));
+    size_t *lens = calloc(n, sizeof(*lens));
+    char(*ids)[37] = calloc(n, sizeof(*ids));
     char fqdns[HOSTS_PER_THREAD][64];
     char *original = NULL;
+    uint64_t pause_state = UINT64_C(0x9e3779b97f4a7c15) ^ (uint64_t)(unsigned)l->index;
+    assert_non_null(bodies);
+    assert_non_null(lens);
+    assert_non_null(ids);
     original = m.rep->snapshot->host.fqdn;
     for (int h = 0; h < HOSTS_PER_THREAD; h++) {
         snprintf(fqdns[h], sizeof(fqdns[h]), "rras-%d-%d.corp.contoso.com", l->index, h);
     }
     /* Bodies are made before the clock starts: the test measures the writer. */
-    for (int i = 0; i < PER_THREAD; i++) {
+    for (size_t i = 0; i < n; i++) {
         m.rep->snapshot->host.fqdn = fqdns[i % HOSTS_PER_THREAD];
         m.rep->seq = (uint64_t)i;
         assert_int_equal(proto_uuid_v4(m.rep->report_id), PROTO_OK);
@@ -184,21 +213,59 @@ static void *load_main(void *arg)
         assert_int_equal(proto_json_encode_report(m.rep, 0, &bodies[i], &lens[i]), PROTO_OK);
     }
     pthread_barrier_wait(l->start);
-    for (int i = 0; i < PER_THREAD; i++) {
+    for (size_t k = 0;; k++) {
+        if (l->stop != NULL ? atomic_load(l->stop) : k >= n) {
+            break;
+        }
+        size_t i = k % n;
         bool dup = false;
         m.rep->snapshot->host.fqdn = fqdns[i % HOSTS_PER_THREAD];
         m.rep->seq = (uint64_t)i;
         memcpy(m.rep->report_id, ids[i], sizeof(ids[i]));
-        struct col_ingest in = {bodies[i], lens[i], m.rep, m.diag, NOW + i, NULL};
+        struct col_ingest in = {bodies[i], lens[i], m.rep, m.diag, NOW + (int64_t)i, NULL};
         if (col_writer_submit(l->w, &in, &dup) != PROTO_OK) {
             l->failures++;
         }
+        l->submitted++;
         l->duplicates += dup;
+        if (l->pause_max_us > 0) {
+            pause_state =
+                pause_state * UINT64_C(6364136223846793005) + UINT64_C(1442695040888963407);
+            long us = (long)((pause_state >> 33) % (uint64_t)(l->pause_max_us + 1));
+            struct timespec ts = {0, us * 1000L};
+            nanosleep(&ts, NULL);
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
         proto_free(bodies[i]);
     }
+    free(ids);
+    free(lens);
+    free(bodies);
     m.rep->snapshot->host.fqdn = original;
     testutil_report_free(&m);
     return NULL;
+}
+
+/* Starts `nthreads` loads held at the barrier (which counts the caller too). */
+static void loads_start(struct load *loads, pthread_t *threads, int nthreads)
+{
+    for (int i = 0; i < nthreads; i++) {
+        assert_int_equal(pthread_create(&threads[i], NULL, load_main, &loads[i]), 0);
+    }
+}
+
+/* Joins the loads; returns the reports they submitted, and how many of them failed. */
+static int loads_join(struct load *loads, pthread_t *threads, int nthreads, int *failures)
+{
+    int submitted = 0;
+    *failures = 0;
+    for (int i = 0; i < nthreads; i++) {
+        pthread_join(threads[i], NULL);
+        submitted += loads[i].submitted;
+        *failures += loads[i].failures;
+    }
+    return submitted;
 }
 
 /* Queries the store while the writer writes: WAL readers must never fail or block it. */
@@ -260,8 +327,7 @@ static void test_concurrent_submitters_share_transactions(void **state)
     assert_int_equal(pthread_mutex_init(&rd.mu, NULL), 0);
     assert_int_equal(pthread_barrier_init(&start, NULL, THREADS + 1), 0);
     for (int i = 0; i < THREADS; i++) {
-        loads[i] = (struct load){w, {0}, &start, i, 0, 0};
-        make_report(&loads[i].m, i % 2 ? "kb-787-wildcard-first" : "cert-zoo", "x", 0);
+        load_init(&loads[i], w, &start, i, PER_THREAD);
         assert_int_equal(pthread_create(&threads[i], NULL, load_main, &loads[i]), 0);
     }
     pthread_barrier_wait(&start);
@@ -425,6 +491,292 @@ static void test_bad_configuration_is_refused(void **state)
     assert_int_equal(col_writer_queue_depth(NULL), 0);
 }
 
+/* ---- the linger: reports taken into an open transaction ----------------------------------- */
+
+#define SPREAD_THREADS 6
+#define SPREAD_PER_THREAD 200
+#define SPREAD_PAUSE_US 200
+
+/* Submitters pause up to 200 us between reports, so arrivals are spread out instead of all
+ * queued when a batch starts: most reports arrive while a transaction is already open, and
+ * they join it rather than wait for one of their own. */
+static void test_reports_arriving_while_a_batch_is_open_join_it(void **state)
+{
+    struct fx *f = *state;
+    struct col_writer *w = NULL;
+    struct col_writer_config cfg = {4096, 64};
+    struct load loads[SPREAD_THREADS];
+    pthread_t threads[SPREAD_THREADS];
+    pthread_barrier_t start;
+    assert_int_equal(col_writer_create(f->st, &cfg, &w), PROTO_OK);
+    assert_int_equal(pthread_barrier_init(&start, NULL, SPREAD_THREADS + 1), 0);
+    for (int i = 0; i < SPREAD_THREADS; i++) {
+        load_init(&loads[i], w, &start, i, SPREAD_PER_THREAD);
+        loads[i].pause_max_us = SPREAD_PAUSE_US;
+    }
+    loads_start(loads, threads, SPREAD_THREADS);
+    pthread_barrier_wait(&start);
+    double t0 = now_seconds();
+    int failures = 0;
+    int submitted = loads_join(loads, threads, SPREAD_THREADS, &failures);
+    double elapsed = now_seconds() - t0;
+    pthread_barrier_destroy(&start);
+
+    const int total = SPREAD_THREADS * SPREAD_PER_THREAD;
+    uint64_t tx = col_writer_transactions(w);
+    print_message("spread arrivals: %d reports in %.2f s, %llu transactions (%.1f reports each)\n",
+                  total, elapsed, (unsigned long long)tx, (double)total / (double)tx);
+    assert_int_equal(submitted, total);
+    assert_int_equal(failures, 0);
+    for (int i = 0; i < SPREAD_THREADS; i++) {
+        assert_int_equal(loads[i].duplicates, 0);
+    }
+    assert_int_equal(reports_in(f->st), total);
+    assert_int_equal(col_writer_jobs(w), total);
+    /* Group commit still happens: at least four reports per transaction on average (about six
+     * here; about three when each batch commits with what was queued when it began). */
+    assert_true(tx > 0);
+    assert_true(tx * 4 <= (uint64_t)total);
+    col_writer_destroy(w);
+}
+
+#define SMALL_BATCH 3
+#define SMALL_PER_THREAD 60
+/* Not a multiple of SMALL_BATCH: when a batch of 3 commits, 2 reports are left queued; the next
+ * batch starts with those and lingers while the 3 just answered submit again, so it may take
+ * only 1 of them. */
+#define SMALL_THREADS 5
+
+/* batch_max counts every report of the transaction, those taken while it lingers too. */
+static void test_batch_max_holds_across_reports_taken_while_lingering(void **state)
+{
+    struct fx *f = *state;
+    struct col_writer *w = NULL;
+    struct col_writer_config cfg = {4096, SMALL_BATCH};
+    struct load loads[SMALL_THREADS];
+    pthread_t threads[SMALL_THREADS];
+    pthread_barrier_t start;
+    assert_int_equal(col_writer_create(f->st, &cfg, &w), PROTO_OK);
+    assert_int_equal(pthread_barrier_init(&start, NULL, SMALL_THREADS + 1), 0);
+    for (int i = 0; i < SMALL_THREADS; i++) {
+        load_init(&loads[i], w, &start, i, SMALL_PER_THREAD);
+    }
+    loads_start(loads, threads, SMALL_THREADS);
+    pthread_barrier_wait(&start);
+    int failures = 0;
+    int submitted = loads_join(loads, threads, SMALL_THREADS, &failures);
+    pthread_barrier_destroy(&start);
+
+    const int total = SMALL_THREADS * SMALL_PER_THREAD;
+    uint64_t tx = col_writer_transactions(w);
+    print_message("batch_max %d: %d reports, %llu transactions (%.2f reports each)\n", SMALL_BATCH,
+                  total, (unsigned long long)tx, (double)total / (double)tx);
+    assert_int_equal(submitted, total);
+    assert_int_equal(failures, 0);
+    assert_int_equal(reports_in(f->st), total);
+    assert_int_equal(col_writer_jobs(w), total);
+    assert_true(tx >= (uint64_t)(total + SMALL_BATCH - 1) / SMALL_BATCH);
+    assert_true(tx < (uint64_t)total); /* and batches did hold more than one report */
+    col_writer_destroy(w);
+}
+
+/* ---- other connections that want the write lock ------------------------------------------ */
+
+#define STEADY_SECONDS 1.5
+#define STEADY_PER_THREAD 1000
+#define OTHER_BUSY_TIMEOUT_MS 2000
+/* About 70 are granted here, each within a few ms; a writer that ignores the announcement lets
+ * 2 to 6 through, most near the busy timeout, and some time out. */
+#define OTHER_MIN_GRANTED 20
+
+/* Under steady load the write lock is free only for moments between COMMIT and the next BEGIN;
+ * a connection that announces itself (col_store_begin_other, as prune and the token calls do)
+ * must still get it, well within its busy timeout. */
+static void test_another_connection_gets_the_write_lock_under_steady_load(void **state)
+{
+    struct fx *f = *state;
+    struct col_writer *w = NULL;
+    struct col_writer_config cfg = {4096, 64};
+    struct load loads[THREADS];
+    pthread_t threads[THREADS];
+    pthread_barrier_t start;
+    atomic_bool stop = false;
+    sqlite3 *other = NULL;
+    assert_int_equal(sqlite3_open(f->db, &other), SQLITE_OK);
+    assert_int_equal(sqlite3_busy_timeout(other, OTHER_BUSY_TIMEOUT_MS), SQLITE_OK);
+    assert_int_equal(col_writer_create(f->st, &cfg, &w), PROTO_OK);
+    assert_int_equal(pthread_barrier_init(&start, NULL, THREADS + 1), 0);
+    for (int i = 0; i < THREADS; i++) {
+        load_init(&loads[i], w, &start, i, STEADY_PER_THREAD);
+        loads[i].stop = &stop;
+    }
+    loads_start(loads, threads, THREADS);
+    pthread_barrier_wait(&start);
+
+    /* No assert until the submitters are stopped: a failed one would leave them running. */
+    uint64_t tx_before = col_writer_transactions(w);
+    int attempts = 0;
+    int granted = 0;
+    int first_refusal = SQLITE_OK;
+    double worst = 0.0;
+    double total_wait = 0.0;
+    double t0 = now_seconds();
+    while (now_seconds() - t0 < STEADY_SECONDS) {
+        double a = now_seconds();
+        int rc = col_store_begin_other(f->st, other);
+        double waited = now_seconds() - a;
+        attempts++;
+        total_wait += waited;
+        worst = waited > worst ? waited : worst;
+        if (rc == SQLITE_OK) {
+            rc = sqlite3_exec(other, "COMMIT", NULL, NULL, NULL);
+        }
+        if (rc == SQLITE_OK) {
+            granted++;
+        } else if (first_refusal == SQLITE_OK) {
+            first_refusal = rc;
+        }
+        if (!sqlite3_get_autocommit(other)) {
+            sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
+        }
+        sleep_ms(20);
+    }
+    uint64_t tx_during = col_writer_transactions(w) - tx_before;
+    atomic_store(&stop, true);
+    int failures = 0;
+    int submitted = loads_join(loads, threads, THREADS, &failures);
+    pthread_barrier_destroy(&start);
+    int duplicates = 0;
+    for (int i = 0; i < THREADS; i++) {
+        duplicates += loads[i].duplicates;
+    }
+    sqlite3_close(other);
+
+    print_message("other connection under load: %d of %d BEGIN IMMEDIATE granted (first "
+                  "refusal: %s), wait %.1f ms on average, %.1f ms at worst; the writer committed "
+                  "%llu transactions, %d reports (%d duplicates) meanwhile\n",
+                  granted, attempts,
+                  first_refusal == SQLITE_OK ? "none" : sqlite3_errstr(first_refusal),
+                  1000.0 * total_wait / (attempts > 0 ? attempts : 1), 1000.0 * worst,
+                  (unsigned long long)tx_during, submitted, duplicates);
+    assert_int_equal(first_refusal, SQLITE_OK);
+    assert_int_equal(granted, attempts);
+    assert_true(granted >= OTHER_MIN_GRANTED);
+    assert_true(worst * 1000.0 < OTHER_BUSY_TIMEOUT_MS / 2);
+    /* The load was steady: the writer kept committing while the other connection came in. */
+    assert_true(tx_during >= 50);
+    assert_int_equal(failures, 0);
+    assert_int_equal(reports_in(f->st), submitted - duplicates);
+    assert_int_equal(col_writer_jobs(w), submitted);
+    col_writer_destroy(w);
+}
+
+/* ---- a BEGIN that fails ------------------------------------------------------------------- */
+
+/* Installed as the write connection's busy handler: the first time BEGIN finds the lock taken,
+ * it waits until the next report is queued, releases the lock held by the other connection
+ * and gives up (BEGIN fails with SQLITE_BUSY) with that report already waiting. */
+struct failing_begin {
+    struct col_writer *w;
+    sqlite3 *lock;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool busy;       /* the writer's BEGIN has found the lock taken */
+    bool saw_queued; /* the next report was queued before BEGIN gave up */
+    int calls;
+};
+
+static int failing_begin_busy(void *arg, int tries)
+{
+    struct failing_begin *fb = arg;
+    (void)tries;
+    pthread_mutex_lock(&fb->mu);
+    fb->calls++;
+    bool first = fb->calls == 1;
+    fb->busy = true;
+    pthread_cond_signal(&fb->cv);
+    pthread_mutex_unlock(&fb->mu);
+    if (first) {
+        bool queued = false;
+        for (int i = 0; i < 100000 && !queued; i++) {
+            queued = col_writer_queue_depth(fb->w) == 1;
+            if (!queued) {
+                struct timespec ts = {0, 50000L};
+                nanosleep(&ts, NULL);
+            }
+        }
+        fb->saw_queued = queued;
+        sqlite3_exec(fb->lock, "ROLLBACK", NULL, NULL, NULL);
+    }
+    return 0;
+}
+
+/* A transaction that could not begin takes no more reports into its batch: the report that
+ * arrived meanwhile gets a BEGIN of its own (which succeeds) instead of the failure. */
+static void test_a_failed_begin_does_not_hold_reports_for_the_linger(void **state)
+{
+    struct fx *f = *state;
+    struct col_writer *w = NULL;
+    struct col_writer_config cfg = {16, 16};
+    struct testutil_report m[5];
+    struct submitter s[5];
+    static const char *const hosts[5] = {"rras-a.corp.contoso.com", "rras-b.corp.contoso.com",
+                                         "rras-c.corp.contoso.com", "rras-d.corp.contoso.com",
+                                         "rras-e.corp.contoso.com"};
+    for (int i = 0; i < 5; i++) {
+        make_report(&m[i], "resolution1-single-cert", hosts[i], 1);
+    }
+    assert_int_equal(col_writer_create(f->st, &cfg, &w), PROTO_OK);
+
+    /* First a batch of two (a alone, then b and c together), so the writer lingers next. */
+    sqlite3 *lock = lock_db(f->db);
+    start_submit(&s[0], w, &m[0]);
+    wait_depth(w, 0);
+    sleep_ms(100); /* the writer has taken a and waits for the lock */
+    start_submit(&s[1], w, &m[1]);
+    wait_depth(w, 1);
+    start_submit(&s[2], w, &m[2]);
+    wait_depth(w, 2);
+    unlock_db(lock);
+    for (int i = 0; i < 3; i++) {
+        pthread_join(s[i].thread, NULL);
+        assert_int_equal(s[i].rc, PROTO_OK);
+    }
+    assert_int_equal(col_writer_transactions(w), 2);
+
+    /* The writer is idle: its connection may be changed from this thread. */
+    struct failing_begin fb = {.w = w};
+    assert_int_equal(pthread_mutex_init(&fb.mu, NULL), 0);
+    assert_int_equal(pthread_cond_init(&fb.cv, NULL), 0);
+    fb.lock = lock_db(f->db);
+    assert_int_equal(sqlite3_busy_handler(f->st->wdb, failing_begin_busy, &fb), SQLITE_OK);
+    start_submit(&s[3], w, &m[3]);
+    pthread_mutex_lock(&fb.mu);
+    while (!fb.busy) {
+        pthread_cond_wait(&fb.cv, &fb.mu);
+    }
+    pthread_mutex_unlock(&fb.mu);
+    start_submit(&s[4], w, &m[4]);
+    pthread_join(s[3].thread, NULL);
+    pthread_join(s[4].thread, NULL);
+    sqlite3_close(fb.lock);
+    assert_int_equal(sqlite3_busy_timeout(f->st->wdb, COL_STORE_BUSY_TIMEOUT_MS), SQLITE_OK);
+
+    assert_true(fb.saw_queued);
+    assert_int_equal(fb.calls, 1); /* only d's BEGIN found the lock taken */
+    assert_int_equal(s[3].rc, PROTO_EUNAVAILABLE);
+    assert_int_equal(s[4].rc, PROTO_OK);
+    assert_int_equal(reports_in(f->st), 4);
+    assert_int_equal(col_writer_transactions(w), 3);
+    assert_int_equal(col_writer_jobs(w), 5);
+    col_writer_destroy(w);
+    pthread_cond_destroy(&fb.cv);
+    pthread_mutex_destroy(&fb.mu);
+    for (int i = 0; i < 5; i++) {
+        testutil_report_free(&m[i]);
+    }
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, fx_setup, fx_teardown)
 
 int main(void)
@@ -437,6 +789,10 @@ int main(void)
         T(test_failing_job_does_not_fail_its_batch),
         T(test_destroy_drains_queued_jobs_and_refuses_new_ones),
         T(test_bad_configuration_is_refused),
+        T(test_reports_arriving_while_a_batch_is_open_join_it),
+        T(test_batch_max_holds_across_reports_taken_while_lingering),
+        T(test_another_connection_gets_the_write_lock_under_steady_load),
+        T(test_a_failed_begin_does_not_hold_reports_for_the_linger),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
