@@ -49,6 +49,10 @@ const struct proto_conf_entry col_config_table[] = {
      0, "Time allowed for the TLS handshake"},
     {"session_tickets", PROTO_CONF_BOOL, "true", 0, 0, COL_OFF(session_tickets), 0,
      "TLS session tickets, so returning agents resume without a full handshake"},
+    {"ticket_key_file", PROTO_CONF_STRING, "", 0, 0, COL_OFF(ticket_key_file),
+     COL_SIZE(ticket_key_file),
+     "File (mode 0600, made at first start) keeping the agent listener's session-ticket keys, so "
+     "agents resume their TLS sessions across a restart; empty: the db path + \"-tickets\""},
     {"tls_gcm_accel", PROTO_CONF_BOOL, "true", 0, 0, COL_OFF(tls_gcm_accel), 0,
      "AES-GCM TLS records sealed and opened with AES-NI by the collector instead of by mbedTLS "
      "2.28 (decision 006; on only when the CPU has AES-NI and a self-test at start agrees with "

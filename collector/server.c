@@ -119,6 +119,15 @@ void col_server_config_from(struct col_server_config *out, const struct col_conf
     out->client_ca = cfg->client_ca;
     out->session_tickets = cfg->session_tickets;
     out->tls_gcm_library_only = !cfg->tls_gcm_accel;
+    /* Next to the database by default: a directory only the collector's user writes. */
+    int n =
+        cfg->ticket_key_file[0] != '\0'
+            ? snprintf(out->ticket_key_file, sizeof(out->ticket_key_file), "%s",
+                       cfg->ticket_key_file)
+            : snprintf(out->ticket_key_file, sizeof(out->ticket_key_file), "%s-tickets", cfg->db);
+    if (n < 0 || (size_t)n >= sizeof(out->ticket_key_file)) {
+        out->ticket_key_file[0] = '\0'; /* cannot happen: both sources are shorter */
+    }
     out->max_connections = cfg->max_connections;
     out->max_body_bytes = cfg->max_body_bytes;
     out->handshake_timeout_ms = cfg->handshake_timeout_ms;
@@ -380,6 +389,7 @@ enum proto_rc col_server_create(const struct col_server_config *cfg, struct col_
         .key_file = cfg->tls_key,
         .client_ca_file = agent ? cfg->client_ca : NULL,
         .session_tickets = cfg->session_tickets,
+        .ticket_key_file = cfg->ticket_key_file,
         .session_cache_max = 0,
         .session_lifetime_s = 0,
     };

@@ -29,6 +29,7 @@
 #include <mbedtls/ssl_ticket.h>
 
 #include "alloc.h"
+#include "ticket_keys.h"
 
 #define COL_TLS_LISTENERS 2
 
@@ -51,6 +52,7 @@ struct col_tls_listener {
     mbedtls_ssl_config conf;
     mbedtls_ssl_cache_context cache;
     mbedtls_ssl_ticket_context ticket;
+    struct col_ticket_keys *keys; /* NULL: mbedTLS's own keys, in memory only */
     bool ready;
 };
 
@@ -129,16 +131,25 @@ static int col_tls_cache_set(void *ctx, const mbedtls_ssl_session *session)
     return mbedtls_ssl_cache_set(ctx, session);
 }
 
+/* The ticket callbacks get the listener: persisted keys rotate (and are saved) before use. */
 static int col_tls_ticket_write(void *ctx, const mbedtls_ssl_session *session, unsigned char *start,
                                 const unsigned char *end, size_t *tlen, uint32_t *lifetime)
 {
-    return mbedtls_ssl_ticket_write(ctx, session, start, end, tlen, lifetime);
+    struct col_tls_listener *l = ctx;
+    if (l->keys != NULL) {
+        (void)col_ticket_keys_refresh(l->keys); /* a failed save only costs resumption later */
+    }
+    return mbedtls_ssl_ticket_write(&l->ticket, session, start, end, tlen, lifetime);
 }
 
 static int col_tls_ticket_parse(void *ctx, mbedtls_ssl_session *session, unsigned char *buf,
                                 size_t len)
 {
-    int ret = mbedtls_ssl_ticket_parse(ctx, session, buf, len);
+    struct col_tls_listener *l = ctx;
+    if (l->keys != NULL) {
+        (void)col_ticket_keys_refresh(l->keys);
+    }
+    int ret = mbedtls_ssl_ticket_parse(&l->ticket, session, buf, len);
     if (ret == 0) {
         col_tls_resumed_here = true;
     }
@@ -196,8 +207,18 @@ static enum proto_rc col_tls_listener_setup(struct col_tls *tls, enum col_listen
             col_tls_errf(err, err_size, "TLS session tickets", name, ret);
             return PROTO_ECRYPTO;
         }
+        /* Only the agent listener's keys are kept: that is where a restart would bring every
+         * agent back with a full handshake; the admin listener's few clients do not matter. */
+        if (kind == COL_LISTENER_AGENT && s->ticket_key_file != NULL &&
+            s->ticket_key_file[0] != '\0') {
+            enum proto_rc result = col_ticket_keys_create(&l->ticket, s->ticket_key_file,
+                                                          &tls->drbg, &l->keys, err, err_size);
+            if (result != PROTO_OK) {
+                return result;
+            }
+        }
         mbedtls_ssl_conf_session_tickets_cb(&l->conf, col_tls_ticket_write, col_tls_ticket_parse,
-                                            &l->ticket);
+                                            l);
     }
     l->ready = true;
     return PROTO_OK;
@@ -288,6 +309,7 @@ void col_tls_destroy(struct col_tls *tls)
         return;
     }
     for (int k = 0; k < COL_TLS_LISTENERS; k++) {
+        col_ticket_keys_destroy(tls->listeners[k].keys);
         mbedtls_ssl_ticket_free(&tls->listeners[k].ticket);
         mbedtls_ssl_cache_free(&tls->listeners[k].cache);
         mbedtls_ssl_config_free(&tls->listeners[k].conf);

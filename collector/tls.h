@@ -27,10 +27,11 @@
 #define COL_TLS_DEFAULT_SESSION_LIFETIME 86400u /* seconds a ticket or cache entry is valid */
 
 struct col_tls_settings {
-    const char *cert_file;            /* PEM: server certificate (chain), leaf first */
-    const char *key_file;             /* PEM: its unencrypted private key */
-    const char *client_ca_file;       /* PEM bundle; NULL or "" leaves the agent config unset */
-    bool session_tickets;             /* RFC 5077 tickets (a session cache is always on) */
+    const char *cert_file;       /* PEM: server certificate (chain), leaf first */
+    const char *key_file;        /* PEM: its unencrypted private key */
+    const char *client_ca_file;  /* PEM bundle; NULL or "" leaves the agent config unset */
+    bool session_tickets;        /* RFC 5077 tickets (a session cache is always on) */
+    const char *ticket_key_file; /* agent listener's ticket keys (ticket_keys.h); NULL/"": memory */
     unsigned long session_cache_max;  /* 0: COL_TLS_DEFAULT_CACHE_MAX */
     unsigned long session_lifetime_s; /* 0: COL_TLS_DEFAULT_SESSION_LIFETIME */
 };

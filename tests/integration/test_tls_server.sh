@@ -3,7 +3,7 @@
 # openssl and curl command-line clients: the test PKI itself (fast, right extensions), client
 # certificate refusals, TLS 1.2 only with ECDHE + AEAD and X25519, session resumption by ticket
 # and by session ID (counted in /metrics), a silent client closed at the handshake timeout while
-# others are served, and a clean exit on SIGTERM.
+# others are served, a clean exit on SIGTERM, and tickets that still resume after a restart.
 set -eu
 . "$RRAS_SOURCE_DIR/tests/integration/collector_lib.sh"
 
@@ -135,8 +135,18 @@ took=$(cat "$T/silent.ms")
 # 6. SIGTERM: a clean exit.
 col_stop
 
-# 7. tls_gcm_accel off: mbedTLS seals and opens every record; the collector still serves.
+# 7. A restart (here with tls_gcm_accel off: mbedTLS seals and opens every record). The agent
+#    listener's ticket keys were kept next to the database (mode 600), so a ticket from before
+#    the restart still resumes; a session ID (the in-memory cache) does not.
+[ "$(stat -c %a "$T/fleet.db-tickets")" = 600 ] || fail "ticket key file missing or not mode 600"
 col_start --tls-gcm-accel off
+s_client "$AGENT_PORT" -tls1_2 -cert "$T/pki/host1.contoso.com.crt" \
+    -key "$T/pki/host1.contoso.com.key" -sess_in "$T/ticket.sess" | grep -q '^Reused, TLSv1.2' ||
+    fail "a ticket from before the restart did not resume"
+if s_client "$AGENT_PORT" -tls1_2 -no_ticket -cert "$T/pki/host1.contoso.com.crt" \
+    -key "$T/pki/host1.contoso.com.key" -sess_in "$T/id.sess" | grep -q '^Reused'; then
+    fail "a cached session ID survived the restart (the cache is in memory only)"
+fi
 grep -q 'AES-GCM records: mbedTLS (tls_gcm_accel is off)' "$T/collector.log" ||
     fail "tls_gcm_accel off not logged: $(grep 'AES-GCM records' "$T/collector.log")"
 [ "$(admin_get "$token" /metrics)" = 200 ] || fail "not served with tls_gcm_accel off"

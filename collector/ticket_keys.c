@@ -1,0 +1,337 @@
+/*
+ * ticket_keys: persisted session-ticket keys for the agent listener (see ticket_keys.h).
+ *
+ * mbedTLS 2.28 keeps two keys and rotates on its own when the active one is as old as the
+ * ticket lifetime, drawing a key nobody can read back. To keep the file in step, this module
+ * rotates first: before each ticket write or parse it checks the active key's age under the
+ * ticket context's own mutex, and from COL_TICKET_KEYS_ROTATE_EARLY_S seconds before that point
+ * it makes the next key itself, writes the file and installs the key. The previous key stays in
+ * the other slot, so tickets issued up to one lifetime ago still open.
+ */
+#include "ticket_keys.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <mbedtls/platform_util.h>
+#include <mbedtls/threading.h>
+
+#include "alloc.h"
+
+#define TK_MAGIC "RRTK"
+#define TK_VERSION 1
+#define TK_NAME_BYTES 4
+#define TK_KEY_BYTES 32
+#define TK_SLOT_BYTES (TK_NAME_BYTES + 4 + TK_KEY_BYTES)
+#define TK_PATH_MAX 1024
+
+#if 6 + 2 * TK_SLOT_BYTES != COL_TICKET_KEYS_FILE_BYTES
+#error "ticket key file layout and COL_TICKET_KEYS_FILE_BYTES disagree"
+#endif
+
+struct tk_slot {
+    unsigned char name[TK_NAME_BYTES];
+    uint32_t generation_time;
+    unsigned char key[TK_KEY_BYTES];
+};
+
+struct col_ticket_keys {
+    mbedtls_ssl_ticket_context *ticket;
+    mbedtls_ctr_drbg_context *drbg;
+    char path[TK_PATH_MAX];
+    struct tk_slot slots[2]; /* mirror of what is installed, for the file */
+    unsigned char active;
+    bool saved;
+};
+
+static void tk_errf(char *err, size_t size, const char *path, const char *what, int errnum)
+{
+    if (err == NULL || size == 0) {
+        return;
+    }
+    int n = errnum != 0
+                ? snprintf(err, size, "ticket_key_file %s: %s: %s", path, what, strerror(errnum))
+                : snprintf(err, size, "ticket_key_file %s: %s", path, what);
+    if (n < 0) {
+        err[0] = '\0';
+    }
+}
+
+static void tk_put32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v >> 24);
+    p[1] = (unsigned char)(v >> 16);
+    p[2] = (unsigned char)(v >> 8);
+    p[3] = (unsigned char)v;
+}
+
+static uint32_t tk_get32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+static void tk_encode(const struct col_ticket_keys *k,
+                      unsigned char out[COL_TICKET_KEYS_FILE_BYTES])
+{
+    memcpy(out, TK_MAGIC, 4);
+    out[4] = TK_VERSION;
+    out[5] = k->active;
+    for (int i = 0; i < 2; i++) {
+        unsigned char *p = out + 6 + i * TK_SLOT_BYTES;
+        memcpy(p, k->slots[i].name, TK_NAME_BYTES);
+        tk_put32(p + TK_NAME_BYTES, k->slots[i].generation_time);
+        memcpy(p + TK_NAME_BYTES + 4, k->slots[i].key, TK_KEY_BYTES);
+    }
+}
+
+static bool tk_decode(struct col_ticket_keys *k, const unsigned char in[COL_TICKET_KEYS_FILE_BYTES])
+{
+    if (memcmp(in, TK_MAGIC, 4) != 0 || in[4] != TK_VERSION || in[5] > 1) {
+        return false;
+    }
+    k->active = in[5];
+    for (int i = 0; i < 2; i++) {
+        const unsigned char *p = in + 6 + i * TK_SLOT_BYTES;
+        memcpy(k->slots[i].name, p, TK_NAME_BYTES);
+        k->slots[i].generation_time = tk_get32(p + TK_NAME_BYTES);
+        memcpy(k->slots[i].key, p + TK_NAME_BYTES + 4, TK_KEY_BYTES);
+    }
+    /* Two slots with one name would make a ticket's key ambiguous. */
+    return memcmp(k->slots[0].name, k->slots[1].name, TK_NAME_BYTES) != 0;
+}
+
+/* Writes the file atomically: a private temporary file, fsync, rename, fsync of the directory. */
+static enum proto_rc tk_save(struct col_ticket_keys *k, char *err, size_t err_size)
+{
+    char tmp[TK_PATH_MAX + 8];
+    char dir[TK_PATH_MAX];
+    unsigned char bytes[COL_TICKET_KEYS_FILE_BYTES];
+    int n = snprintf(tmp, sizeof(tmp), "%s.tmp", k->path);
+    if (n < 0 || (size_t)n >= sizeof(tmp)) {
+        tk_errf(err, err_size, k->path, "path too long", 0);
+        return PROTO_ELIMIT;
+    }
+    tk_encode(k, bytes);
+    (void)unlink(tmp); /* a leftover of a crash; O_EXCL below refuses anything else */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        tk_errf(err, err_size, k->path, "cannot create the temporary file", errno);
+        mbedtls_platform_zeroize(bytes, sizeof(bytes));
+        return PROTO_EIO;
+    }
+    ssize_t wrote = write(fd, bytes, sizeof(bytes));
+    int saved_errno = errno;
+    mbedtls_platform_zeroize(bytes, sizeof(bytes));
+    bool ok = wrote == (ssize_t)sizeof(bytes) && fsync(fd) == 0;
+    saved_errno = ok ? 0 : (wrote < 0 ? saved_errno : errno);
+    if (close(fd) != 0 && ok) {
+        ok = false;
+        saved_errno = errno;
+    }
+    if (ok && rename(tmp, k->path) != 0) {
+        ok = false;
+        saved_errno = errno;
+    }
+    if (!ok) {
+        (void)unlink(tmp);
+        tk_errf(err, err_size, k->path, "cannot write", saved_errno);
+        return PROTO_EIO;
+    }
+    /* The rename must survive a crash too. */
+    const char *slash = strrchr(k->path, '/');
+    n = slash == NULL ? snprintf(dir, sizeof(dir), ".")
+                      : snprintf(dir, sizeof(dir), "%.*s",
+                                 (int)(slash == k->path ? 1 : slash - k->path), k->path);
+    if (n > 0 && (size_t)n < sizeof(dir)) {
+        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0) {
+            (void)fsync(dfd);
+            (void)close(dfd);
+        }
+    }
+    return PROTO_OK;
+}
+
+/* Reads the file; PROTO_ENOTFOUND when there is none. */
+static enum proto_rc tk_load(struct col_ticket_keys *k, char *err, size_t err_size)
+{
+    int fd = open(k->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT) {
+            return PROTO_ENOTFOUND;
+        }
+        tk_errf(err, err_size, k->path, "cannot open", errno);
+        return PROTO_EIO;
+    }
+    enum proto_rc result = PROTO_OK;
+    unsigned char bytes[COL_TICKET_KEYS_FILE_BYTES + 1];
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) {
+        tk_errf(err, err_size, k->path, "cannot stat", errno);
+        result = PROTO_EIO;
+    } else if (!S_ISREG(sb.st_mode)) {
+        tk_errf(err, err_size, k->path, "not a regular file", 0);
+        result = PROTO_EINVAL;
+    } else if ((sb.st_mode & 077) != 0 || sb.st_uid != geteuid()) {
+        /* Whoever reads these keys can forge tickets, i.e. resume as any agent. */
+        tk_errf(err, err_size, k->path,
+                "must be owned by the collector's user and readable by it alone (chmod 600)", 0);
+        result = PROTO_EINVAL;
+    } else {
+        ssize_t got = read(fd, bytes, sizeof(bytes));
+        if (got != COL_TICKET_KEYS_FILE_BYTES || !tk_decode(k, bytes)) {
+            tk_errf(err, err_size, k->path,
+                    "not a ticket key file of this version (delete it: new keys are made)", 0);
+            result = PROTO_EPARSE;
+        }
+    }
+    mbedtls_platform_zeroize(bytes, sizeof(bytes));
+    (void)close(fd);
+    return result;
+}
+
+static enum proto_rc tk_new_slot(struct col_ticket_keys *k, int index, uint32_t now)
+{
+    struct tk_slot *s = &k->slots[index];
+    const struct tk_slot *other = &k->slots[1 - index];
+    do {
+        if (mbedtls_ctr_drbg_random(k->drbg, s->name, sizeof(s->name)) != 0) {
+            return PROTO_ECRYPTO;
+        }
+    } while (memcmp(s->name, other->name, TK_NAME_BYTES) == 0);
+    if (mbedtls_ctr_drbg_random(k->drbg, s->key, sizeof(s->key)) != 0) {
+        return PROTO_ECRYPTO;
+    }
+    s->generation_time = now;
+    return PROTO_OK;
+}
+
+/* Copies the mirror into mbedTLS's context (its mutex held by the caller, or not yet shared). */
+static enum proto_rc tk_install(struct col_ticket_keys *k)
+{
+    for (int i = 0; i < 2; i++) {
+        mbedtls_ssl_ticket_key *key = &k->ticket->keys[i];
+        memcpy(key->name, k->slots[i].name, TK_NAME_BYTES);
+        key->generation_time = k->slots[i].generation_time;
+        if (mbedtls_cipher_get_key_bitlen(&key->ctx) != TK_KEY_BYTES * 8 ||
+            mbedtls_cipher_setkey(&key->ctx, k->slots[i].key, TK_KEY_BYTES * 8, MBEDTLS_ENCRYPT) !=
+                0) {
+            return PROTO_ECRYPTO;
+        }
+    }
+    k->ticket->active = k->active;
+    return PROTO_OK;
+}
+
+static uint32_t tk_now(void)
+{
+    return (uint32_t)time(NULL);
+}
+
+/* Whether the active key is at or near the end of its period (or from the future: the clock
+ * went back, so its age cannot be trusted). */
+static bool tk_due(const struct col_ticket_keys *k, uint32_t now)
+{
+    uint32_t born = k->slots[k->active].generation_time;
+    uint32_t lifetime = k->ticket->ticket_lifetime;
+    return now < born || now - born >= lifetime - COL_TICKET_KEYS_ROTATE_EARLY_S;
+}
+
+enum proto_rc col_ticket_keys_create(mbedtls_ssl_ticket_context *ticket, const char *path,
+                                     mbedtls_ctr_drbg_context *drbg, struct col_ticket_keys **out,
+                                     char *err, size_t err_size)
+{
+    *out = NULL;
+    if (err != NULL && err_size > 0) {
+        err[0] = '\0';
+    }
+    if (ticket == NULL || drbg == NULL || path == NULL || path[0] == '\0' ||
+        ticket->ticket_lifetime <= 2 * COL_TICKET_KEYS_ROTATE_EARLY_S) {
+        return PROTO_EINVAL;
+    }
+    if (strlen(path) >= TK_PATH_MAX) {
+        tk_errf(err, err_size, "(too long)", "path too long", 0);
+        return PROTO_ELIMIT;
+    }
+    struct col_ticket_keys *k = proto_calloc(1, sizeof(*k));
+    if (k == NULL) {
+        return PROTO_ENOMEM;
+    }
+    k->ticket = ticket;
+    k->drbg = drbg;
+    memcpy(k->path, path, strlen(path) + 1);
+    enum proto_rc result = tk_load(k, err, err_size);
+    if (result == PROTO_ENOTFOUND) {
+        uint32_t now = tk_now();
+        k->active = 0;
+        result = tk_new_slot(k, 0, now);
+        if (!result) {
+            result = tk_new_slot(k, 1, now);
+        }
+        if (!result) {
+            result = tk_save(k, err, err_size);
+        }
+    }
+    if (!result) {
+        result = tk_install(k);
+    }
+    if (result) {
+        col_ticket_keys_destroy(k);
+        return result;
+    }
+    k->saved = true;
+    *out = k;
+    return PROTO_OK;
+}
+
+enum proto_rc col_ticket_keys_refresh(struct col_ticket_keys *k)
+{
+    if (k == NULL) {
+        return PROTO_EINVAL;
+    }
+    uint32_t now = tk_now();
+    if (mbedtls_mutex_lock(&k->ticket->mutex) != 0) {
+        return PROTO_EIO;
+    }
+    enum proto_rc result = PROTO_OK;
+    if (tk_due(k, now)) {
+        int next = 1 - k->active;
+        result = tk_new_slot(k, next, now);
+        if (!result) {
+            k->active = (unsigned char)next;
+            result = tk_install(k);
+        }
+        if (!result) {
+            /* The new keys are in use either way; without the file they just end at a restart. */
+            result = tk_save(k, NULL, 0);
+            k->saved = result == PROTO_OK;
+        }
+    }
+    (void)mbedtls_mutex_unlock(&k->ticket->mutex);
+    return result;
+}
+
+bool col_ticket_keys_saved(struct col_ticket_keys *k)
+{
+    if (k == NULL || mbedtls_mutex_lock(&k->ticket->mutex) != 0) {
+        return false;
+    }
+    bool saved = k->saved;
+    (void)mbedtls_mutex_unlock(&k->ticket->mutex);
+    return saved;
+}
+
+void col_ticket_keys_destroy(struct col_ticket_keys *k)
+{
+    if (k == NULL) {
+        return;
+    }
+    mbedtls_platform_zeroize(k->slots, sizeof(k->slots));
+    proto_free(k);
+}
