@@ -21,6 +21,7 @@
 
 #include "alloc.h"
 #include "gcm_ni.h"
+#include "testutil.h"
 
 /* ---- helpers ----------------------------------------------------------------------------- */
 
@@ -117,23 +118,6 @@ static void rng_fill(struct rng *r, unsigned char *p, size_t n)
     for (size_t i = 0; i < n; i++) {
         p[i] = (unsigned char)(rng_next(r) >> 56);
     }
-}
-
-static unsigned char *xalloc(size_t n)
-{
-    unsigned char *p = proto_malloc(n == 0 ? 1 : n);
-    assert_non_null(p);
-    return p;
-}
-
-static bool all_zero(const unsigned char *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] != 0) {
-            return false;
-        }
-    }
-    return true;
 }
 
 /* ---- known answers ----------------------------------------------------------------------- */
@@ -287,7 +271,7 @@ static void assert_forged_after_change(const struct col_gcm_ni_key *key, const s
     memset(out, 0xa5, sizeof(out));
     assert_int_equal(col_gcm_ni_open(key, b->iv, aad, b->aad_len, ct, b->len, out, t),
                      COL_GCM_NI_FORGED);
-    assert_true(all_zero(out, b->len));
+    assert_true(testutil_all_zero(out, b->len));
     assert_int_equal(out[b->len], 0xa5);
 }
 
@@ -318,7 +302,7 @@ static void test_any_changed_tag_ciphertext_or_aad_byte_is_forged_and_wiped(void
         b.iv[11] ^= 0x01;
         assert_int_equal(col_gcm_ni_open(&k.key, b.iv, b.aad, b.aad_len, b.ct, b.len, wipe, tag),
                          COL_GCM_NI_FORGED);
-        assert_true(all_zero(wipe, b.len));
+        assert_true(testutil_all_zero(wipe, b.len));
         ni_key_free(&k);
     }
 }
@@ -337,10 +321,10 @@ static void differential_case(struct rng *r, unsigned bits, size_t len, size_t a
     size_t in_off = rng_below(r, 16);
     size_t out_off = rng_below(r, 16);
     size_t aad_off = rng_below(r, 16);
-    unsigned char *in_buf = xalloc(in_off + len);
-    unsigned char *out_buf = xalloc(out_off + len);
-    unsigned char *aad_buf = xalloc(aad_off + aad_len);
-    unsigned char *want = xalloc(len);
+    unsigned char *in_buf = testutil_xalloc(in_off + len);
+    unsigned char *out_buf = testutil_xalloc(out_off + len);
+    unsigned char *aad_buf = testutil_xalloc(aad_off + aad_len);
+    unsigned char *want = testutil_xalloc(len);
     unsigned char *in = in_buf + in_off;
     unsigned char *out = out_buf + out_off;
     unsigned char *aad = aad_buf + aad_off;
@@ -377,7 +361,7 @@ static void differential_case(struct rng *r, unsigned bits, size_t len, size_t a
         }
         assert_int_equal(col_gcm_ni_open(&k.key, iv, aad, aad_len, want, len, out, want_tag),
                          COL_GCM_NI_FORGED);
-        assert_true(all_zero(out, len));
+        assert_true(testutil_all_zero(out, len));
     }
     ni_key_free(&k);
     proto_free(want);
@@ -450,9 +434,9 @@ static void test_in_place_seal_and_open_match_mbedtls_gcm(void **state)
         rng_fill(&r, key, sizeof(key));
         rng_fill(&r, iv, sizeof(iv));
         rng_fill(&r, aad, sizeof(aad));
-        unsigned char *plain = xalloc(len);
-        unsigned char *want = xalloc(len);
-        unsigned char *buf = xalloc(len);
+        unsigned char *plain = testutil_xalloc(len);
+        unsigned char *want = testutil_xalloc(len);
+        unsigned char *buf = testutil_xalloc(len);
         rng_fill(&r, plain, len);
         unsigned char want_tag[16];
         unsigned char tag[16];
@@ -477,7 +461,7 @@ static void test_in_place_seal_and_open_match_mbedtls_gcm(void **state)
         tag[15] ^= 0x80;
         assert_int_equal(col_gcm_ni_open(&k.key, iv, aad, sizeof(aad), buf, len, buf, tag),
                          COL_GCM_NI_FORGED);
-        assert_true(all_zero(buf, len));
+        assert_true(testutil_all_zero(buf, len));
         ni_key_free(&k);
         proto_free(buf);
         proto_free(want);

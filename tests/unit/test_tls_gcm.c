@@ -32,6 +32,7 @@
 
 #include "alloc.h"
 #include "gcm_ni.h"
+#include "testutil.h"
 #include "tls_gcm.h"
 
 /* ---- helpers ----------------------------------------------------------------------------- */
@@ -78,23 +79,6 @@ static void pattern(unsigned char *p, size_t n, unsigned seed)
     for (size_t i = 0; i < n; i++) {
         p[i] = (unsigned char)(i * 131 + seed);
     }
-}
-
-static unsigned char *xalloc(size_t n)
-{
-    unsigned char *p = proto_malloc(n == 0 ? 1 : n);
-    assert_non_null(p);
-    return p;
-}
-
-static bool all_zero(const unsigned char *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] != 0) {
-            return false;
-        }
-    }
-    return true;
 }
 
 /* A keyed context as the TLS record layer keeps one per direction (ENCRYPT or DECRYPT). */
@@ -144,11 +128,11 @@ static void served_record(mbedtls_cipher_type_t type, unsigned bits, size_t len)
     cipher_open(&enc, type, MBEDTLS_ENCRYPT);
     cipher_open(&dec, type, MBEDTLS_DECRYPT);
     size_t full = len + 16;
-    unsigned char *plain = xalloc(len + 1);
-    unsigned char *want = xalloc(full);
-    unsigned char *out = xalloc(full + 16);
-    unsigned char *rec = xalloc(full);
-    unsigned char *rec_off = xalloc(full);
+    unsigned char *plain = testutil_xalloc(len + 1);
+    unsigned char *want = testutil_xalloc(full);
+    unsigned char *out = testutil_xalloc(full + 16);
+    unsigned char *rec = testutil_xalloc(full);
+    unsigned char *rec_off = testutil_xalloc(full);
     pattern(plain, len, (unsigned)len);
     reference_seal(bits, plain, len, want);
 
@@ -185,7 +169,7 @@ static void served_record(mbedtls_cipher_type_t type, unsigned bits, size_t len)
                                               full, &olen, 16);
     assert_int_equal(ret, MBEDTLS_ERR_CIPHER_AUTH_FAILED);
     assert_int_equal(col_tls_gcm_records(), before + 3);
-    assert_true(all_zero(rec, len));
+    assert_true(testutil_all_zero(rec, len));
     path_set(false);
     assert_int_equal(mbedtls_cipher_auth_decrypt_ext(&dec, test_iv, 12, test_aad, AAD_LEN, rec_off,
                                                      full, rec_off, full, &olen_off, 16),
@@ -645,9 +629,9 @@ static struct session_outcome session_run(bool accelerate)
     assert_string_equal(mbedtls_ssl_get_ciphersuite(&s.client),
                         "TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256");
     assert_int_equal(mbedtls_ssl_get_verify_result(&s.client), 0);
-    unsigned char *up = xalloc(SESSION_MESSAGE);
-    unsigned char *down = xalloc(SESSION_MESSAGE);
-    unsigned char *got = xalloc(SESSION_MESSAGE);
+    unsigned char *up = testutil_xalloc(SESSION_MESSAGE);
+    unsigned char *down = testutil_xalloc(SESSION_MESSAGE);
+    unsigned char *got = testutil_xalloc(SESSION_MESSAGE);
     pattern(up, SESSION_MESSAGE, 11);
     pattern(down, SESSION_MESSAGE, 201);
     o.carried += session_carry(&s.client, &s.server, up, got, SESSION_MESSAGE);

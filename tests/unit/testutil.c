@@ -117,3 +117,20 @@ void testutil_report_free(struct testutil_report *m)
     proto_free(m->body);
     memset(m, 0, sizeof(*m));
 }
+
+unsigned char *testutil_xalloc(size_t n)
+{
+    unsigned char *p = proto_malloc(n == 0 ? 1 : n);
+    assert_non_null(p);
+    return p;
+}
+
+bool testutil_all_zero(const unsigned char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] != 0) {
+            return false;
+        }
+    }
+    return true;
+}

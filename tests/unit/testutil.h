@@ -5,6 +5,7 @@
 #ifndef RRAS_TESTUTIL_H
 #define RRAS_TESTUTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,5 +38,11 @@ struct testutil_report {
 void testutil_report_make(struct testutil_report *m, const char *bundle, const char *fqdn,
                           uint64_t seq, int64_t collected_at, int64_t now);
 void testutil_report_free(struct testutil_report *m);
+
+/* proto_malloc(n) (at least 1 byte); fails the test when it returns NULL. */
+unsigned char *testutil_xalloc(size_t n);
+
+/* Whether p[0..n) are all zero bytes. */
+bool testutil_all_zero(const unsigned char *p, size_t n);
 
 #endif
