@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -25,13 +26,13 @@
 #include "alloc.h"
 
 #define TK_MAGIC "RRTK"
-#define TK_VERSION 1
+#define TK_VERSION 2
 #define TK_NAME_BYTES 4
 #define TK_KEY_BYTES 32
 #define TK_SLOT_BYTES (TK_NAME_BYTES + 4 + TK_KEY_BYTES)
 #define TK_PATH_MAX 1024
 
-#if 6 + 2 * TK_SLOT_BYTES != COL_TICKET_KEYS_FILE_BYTES
+#if 6 + COL_TICKET_KEYS_BINDING_LEN + 2 * TK_SLOT_BYTES != COL_TICKET_KEYS_FILE_BYTES
 #error "ticket key file layout and COL_TICKET_KEYS_FILE_BYTES disagree"
 #endif
 
@@ -46,8 +47,10 @@ struct col_ticket_keys {
     mbedtls_ctr_drbg_context *drbg;
     char path[TK_PATH_MAX];
     struct tk_slot slots[2]; /* mirror of what is installed, for the file */
+    unsigned char binding[COL_TICKET_KEYS_BINDING_LEN];
     unsigned char active;
     bool saved;
+    uint32_t last_save_try; /* when a failed save was last tried */
 };
 
 static void tk_errf(char *err, size_t size, const char *path, const char *what, int errnum)
@@ -82,22 +85,27 @@ static void tk_encode(const struct col_ticket_keys *k,
     memcpy(out, TK_MAGIC, 4);
     out[4] = TK_VERSION;
     out[5] = k->active;
+    memcpy(out + 6, k->binding, COL_TICKET_KEYS_BINDING_LEN);
     for (int i = 0; i < 2; i++) {
-        unsigned char *p = out + 6 + i * TK_SLOT_BYTES;
+        unsigned char *p = out + 6 + COL_TICKET_KEYS_BINDING_LEN + i * TK_SLOT_BYTES;
         memcpy(p, k->slots[i].name, TK_NAME_BYTES);
         tk_put32(p + TK_NAME_BYTES, k->slots[i].generation_time);
         memcpy(p + TK_NAME_BYTES + 4, k->slots[i].key, TK_KEY_BYTES);
     }
 }
 
-static bool tk_decode(struct col_ticket_keys *k, const unsigned char in[COL_TICKET_KEYS_FILE_BYTES])
+/* Decodes the file into k; *bound is false when it was saved under another binding (its keys
+ * are then not to be used). */
+static bool tk_decode(struct col_ticket_keys *k, const unsigned char in[COL_TICKET_KEYS_FILE_BYTES],
+                      bool *bound)
 {
     if (memcmp(in, TK_MAGIC, 4) != 0 || in[4] != TK_VERSION || in[5] > 1) {
         return false;
     }
+    *bound = memcmp(in + 6, k->binding, COL_TICKET_KEYS_BINDING_LEN) == 0;
     k->active = in[5];
     for (int i = 0; i < 2; i++) {
-        const unsigned char *p = in + 6 + i * TK_SLOT_BYTES;
+        const unsigned char *p = in + 6 + COL_TICKET_KEYS_BINDING_LEN + i * TK_SLOT_BYTES;
         memcpy(k->slots[i].name, p, TK_NAME_BYTES);
         k->slots[i].generation_time = tk_get32(p + TK_NAME_BYTES);
         memcpy(k->slots[i].key, p + TK_NAME_BYTES + 4, TK_KEY_BYTES);
@@ -106,30 +114,32 @@ static bool tk_decode(struct col_ticket_keys *k, const unsigned char in[COL_TICK
     return memcmp(k->slots[0].name, k->slots[1].name, TK_NAME_BYTES) != 0;
 }
 
-/* Writes the file atomically: a private temporary file, fsync, rename, fsync of the directory. */
+/* Writes the file atomically: a private temporary file with a unique name (mkstemp: mode 0600,
+ * never an existing file or link), fsync, rename over the old one, fsync of the directory. */
 static enum proto_rc tk_save(struct col_ticket_keys *k, char *err, size_t err_size)
 {
-    char tmp[TK_PATH_MAX + 8];
+    char tmp[TK_PATH_MAX + 16];
     char dir[TK_PATH_MAX];
     unsigned char bytes[COL_TICKET_KEYS_FILE_BYTES];
-    int n = snprintf(tmp, sizeof(tmp), "%s.tmp", k->path);
+    int n = snprintf(tmp, sizeof(tmp), "%s.XXXXXX", k->path);
     if (n < 0 || (size_t)n >= sizeof(tmp)) {
         tk_errf(err, err_size, k->path, "path too long", 0);
         return PROTO_ELIMIT;
     }
-    tk_encode(k, bytes);
-    (void)unlink(tmp); /* a leftover of a crash; O_EXCL below refuses anything else */
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    int fd = mkstemp(tmp);
     if (fd < 0) {
-        tk_errf(err, err_size, k->path, "cannot create the temporary file", errno);
-        mbedtls_platform_zeroize(bytes, sizeof(bytes));
+        tk_errf(err, err_size, k->path, "cannot create a temporary file beside it", errno);
         return PROTO_EIO;
     }
+    tk_encode(k, bytes);
     ssize_t wrote = write(fd, bytes, sizeof(bytes));
-    int saved_errno = errno;
+    int saved_errno = wrote < 0 ? errno : EIO; /* a short write sets no errno */
     mbedtls_platform_zeroize(bytes, sizeof(bytes));
-    bool ok = wrote == (ssize_t)sizeof(bytes) && fsync(fd) == 0;
-    saved_errno = ok ? 0 : (wrote < 0 ? saved_errno : errno);
+    bool ok = wrote == (ssize_t)sizeof(bytes);
+    if (ok && fsync(fd) != 0) {
+        ok = false;
+        saved_errno = errno;
+    }
     if (close(fd) != 0 && ok) {
         ok = false;
         saved_errno = errno;
@@ -158,7 +168,7 @@ static enum proto_rc tk_save(struct col_ticket_keys *k, char *err, size_t err_si
     return PROTO_OK;
 }
 
-/* Reads the file; PROTO_ENOTFOUND when there is none. */
+/* Reads the file; PROTO_ENOTFOUND when there is none or it was bound to something else. */
 static enum proto_rc tk_load(struct col_ticket_keys *k, char *err, size_t err_size)
 {
     int fd = open(k->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -185,10 +195,15 @@ static enum proto_rc tk_load(struct col_ticket_keys *k, char *err, size_t err_si
         result = PROTO_EINVAL;
     } else {
         ssize_t got = read(fd, bytes, sizeof(bytes));
-        if (got != COL_TICKET_KEYS_FILE_BYTES || !tk_decode(k, bytes)) {
+        bool bound = false;
+        if (got != COL_TICKET_KEYS_FILE_BYTES || !tk_decode(k, bytes, &bound)) {
             tk_errf(err, err_size, k->path,
                     "not a ticket key file of this version (delete it: new keys are made)", 0);
             result = PROTO_EPARSE;
+        } else if (!bound) {
+            /* The client CAs changed: sessions made under the old ones must not resume. */
+            mbedtls_platform_zeroize(k->slots, sizeof(k->slots));
+            result = PROTO_ENOTFOUND;
         }
     }
     mbedtls_platform_zeroize(bytes, sizeof(bytes));
@@ -234,16 +249,29 @@ static uint32_t tk_now(void)
     return (uint32_t)time(NULL);
 }
 
-/* Whether the active key is at or near the end of its period (or from the future: the clock
- * went back, so its age cannot be trusted). */
+/* Whether the active key is at or near the end of its period, or from well in the future (the
+ * clock went back, so its age cannot be trusted). */
 static bool tk_due(const struct col_ticket_keys *k, uint32_t now)
 {
     uint32_t born = k->slots[k->active].generation_time;
     uint32_t lifetime = k->ticket->ticket_lifetime;
-    return now < born || now - born >= lifetime - COL_TICKET_KEYS_ROTATE_EARLY_S;
+    if (now < born) {
+        return born - now > COL_TICKET_KEYS_FUTURE_SLACK_S;
+    }
+    return now - born >= lifetime - COL_TICKET_KEYS_ROTATE_EARLY_S;
+}
+
+/* Whether mbedTLS rotated on its own after all (it checks the clock again after us): its active
+ * slot or key name is not ours. */
+static bool tk_diverged(const struct col_ticket_keys *k)
+{
+    const mbedtls_ssl_ticket_context *t = k->ticket;
+    return t->active != k->active ||
+           memcmp(t->keys[t->active].name, k->slots[k->active].name, TK_NAME_BYTES) != 0;
 }
 
 enum proto_rc col_ticket_keys_create(mbedtls_ssl_ticket_context *ticket, const char *path,
+                                     const unsigned char binding[COL_TICKET_KEYS_BINDING_LEN],
                                      mbedtls_ctr_drbg_context *drbg, struct col_ticket_keys **out,
                                      char *err, size_t err_size)
 {
@@ -251,8 +279,11 @@ enum proto_rc col_ticket_keys_create(mbedtls_ssl_ticket_context *ticket, const c
     if (err != NULL && err_size > 0) {
         err[0] = '\0';
     }
-    if (ticket == NULL || drbg == NULL || path == NULL || path[0] == '\0' ||
-        ticket->ticket_lifetime <= 2 * COL_TICKET_KEYS_ROTATE_EARLY_S) {
+    if (ticket == NULL || drbg == NULL || path == NULL || path[0] == '\0' || binding == NULL) {
+        return PROTO_EINVAL;
+    }
+    if (ticket->ticket_lifetime <= 2 * COL_TICKET_KEYS_ROTATE_EARLY_S) {
+        tk_errf(err, err_size, path, "the session lifetime is too short to rotate keys", 0);
         return PROTO_EINVAL;
     }
     if (strlen(path) >= TK_PATH_MAX) {
@@ -265,6 +296,7 @@ enum proto_rc col_ticket_keys_create(mbedtls_ssl_ticket_context *ticket, const c
     }
     k->ticket = ticket;
     k->drbg = drbg;
+    memcpy(k->binding, binding, COL_TICKET_KEYS_BINDING_LEN);
     memcpy(k->path, path, strlen(path) + 1);
     enum proto_rc result = tk_load(k, err, err_size);
     if (result == PROTO_ENOTFOUND) {
@@ -295,23 +327,34 @@ enum proto_rc col_ticket_keys_refresh(struct col_ticket_keys *k)
     if (k == NULL) {
         return PROTO_EINVAL;
     }
-    uint32_t now = tk_now();
     if (mbedtls_mutex_lock(&k->ticket->mutex) != 0) {
         return PROTO_EIO;
     }
+    /* The time is read under the lock: a thread that read it before another rotated would see
+     * the new key as born in the future and throw away the previous one. */
+    uint32_t now = tk_now();
     enum proto_rc result = PROTO_OK;
-    if (tk_due(k, now)) {
-        int next = 1 - k->active;
+    bool diverged = tk_diverged(k);
+    bool rotated = false;
+    if (diverged || tk_due(k, now)) {
+        /* After mbedTLS's own rotation its new key (which no file can hold) is in its active
+         * slot and ours is in the other: replace its key there, keep ours as the previous. */
+        int next = diverged ? k->ticket->active : 1 - k->active;
         result = tk_new_slot(k, next, now);
         if (!result) {
             k->active = (unsigned char)next;
             result = tk_install(k);
         }
         if (!result) {
-            /* The new keys are in use either way; without the file they just end at a restart. */
-            result = tk_save(k, NULL, 0);
-            k->saved = result == PROTO_OK;
+            k->saved = false;
+            rotated = true;
         }
+    }
+    if (!result && !k->saved && (rotated || now - k->last_save_try >= COL_TICKET_KEYS_RETRY_S)) {
+        /* The new keys are in use either way; without the file they just end at a restart. */
+        k->last_save_try = now;
+        result = tk_save(k, NULL, 0);
+        k->saved = result == PROTO_OK;
     }
     (void)mbedtls_mutex_unlock(&k->ticket->mutex);
     return result;

@@ -24,6 +24,7 @@
 #include <mbedtls/net_sockets.h>
 #include <mbedtls/oid.h>
 #include <mbedtls/pk.h>
+#include <mbedtls/sha256.h>
 #include <mbedtls/ssl.h>
 #include <mbedtls/ssl_cache.h>
 #include <mbedtls/ssl_ticket.h>
@@ -156,6 +157,27 @@ static int col_tls_ticket_parse(void *ctx, mbedtls_ssl_session *session, unsigne
     return ret;
 }
 
+/* SHA-256 over the DER of every client CA: a resumed session skips the client-certificate check,
+ * so saved ticket keys are only used under the same trusted CAs (ticket_keys.h). */
+static void col_tls_ca_digest(const mbedtls_x509_crt *chain, unsigned char out[32])
+{
+    mbedtls_sha256_context sha;
+    mbedtls_sha256_init(&sha);
+    int ret = mbedtls_sha256_starts_ret(&sha, 0);
+    for (const mbedtls_x509_crt *c = chain; ret == 0 && c != NULL; c = c->next) {
+        if (c->raw.p != NULL) {
+            ret = mbedtls_sha256_update_ret(&sha, c->raw.p, c->raw.len);
+        }
+    }
+    if (ret == 0) {
+        ret = mbedtls_sha256_finish_ret(&sha, out);
+    }
+    mbedtls_sha256_free(&sha);
+    if (ret != 0) {
+        memset(out, 0, 32); /* cannot happen with the C implementation; keys then just rebind */
+    }
+}
+
 /*
  * One listener's configuration. Each listener has its own cache and ticket key so that a
  * session made on the admin listener (no client certificate) can never be resumed on the agent
@@ -211,7 +233,9 @@ static enum proto_rc col_tls_listener_setup(struct col_tls *tls, enum col_listen
          * agent back with a full handshake; the admin listener's few clients do not matter. */
         if (kind == COL_LISTENER_AGENT && s->ticket_key_file != NULL &&
             s->ticket_key_file[0] != '\0') {
-            enum proto_rc result = col_ticket_keys_create(&l->ticket, s->ticket_key_file,
+            unsigned char binding[COL_TICKET_KEYS_BINDING_LEN];
+            col_tls_ca_digest(&tls->client_ca, binding);
+            enum proto_rc result = col_ticket_keys_create(&l->ticket, s->ticket_key_file, binding,
                                                           &tls->drbg, &l->keys, err, err_size);
             if (result != PROTO_OK) {
                 return result;

@@ -143,10 +143,11 @@ col_start --tls-gcm-accel off
 s_client "$AGENT_PORT" -tls1_2 -cert "$T/pki/host1.contoso.com.crt" \
     -key "$T/pki/host1.contoso.com.key" -sess_in "$T/ticket.sess" | grep -q '^Reused, TLSv1.2' ||
     fail "a ticket from before the restart did not resume"
-if s_client "$AGENT_PORT" -tls1_2 -no_ticket -cert "$T/pki/host1.contoso.com.crt" \
-    -key "$T/pki/host1.contoso.com.key" -sess_in "$T/id.sess" | grep -q '^Reused'; then
-    fail "a cached session ID survived the restart (the cache is in memory only)"
-fi
+out=$(s_client "$AGENT_PORT" -tls1_2 -no_ticket -cert "$T/pki/host1.contoso.com.crt" \
+    -key "$T/pki/host1.contoso.com.key" -sess_in "$T/id.sess")
+echo "$out" | grep -q '^New, TLSv1.2' ||
+    fail "a cached session ID survived the restart, or no handshake: $(echo "$out" | grep -E '^(New|Reused)|error' | head -3)"
+
 grep -q 'AES-GCM records: mbedTLS (tls_gcm_accel is off)' "$T/collector.log" ||
     fail "tls_gcm_accel off not logged: $(grep 'AES-GCM records' "$T/collector.log")"
 [ "$(admin_get "$token" /metrics)" = 200 ] || fail "not served with tls_gcm_accel off"

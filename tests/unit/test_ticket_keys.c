@@ -24,7 +24,15 @@
 #include "testutil.h"
 #include "ticket_keys.h"
 
-#define LIFETIME 200u /* seconds: rotation is due from LIFETIME - ROTATE_EARLY = 140 s on */
+#define LIFETIME 200u
+#define SLOT0                                                                                      \
+    (6 +                                                                                           \
+     COL_TICKET_KEYS_BINDING_LEN) /* file offset of slot 0; slots are 40 bytes */ /* seconds:      \
+                                                                                     rotation is   \
+                                                                                     due from      \
+                                                                                     LIFETIME -    \
+                                                                                     ROTATE_EARLY  \
+                                                                                     = 140 s on */
 
 struct fx {
     char dir[64];
@@ -64,7 +72,12 @@ struct side {
     struct col_ticket_keys *keys;
 };
 
-static enum proto_rc side_start(struct fx *f, struct side *s, const char *path)
+/* Digests of two client CA bundles. */
+static const unsigned char binding_a[COL_TICKET_KEYS_BINDING_LEN] = {0xaa, 1, 2, 3};
+static const unsigned char binding_b[COL_TICKET_KEYS_BINDING_LEN] = {0xbb, 1, 2, 3};
+
+static enum proto_rc side_start_bound(struct fx *f, struct side *s, const char *path,
+                                      const unsigned char *binding)
 {
     mbedtls_ssl_ticket_init(&s->ticket);
     assert_int_equal(mbedtls_ssl_ticket_setup(&s->ticket, mbedtls_ctr_drbg_random, &f->drbg,
@@ -73,13 +86,18 @@ static enum proto_rc side_start(struct fx *f, struct side *s, const char *path)
     char err[256] = "";
     s->keys = NULL;
     enum proto_rc rc =
-        col_ticket_keys_create(&s->ticket, path, &f->drbg, &s->keys, err, sizeof(err));
+        col_ticket_keys_create(&s->ticket, path, binding, &f->drbg, &s->keys, err, sizeof(err));
     if (rc != PROTO_OK) {
         print_message("refused: %s\n", err);
         assert_null(s->keys);
         assert_true(strstr(err, "ticket_key_file") != NULL);
     }
     return rc;
+}
+
+static enum proto_rc side_start(struct fx *f, struct side *s, const char *path)
+{
+    return side_start_bound(f, s, path, binding_a);
 }
 
 static void side_stop(struct side *s)
@@ -162,12 +180,13 @@ static void test_first_start_makes_a_private_file_with_two_distinct_keys(void **
     unsigned char bytes[COL_TICKET_KEYS_FILE_BYTES + 16];
     size_t len = 0;
     read_file(f->path, bytes, &len);
-    assert_memory_equal(bytes, "RRTK\x01", 5);
+    assert_memory_equal(bytes, "RRTK\x02", 5);
+    assert_memory_equal(bytes + 6, binding_a, COL_TICKET_KEYS_BINDING_LEN);
     /* The key names in the file are the ones mbedTLS uses. */
-    assert_memory_equal(bytes + 6, s.ticket.keys[0].name, 4);
-    assert_memory_equal(bytes + 6 + 40, s.ticket.keys[1].name, 4);
-    assert_memory_not_equal(bytes + 6, bytes + 6 + 40, 4);
-    assert_memory_not_equal(bytes + 6 + 8, bytes + 6 + 40 + 8, 32);
+    assert_memory_equal(bytes + SLOT0, s.ticket.keys[0].name, 4);
+    assert_memory_equal(bytes + SLOT0 + 40, s.ticket.keys[1].name, 4);
+    assert_memory_not_equal(bytes + SLOT0, bytes + SLOT0 + 40, 4);
+    assert_memory_not_equal(bytes + SLOT0 + 8, bytes + SLOT0 + 40 + 8, 32);
     assert_true(col_ticket_keys_saved(s.keys));
     side_stop(&s);
 }
@@ -211,7 +230,7 @@ static void age_active_key(const char *path, long delta)
     size_t len = 0;
     read_file(path, bytes, &len);
     assert_int_equal(len, COL_TICKET_KEYS_FILE_BYTES);
-    unsigned char *t = bytes + 6 + 40 * bytes[5] + 4;
+    unsigned char *t = bytes + SLOT0 + 40 * bytes[5] + 4;
     uint32_t when = (uint32_t)(time(NULL) + delta);
     t[0] = (unsigned char)(when >> 24);
     t[1] = (unsigned char)(when >> 16);
@@ -254,7 +273,7 @@ static void test_a_due_key_rotates_before_mbedtls_would_and_old_tickets_still_op
     size_t len = 0;
     read_file(f->path, bytes, &len);
     assert_int_equal(bytes[5], s.ticket.active);
-    assert_memory_equal(bytes + 6 + 40 * s.ticket.active, fresh, 4);
+    assert_memory_equal(bytes + SLOT0 + 40 * s.ticket.active, fresh, 4);
     side_stop(&s);
 
     assert_int_equal(side_start(f, &s, f->path), PROTO_OK);
@@ -269,12 +288,77 @@ static void test_a_key_from_the_future_is_replaced(void **state)
     struct side s;
     assert_int_equal(side_start(f, &s, f->path), PROTO_OK);
     side_stop(&s);
+    age_active_key(f->path, 60); /* a small step back: jitter, the key stays */
+    assert_int_equal(side_start(f, &s, f->path), PROTO_OK);
+    unsigned char kept = s.ticket.active;
+    assert_int_equal(col_ticket_keys_refresh(s.keys), PROTO_OK);
+    assert_int_equal(s.ticket.active, kept);
+    side_stop(&s);
     age_active_key(f->path, 3600); /* the clock went back an hour */
     assert_int_equal(side_start(f, &s, f->path), PROTO_OK);
     unsigned char before = s.ticket.active;
     assert_int_equal(col_ticket_keys_refresh(s.keys), PROTO_OK);
     assert_int_not_equal(s.ticket.active, before);
     assert_true(s.ticket.keys[s.ticket.active].generation_time <= (uint32_t)time(NULL));
+    side_stop(&s);
+}
+
+static void test_keys_saved_under_other_client_cas_are_not_used(void **state)
+{
+    struct fx *f = *state;
+    unsigned char ticket[512];
+    struct side s;
+    assert_int_equal(side_start_bound(f, &s, f->path, binding_a), PROTO_OK);
+    size_t len = write_ticket(&s, 0x33, ticket, sizeof(ticket));
+    side_stop(&s);
+    /* The trusted CAs changed: a session that skipped the client-certificate check must not
+     * resume under the new ones. */
+    assert_int_equal(side_start_bound(f, &s, f->path, binding_b), PROTO_OK);
+    assert_int_not_equal(parse_ticket(&s, ticket, len, 0x33), 0);
+    side_stop(&s);
+    unsigned char bytes[COL_TICKET_KEYS_FILE_BYTES + 16];
+    size_t flen = 0;
+    read_file(f->path, bytes, &flen);
+    assert_memory_equal(bytes + 6, binding_b, COL_TICKET_KEYS_BINDING_LEN);
+    /* And with the same CAs as the file, the keys stay. */
+    assert_int_equal(side_start_bound(f, &s, f->path, binding_b), PROTO_OK);
+    size_t len_b = write_ticket(&s, 0x44, ticket, sizeof(ticket));
+    side_stop(&s);
+    assert_int_equal(side_start_bound(f, &s, f->path, binding_b), PROTO_OK);
+    assert_int_equal(parse_ticket(&s, ticket, len_b, 0x44), 0);
+    side_stop(&s);
+}
+
+static void test_a_rotation_mbedtls_made_on_its_own_is_taken_back(void **state)
+{
+    struct fx *f = *state;
+    unsigned char ticket[512];
+    struct side s;
+    assert_int_equal(side_start(f, &s, f->path), PROTO_OK);
+    size_t len = write_ticket(&s, 0x55, ticket, sizeof(ticket));
+    unsigned char ours = s.ticket.active;
+    /* What mbedTLS's own rotation does (ssl_ticket.c): flip the slot, a new name and key. */
+    unsigned char theirs = (unsigned char)(1 - ours);
+    unsigned char key[32];
+    memset(key, 0x99, sizeof(key));
+    memcpy(s.ticket.keys[theirs].name, "\x01\x02\x03\x04", 4);
+    assert_int_equal(mbedtls_cipher_setkey(&s.ticket.keys[theirs].ctx, key, 256, MBEDTLS_ENCRYPT),
+                     0);
+    s.ticket.active = theirs;
+
+    assert_int_equal(col_ticket_keys_refresh(s.keys), PROTO_OK);
+    assert_int_equal(s.ticket.active, theirs);
+    assert_memory_not_equal(s.ticket.keys[theirs].name, "\x01\x02\x03\x04", 4);
+    assert_true(col_ticket_keys_saved(s.keys));
+    unsigned char bytes[COL_TICKET_KEYS_FILE_BYTES + 16];
+    size_t flen = 0;
+    read_file(f->path, bytes, &flen);
+    assert_int_equal(bytes[5], theirs);
+    assert_memory_equal(bytes + SLOT0 + 40 * theirs, s.ticket.keys[theirs].name, 4);
+    side_stop(&s);
+    /* Our key from before is the previous one now: its ticket still opens after a restart. */
+    assert_int_equal(side_start(f, &s, f->path), PROTO_OK);
+    assert_int_equal(parse_ticket(&s, ticket, len, 0x55), 0);
     side_stop(&s);
 }
 
@@ -296,21 +380,22 @@ static void test_a_malformed_key_file_is_refused(void **state)
 {
     struct fx *f = *state;
     struct side s;
-    static const unsigned char short_file[10] = "RRTK\x01";
+    static const unsigned char short_file[10] = "RRTK\x02";
     write_file(f->path, short_file, sizeof(short_file), 0600);
     assert_int_equal(side_start(f, &s, f->path), PROTO_EPARSE);
     side_stop(&s);
 
     unsigned char bytes[COL_TICKET_KEYS_FILE_BYTES];
     memset(bytes, 0, sizeof(bytes));
-    memcpy(bytes, "RRTK\x01", 5);
+    memcpy(bytes, "RRTK\x02", 5);
+    memcpy(bytes + 6, binding_a, COL_TICKET_KEYS_BINDING_LEN);
     /* Both slots named 00000000: which key a ticket means would be ambiguous. */
     write_file(f->path, bytes, sizeof(bytes), 0600);
     assert_int_equal(side_start(f, &s, f->path), PROTO_EPARSE);
     side_stop(&s);
 
-    memcpy(bytes, "RRTK\x02", 5); /* another version */
-    bytes[6] = 1;
+    memcpy(bytes, "RRTK\x01", 5); /* another version */
+    bytes[SLOT0] = 1;
     write_file(f->path, bytes, sizeof(bytes), 0600);
     assert_int_equal(side_start(f, &s, f->path), PROTO_EPARSE);
     side_stop(&s);
@@ -337,6 +422,10 @@ int main(void)
             test_a_due_key_rotates_before_mbedtls_would_and_old_tickets_still_open, setup,
             teardown),
         cmocka_unit_test_setup_teardown(test_a_key_from_the_future_is_replaced, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keys_saved_under_other_client_cas_are_not_used, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_a_rotation_mbedtls_made_on_its_own_is_taken_back,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_key_file_others_may_read_is_refused, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_a_malformed_key_file_is_refused, setup, teardown),
