@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 
 #include "alloc.h"
+#include "ticket_keys.h"
 #include "tls_gcm.h"
 
 /* Upper bounds in seconds; an implicit +Inf bucket follows. Ingest waits for an fsync. */
@@ -265,6 +266,16 @@ static enum proto_rc col_metrics_render_transport(struct col_metrics *m, struct 
     if (result == PROTO_OK) {
         result = proto_buf_appendf(out, "rrasfleet_tls_gcm_accelerated_records_total %llu\n",
                                    (unsigned long long)col_tls_gcm_records());
+    }
+    if (result == PROTO_OK) {
+        result = col_metrics_header(
+            out, "rrasfleet_tls_ticket_key_save_failures_total", "counter",
+            "Failed saves of rotated session-ticket keys (decision 007): while it grows, a restart "
+            "would cost every agent a full handshake.");
+    }
+    if (result == PROTO_OK) {
+        result = proto_buf_appendf(out, "rrasfleet_tls_ticket_key_save_failures_total %llu\n",
+                                   (unsigned long long)col_ticket_keys_save_failures());
     }
     if (result == PROTO_OK) {
         result = col_metrics_header(out, "rrasfleet_connections_open", "gauge",

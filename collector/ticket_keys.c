@@ -11,6 +11,7 @@
 #include "ticket_keys.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -35,6 +36,8 @@
 #if 6 + COL_TICKET_KEYS_BINDING_LEN + 2 * TK_SLOT_BYTES != COL_TICKET_KEYS_FILE_BYTES
 #error "ticket key file layout and COL_TICKET_KEYS_FILE_BYTES disagree"
 #endif
+
+static atomic_uint_fast64_t tk_save_failures = 0;
 
 struct tk_slot {
     unsigned char name[TK_NAME_BYTES];
@@ -355,6 +358,9 @@ enum proto_rc col_ticket_keys_refresh(struct col_ticket_keys *k)
         k->last_save_try = now;
         result = tk_save(k, NULL, 0);
         k->saved = result == PROTO_OK;
+        if (!k->saved) {
+            atomic_fetch_add(&tk_save_failures, 1);
+        }
     }
     (void)mbedtls_mutex_unlock(&k->ticket->mutex);
     return result;
@@ -377,4 +383,9 @@ void col_ticket_keys_destroy(struct col_ticket_keys *k)
     }
     mbedtls_platform_zeroize(k->slots, sizeof(k->slots));
     proto_free(k);
+}
+
+uint64_t col_ticket_keys_save_failures(void)
+{
+    return (uint64_t)atomic_load(&tk_save_failures);
 }

@@ -362,6 +362,29 @@ static void test_a_rotation_mbedtls_made_on_its_own_is_taken_back(void **state)
     side_stop(&s);
 }
 
+static void test_a_failed_save_is_counted_and_the_new_keys_still_work(void **state)
+{
+    struct fx *f = *state;
+    struct side s;
+    assert_int_equal(side_start(f, &s, f->path), PROTO_OK);
+    /* A directory where the file was: the rename of the next save fails. */
+    assert_int_equal(unlink(f->path), 0);
+    assert_int_equal(mkdir(f->path, 0700), 0);
+    uint64_t failures = col_ticket_keys_save_failures();
+    s.ticket.active = (unsigned char)(1 - s.ticket.active); /* forces a rotation */
+    assert_int_equal(col_ticket_keys_refresh(s.keys), PROTO_EIO);
+    assert_false(col_ticket_keys_saved(s.keys));
+    assert_int_equal(col_ticket_keys_save_failures(), failures + 1);
+    /* Within the retry interval nothing is tried again; the keys in use still work. */
+    assert_int_equal(col_ticket_keys_refresh(s.keys), PROTO_OK);
+    assert_int_equal(col_ticket_keys_save_failures(), failures + 1);
+    unsigned char ticket[512];
+    size_t len = write_ticket(&s, 0x66, ticket, sizeof(ticket));
+    assert_int_equal(parse_ticket(&s, ticket, len, 0x66), 0);
+    side_stop(&s);
+    assert_int_equal(rmdir(f->path), 0);
+}
+
 static void test_a_key_file_others_may_read_is_refused(void **state)
 {
     struct fx *f = *state;
@@ -425,6 +448,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_keys_saved_under_other_client_cas_are_not_used, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_a_rotation_mbedtls_made_on_its_own_is_taken_back,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_failed_save_is_counted_and_the_new_keys_still_work,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_key_file_others_may_read_is_refused, setup,
                                         teardown),
