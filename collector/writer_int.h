@@ -13,5 +13,7 @@
 uint64_t col_writer_transactions(struct col_writer *w);
 /* Jobs completed so far, whatever their result. */
 uint64_t col_writer_jobs(struct col_writer *w);
+/* Reports ingested by their own submitter into a batch the writer kept open (writer.c). */
+uint64_t col_writer_combined(struct col_writer *w);
 
 #endif
