@@ -170,19 +170,22 @@ enum proto_rc col_store_audit(struct col_store *st, const char *actor, const cha
     return result;
 }
 
-static enum proto_rc tok_exec(sqlite3 *db, const char *sql)
+/* An SQLite result as ours: any failure the store's mapping lets through is an I/O error. */
+static enum proto_rc tok_result(int rc)
 {
-    int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
     enum proto_rc result = col_store_rc(rc);
     return rc != SQLITE_OK && !result ? PROTO_EIO : result;
+}
+
+static enum proto_rc tok_exec(sqlite3 *db, const char *sql)
+{
+    return tok_result(sqlite3_exec(db, sql, NULL, NULL, NULL));
 }
 
 /* BEGIN IMMEDIATE on the admin connection, announced to the writer (store_int.h). */
 static enum proto_rc tok_begin(struct col_store *st)
 {
-    int rc = col_store_begin_other(st, st->adb);
-    enum proto_rc result = col_store_rc(rc);
-    return rc != SQLITE_OK && !result ? PROTO_EIO : result;
+    return tok_result(col_store_begin_other(st, st->adb));
 }
 
 /* Commits, or rolls back when `result` already failed or the commit does. */
