@@ -24,6 +24,24 @@ typedef void (*col_api_handler_fn)(struct col_api_call *call, struct col_http_re
 
 /* api_reports.c */
 void col_api_reports_post(struct col_api_call *call, struct col_http_response *resp);
+
+/*
+ * POST /v1/reports without blocking, for the server's event thread: the same checks and
+ * answers as col_api_reports_post, split where it would wait for the writer. Returns NULL when
+ * resp already holds the answer (an error, or the writer refused at once). Otherwise the report
+ * is with the writer: `done(done_arg)` is called once, on the writer's thread, when its batch
+ * has ended; then call col_api_reports_finish on any one thread. call->req and call->peer stay
+ * borrowed until the op is finished; the op copies the rest of `call`.
+ */
+typedef void (*col_api_done_fn)(void *done_arg);
+struct col_api_report_op;
+struct col_api_report_op *col_api_reports_begin(const struct col_api_call *call,
+                                                struct col_http_response *resp,
+                                                col_api_done_fn done, void *done_arg);
+/* After done: fills resp and frees op (true), or, when the known-snapshot shortcut did not hold
+ * in the store (decision 005), hands the report to the writer again after the full decode and
+ * returns false: done comes once more, then finish again. */
+bool col_api_reports_finish(struct col_api_report_op *op, struct col_http_response *resp);
 void col_api_profiles_get(struct col_api_call *call, struct col_http_response *resp);
 void col_api_results_post(struct col_api_call *call, struct col_http_response *resp);
 

@@ -5,6 +5,7 @@
  * snapshot whose bytes the collector has decoded and diagnosed before is not decoded again
  * (decision 005): only the envelope is, and the writer checks the shortcut against the store.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -33,7 +34,7 @@ static bool api_is_json(const struct col_http_request *req)
            (type[16] == '\0' || type[16] == ';' || type[16] == ' ');
 }
 
-static void api_reject(struct col_api_call *call, struct col_http_response *resp,
+static void api_reject(const struct col_api_call *call, struct col_http_response *resp,
                        enum col_reject_reason reason, int status, const char *code,
                        const char *message, const char *field)
 {
@@ -87,9 +88,9 @@ static bool api_decode_known_snapshot(const struct col_api_call *call, int64_t n
 
 /* The full path: strict decode of the whole body and the collector's own diagnosis. Answers
  * the error itself and returns false when the report cannot be taken. */
-static bool api_decode_full(struct col_api_call *call, struct col_http_response *resp, int64_t now,
-                            struct proto_report **report, struct proto_diagnosis **diag,
-                            struct col_ingest_facts *facts)
+static bool api_decode_full(const struct col_api_call *call, struct col_http_response *resp,
+                            int64_t now, struct proto_report **report,
+                            struct proto_diagnosis **diag, struct col_ingest_facts *facts)
 {
     const struct col_http_request *req = call->req;
     struct proto_json_error jerr = {"", ""};
@@ -127,7 +128,7 @@ static bool api_decode_full(struct col_api_call *call, struct col_http_response 
     return true;
 }
 
-static bool api_is_own_host(struct col_api_call *call, struct col_http_response *resp,
+static bool api_is_own_host(const struct col_api_call *call, struct col_http_response *resp,
                             const struct proto_report *report)
 {
     const char *fqdn = report->snapshot->host.fqdn;
@@ -144,88 +145,208 @@ static bool api_is_own_host(struct col_api_call *call, struct col_http_response 
     return false;
 }
 
-void col_api_reports_post(struct col_api_call *call, struct col_http_response *resp)
-{
-    struct proto_report *report = NULL;
-    struct proto_diagnosis *diag = NULL;
+/* A report on its way through the writer (api.h): what the answer needs once it is stored. */
+struct col_api_report_op {
+    struct col_api_call call; /* req and peer stay borrowed from the server until the answer */
+    struct proto_report *report;
+    struct proto_diagnosis *diag; /* NULL on the known-snapshot path */
     struct col_ingest_facts facts;
-    size_t finding_count = 0;
-    double started = api_now_seconds();
-    const struct col_http_request *req = call->req;
-    int64_t now = (int64_t)time(NULL);
-    memset(&facts, 0, sizeof(facts));
+    struct col_ingest in; /* what the writer borrows */
+    size_t finding_count;
+    bool known;
+    int64_t now;
+    double started;
+    enum proto_rc result; /* from the writer (api_op_stored) */
+    bool duplicate;
+    col_api_done_fn done;
+    void *done_arg;
+};
 
-    if (call->peer->identity[0] == '\0') {
-        api_reject(call, resp, COL_REJECT_FORBIDDEN, 403, "forbidden",
-                   "the client certificate names no single host (wildcard or no name)", NULL);
-        goto out;
-    }
-    if (!api_is_json(req)) {
-        api_reject(call, resp, COL_REJECT_BAD_REQUEST, 415, "unsupported_media_type",
-                   "reports are application/json", NULL);
-        goto out;
-    }
-    bool known = api_decode_known_snapshot(call, now, &report, &facts, &finding_count);
-    enum proto_rc rc = PROTO_OK;
-    bool duplicate = false;
-    for (;;) {
-        if (!known) {
-            if (!api_decode_full(call, resp, now, &report, &diag, &facts)) {
-                goto out;
-            }
-            finding_count = diag->finding_count;
-        }
-        if (!api_is_own_host(call, resp, report)) {
-            goto out;
-        }
-        struct col_ingest in = {req->body, req->body_len, report, diag, now, &facts};
-        rc = col_writer_submit(call->app->writer, &in, &duplicate);
-        if (rc != PROTO_ECHANGED || !known) {
-            break;
-        }
-        /* The host's latest state is not what the cache assumed: do the full work. */
-        proto_report_destroy(report);
-        report = NULL;
-        known = false;
-    }
+static void api_op_free(struct col_api_report_op *op)
+{
+    col_ingest_facts_release(&op->facts);
+    proto_diagnosis_destroy(op->diag);
+    proto_report_destroy(op->report);
+    proto_free(op);
+}
+
+/* The writer's notification (on its thread): keep the outcome, tell the caller. */
+static void api_op_stored(void *ctx, enum proto_rc result, bool duplicate)
+{
+    struct col_api_report_op *op = ctx;
+    op->result = result;
+    op->duplicate = duplicate;
+    op->done(op->done_arg);
+}
+
+/* The answer for a writer outcome (also one refused at once). */
+static void api_op_answer(struct col_api_report_op *op, enum proto_rc rc, bool duplicate,
+                          struct col_http_response *resp)
+{
+    struct col_api_call *call = &op->call;
     if (rc == PROTO_ELIMIT || rc == PROTO_EUNAVAILABLE) {
         api_reject(call, resp, COL_REJECT_BUSY, rc == PROTO_ELIMIT ? 429 : 503, "busy",
                    rc == PROTO_ELIMIT ? "the collector is busy: retry later"
                                       : "the collector is shutting down: retry later",
                    NULL);
         resp->retry_after_s = call->app->config->next_interval_s > 60 ? 30 : 5;
-        goto out;
+        return;
+    }
+    if (rc == PROTO_ENOMEM) {
+        api_reject(call, resp, COL_REJECT_INTERNAL, 503, "busy", "out of memory", NULL);
+        resp->retry_after_s = 5;
+        return;
     }
     if (rc) {
-        col_log(COL_LOG_ERROR, "storing report %s failed: %s", report->report_id, proto_rc_str(rc));
+        col_log(COL_LOG_ERROR, "storing report %s failed: %s", op->report->report_id,
+                proto_rc_str(rc));
         api_reject(call, resp, COL_REJECT_INTERNAL, 500, "internal", "the report was not stored",
                    NULL);
-        goto out;
+        return;
     }
-    if (diag != NULL) {
-        struct col_snapcache_entry entry = {"", "", diag->finding_count, now, diag->stable_until};
-        memcpy(entry.snapshot_hash, facts.snapshot_hash, sizeof(entry.snapshot_hash));
-        memcpy(entry.diagnosis_hash, facts.diagnosis_hash, sizeof(entry.diagnosis_hash));
+    if (op->diag != NULL) {
+        struct col_snapcache_entry entry = {"", "", op->diag->finding_count, op->now,
+                                            op->diag->stable_until};
+        memcpy(entry.snapshot_hash, op->facts.snapshot_hash, sizeof(entry.snapshot_hash));
+        memcpy(entry.diagnosis_hash, op->facts.diagnosis_hash, sizeof(entry.diagnosis_hash));
         col_snapcache_put(call->app->snapshots, &entry);
     }
-    col_metrics_report_accepted(call->app->metrics, duplicate, api_now_seconds() - started);
-    col_metrics_snapshot_reused(call->app->metrics, known);
+    col_metrics_report_accepted(call->app->metrics, duplicate, api_now_seconds() - op->started);
+    col_metrics_snapshot_reused(call->app->metrics, op->known);
 
     /* report_id was checked to be a lower-case UUID, so it needs no escaping. */
     char answer[256];
     int n = snprintf(answer, sizeof(answer),
                      "{\"accepted\":true,\"duplicate\":%s,\"report_id\":\"%s\","
                      "\"next_interval_s\":%lu,\"findings\":%zu}",
-                     duplicate ? "true" : "false", report->report_id,
-                     call->app->config->next_interval_s, finding_count);
+                     duplicate ? "true" : "false", op->report->report_id,
+                     call->app->config->next_interval_s, op->finding_count);
     if (n < 0 || (size_t)n >= sizeof(answer) ||
         col_http_response_json(resp, duplicate ? 200 : 202, answer) != PROTO_OK) {
         col_http_response_error(resp, 500, "internal", "the answer could not be written", NULL);
     }
-out:
-    col_ingest_facts_release(&facts);
-    proto_diagnosis_destroy(diag);
-    proto_report_destroy(report);
+}
+
+/* Decodes what the known-snapshot path did not and hands the report to the writer. True when
+ * the writer took it; false when resp holds the answer (an error). */
+static bool api_op_submit(struct col_api_report_op *op, struct col_http_response *resp)
+{
+    struct col_api_call *call = &op->call;
+    if (!op->known) {
+        if (!api_decode_full(call, resp, op->now, &op->report, &op->diag, &op->facts)) {
+            return false;
+        }
+        op->finding_count = op->diag->finding_count;
+    }
+    if (!api_is_own_host(call, resp, op->report)) {
+        return false;
+    }
+    struct col_ingest in = {call->req->body, call->req->body_len, op->report, op->diag,
+                            op->now,         &op->facts};
+    op->in = in;
+    enum proto_rc rc = col_writer_submit_async(call->app->writer, &op->in, api_op_stored, op);
+    if (rc) {
+        api_op_answer(op, rc, false, resp);
+        return false;
+    }
+    return true;
+}
+
+struct col_api_report_op *col_api_reports_begin(const struct col_api_call *call,
+                                                struct col_http_response *resp,
+                                                col_api_done_fn done, void *done_arg)
+{
+    const struct col_http_request *req = call->req;
+
+    if (call->peer->identity[0] == '\0') {
+        api_reject(call, resp, COL_REJECT_FORBIDDEN, 403, "forbidden",
+                   "the client certificate names no single host (wildcard or no name)", NULL);
+        return NULL;
+    }
+    if (!api_is_json(req)) {
+        api_reject(call, resp, COL_REJECT_BAD_REQUEST, 415, "unsupported_media_type",
+                   "reports are application/json", NULL);
+        return NULL;
+    }
+    struct col_api_report_op *op = proto_calloc(1, sizeof(*op));
+    if (op == NULL) {
+        api_reject(call, resp, COL_REJECT_INTERNAL, 503, "busy", "out of memory", NULL);
+        resp->retry_after_s = 5;
+        return NULL;
+    }
+    op->call = *call;
+    op->started = api_now_seconds();
+    op->now = (int64_t)time(NULL);
+    op->done = done;
+    op->done_arg = done_arg;
+    op->known =
+        api_decode_known_snapshot(&op->call, op->now, &op->report, &op->facts, &op->finding_count);
+    if (!api_op_submit(op, resp)) {
+        api_op_free(op);
+        return NULL;
+    }
+    return op;
+}
+
+bool col_api_reports_finish(struct col_api_report_op *op, struct col_http_response *resp)
+{
+    if (op->result == PROTO_ECHANGED && op->known) {
+        /* The host's latest state is not what the cache assumed: do the full work. */
+        proto_report_destroy(op->report);
+        op->report = NULL;
+        op->known = false;
+        if (api_op_submit(op, resp)) {
+            return false;
+        }
+    } else {
+        api_op_answer(op, op->result, op->duplicate, resp);
+    }
+    api_op_free(op);
+    return true;
+}
+
+/* The blocking form waits for the writer's notification on its own condition variable. */
+struct api_waiter {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done;
+};
+
+static void api_waiter_wake(void *arg)
+{
+    struct api_waiter *wt = arg;
+    pthread_mutex_lock(&wt->mu);
+    wt->done = true;
+    pthread_cond_signal(&wt->cv);
+    pthread_mutex_unlock(&wt->mu);
+}
+
+void col_api_reports_post(struct col_api_call *call, struct col_http_response *resp)
+{
+    struct api_waiter wt = {.done = false};
+    if (pthread_mutex_init(&wt.mu, NULL) != 0) {
+        col_http_response_error(resp, 503, "busy", "out of memory", NULL);
+        return;
+    }
+    if (pthread_cond_init(&wt.cv, NULL) != 0) {
+        pthread_mutex_destroy(&wt.mu);
+        col_http_response_error(resp, 503, "busy", "out of memory", NULL);
+        return;
+    }
+    struct col_api_report_op *op = col_api_reports_begin(call, resp, api_waiter_wake, &wt);
+    while (op != NULL) {
+        pthread_mutex_lock(&wt.mu);
+        while (!wt.done) {
+            pthread_cond_wait(&wt.cv, &wt.mu);
+        }
+        wt.done = false;
+        pthread_mutex_unlock(&wt.mu);
+        if (col_api_reports_finish(op, resp)) {
+            break;
+        }
+    }
+    pthread_cond_destroy(&wt.cv);
+    pthread_mutex_destroy(&wt.mu);
 }
 
 void col_api_profiles_get(struct col_api_call *call, struct col_http_response *resp)

@@ -30,6 +30,22 @@ void col_writer_destroy(struct col_writer *w);
  * PROTO_EUNAVAILABLE (shutting down) or the store's error. `in` is borrowed until return. */
 enum proto_rc col_writer_submit(struct col_writer *w, const struct col_ingest *in, bool *duplicate);
 
+/*
+ * The outcome of an asynchronous submission, called once on the writer's thread after the
+ * batch holding the report has committed or failed (never inside col_writer_submit_async):
+ * result and duplicate as col_writer_submit returns them. It must be quick and must not call
+ * into the writer.
+ */
+typedef void (*col_writer_notify_fn)(void *ctx, enum proto_rc result, bool duplicate);
+
+/*
+ * Submits without blocking. PROTO_OK: `notify(ctx, ...)` will be called exactly once, and `in`
+ * (borrowed) must stay valid until then. Otherwise (PROTO_ELIMIT, PROTO_EUNAVAILABLE,
+ * PROTO_ENOMEM, PROTO_EINVAL) nothing was taken and notify is never called.
+ */
+enum proto_rc col_writer_submit_async(struct col_writer *w, const struct col_ingest *in,
+                                      col_writer_notify_fn notify, void *ctx);
+
 size_t col_writer_queue_depth(struct col_writer *w);
 
 #endif

@@ -2,6 +2,7 @@
  * a full queue refuses at once, a failing job fails alone, destroy drains the queue; reports
  * arriving while a transaction is open join it (up to batch_max), another connection that
  * announces itself gets the write lock under steady load, and a failed BEGIN ends its batch.
+ * Asynchronous submissions are notified once, on the writer's thread, after their commit.
  * The database is held locked from a second connection where a test needs the writer stuck. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -478,6 +479,105 @@ static void test_destroy_drains_queued_jobs_and_refuses_new_ones(void **state)
     }
 }
 
+/* What an asynchronous submitter sees: each notification once, with its result and the
+ * thread it came on, and how many reports the store held at that moment. */
+struct async_seen {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct col_store *st;
+    int notified;
+    int ok;
+    int duplicates;
+    int on_caller_thread;
+    int64_t stored_at_first_notice;
+    pthread_t caller;
+};
+
+static void async_seen_notify(void *ctx, enum proto_rc result, bool duplicate)
+{
+    struct async_seen *a = ctx;
+    pthread_mutex_lock(&a->mu);
+    if (a->notified == 0) {
+        a->stored_at_first_notice = reports_in(a->st);
+    }
+    a->notified++;
+    a->ok += result == PROTO_OK;
+    a->duplicates += duplicate;
+    a->on_caller_thread += pthread_equal(pthread_self(), a->caller) != 0;
+    pthread_cond_broadcast(&a->cv);
+    pthread_mutex_unlock(&a->mu);
+}
+
+static void async_seen_wait(struct async_seen *a, int count)
+{
+    pthread_mutex_lock(&a->mu);
+    while (a->notified < count) {
+        pthread_cond_wait(&a->cv, &a->mu);
+    }
+    pthread_mutex_unlock(&a->mu);
+}
+
+static void test_async_submissions_are_notified_on_the_writer_thread_after_commit(void **state)
+{
+    struct fx *f = *state;
+    struct col_writer *w = NULL;
+    struct col_writer_config cfg = {2, 8};
+    struct testutil_report m[4];
+    struct col_ingest in[4];
+    struct async_seen a = {.st = f->st, .caller = pthread_self()};
+    assert_int_equal(pthread_mutex_init(&a.mu, NULL), 0);
+    assert_int_equal(pthread_cond_init(&a.cv, NULL), 0);
+    make_report(&m[0], "resolution1-single-cert", "rras-a.corp.contoso.com", 1);
+    make_report(&m[1], "resolution1-single-cert", "rras-b.corp.contoso.com", 1);
+    make_report(&m[2], "resolution1-single-cert", "rras-c.corp.contoso.com", 1);
+    make_report(&m[3], "resolution1-single-cert", "rras-d.corp.contoso.com", 1);
+    for (int i = 0; i < 4; i++) {
+        in[i] = (struct col_ingest){m[i].body, m[i].len, m[i].rep, m[i].diag, NOW, NULL};
+    }
+    assert_int_equal(col_writer_create(f->st, &cfg, &w), PROTO_OK);
+    assert_int_equal(col_writer_submit_async(w, &in[0], NULL, &a), PROTO_EINVAL);
+
+    /* With the store locked, the writer holds the first report; two more fill the queue and a
+     * fourth is refused at once, without a notification. */
+    sqlite3 *lock = lock_db(f->db);
+    assert_int_equal(col_writer_submit_async(w, &in[0], async_seen_notify, &a), PROTO_OK);
+    wait_depth(w, 0);
+    sleep_ms(100);
+    assert_int_equal(col_writer_submit_async(w, &in[1], async_seen_notify, &a), PROTO_OK);
+    assert_int_equal(col_writer_submit_async(w, &in[2], async_seen_notify, &a), PROTO_OK);
+    assert_int_equal(col_writer_submit_async(w, &in[3], async_seen_notify, &a), PROTO_ELIMIT);
+    sleep_ms(50);
+    pthread_mutex_lock(&a.mu);
+    assert_int_equal(a.notified, 0); /* nothing is answered before its commit */
+    pthread_mutex_unlock(&a.mu);
+    unlock_db(lock);
+    async_seen_wait(&a, 3);
+    assert_int_equal(a.ok, 3);
+    assert_int_equal(a.duplicates, 0);
+    assert_int_equal(a.on_caller_thread, 0);
+    assert_true(a.stored_at_first_notice >= 1); /* the first batch committed before its notice */
+    assert_int_equal(reports_in(f->st), 3);
+
+    /* A repeated report is a duplicate; queued reports are still notified when destroy drains. */
+    lock = lock_db(f->db);
+    assert_int_equal(col_writer_submit_async(w, &in[0], async_seen_notify, &a), PROTO_OK);
+    assert_int_equal(col_writer_submit_async(w, &in[3], async_seen_notify, &a), PROTO_OK);
+    struct destroyer d = {.w = w};
+    assert_int_equal(pthread_create(&d.thread, NULL, destroy_main, &d), 0);
+    sleep_ms(100);
+    unlock_db(lock);
+    pthread_join(d.thread, NULL);
+    assert_int_equal(a.notified, 5);
+    assert_int_equal(a.ok, 5);
+    assert_int_equal(a.duplicates, 1);
+    assert_int_equal(reports_in(f->st), 4);
+    pthread_cond_destroy(&a.cv);
+    pthread_mutex_destroy(&a.mu);
+    for (int i = 0; i < 4; i++) {
+        testutil_report_free(&m[i]);
+    }
+}
+
 static void test_bad_configuration_is_refused(void **state)
 {
     struct fx *f = *state;
@@ -796,6 +896,7 @@ int main(void)
         T(test_failing_job_does_not_fail_its_batch),
         T(test_destroy_drains_queued_jobs_and_refuses_new_ones),
         T(test_bad_configuration_is_refused),
+        T(test_async_submissions_are_notified_on_the_writer_thread_after_commit),
         T(test_reports_arriving_while_a_batch_is_open_join_it),
         T(test_batch_max_holds_across_reports_taken_while_lingering),
         T(test_another_connection_gets_the_write_lock_under_steady_load),
