@@ -57,6 +57,10 @@ const struct proto_conf_entry col_config_table[] = {
      "AES-GCM TLS records sealed and opened with AES-NI by the collector instead of by mbedTLS "
      "2.28 (decision 006; on only when the CPU has AES-NI and a self-test at start agrees with "
      "mbedTLS)"},
+    {"event_keepalive", PROTO_CONF_BOOL, "true", 0, 0, COL_OFF(event_keepalive), 0,
+     "Idle keep-alive agent connections wait on one event thread, which also reads and answers "
+     "the reports that arrive whole on them (decision 008); false: each connection's own thread "
+     "does"},
     {"expected_ca", PROTO_CONF_STRING, "", 0, 0, COL_OFF(expected_ca), COL_SIZE(expected_ca),
      "DN of the CA that L2TP clients trust (fleet policy); empty: not judged"},
     {"expiry_days", PROTO_CONF_UINT, "30", 1, 3650, COL_OFF(expiry_days), 0,

@@ -26,6 +26,7 @@ struct col_config {
     unsigned long handshake_timeout_ms;
     bool session_tickets;
     bool tls_gcm_accel;
+    bool event_keepalive;
     char ticket_key_file[512];
     char expected_ca[1024];
     unsigned long expiry_days;

@@ -45,6 +45,25 @@ static void main_handle(void *ctx, const struct col_http_request *req, const str
     col_router_handle(ctx, req, peer, resp);
 }
 
+static enum col_server_begin_result main_begin(void *ctx, const struct col_http_request *req,
+                                               const struct col_peer *peer,
+                                               struct col_http_response *resp,
+                                               col_server_done_fn done, void *done_arg, void **op)
+{
+    struct col_api_report_op *report_op = NULL;
+    enum col_router_async r = col_router_begin(ctx, req, peer, resp, done, done_arg, &report_op);
+    *op = report_op;
+    return r == COL_ROUTER_PENDING    ? COL_SERVER_BEGIN_PENDING
+           : r == COL_ROUTER_ANSWERED ? COL_SERVER_BEGIN_ANSWERED
+                                      : COL_SERVER_BEGIN_NOT_HERE;
+}
+
+static bool main_finish(void *ctx, void *op, struct col_http_response *resp)
+{
+    (void)ctx;
+    return col_router_finish(op, resp);
+}
+
 static void main_usage(FILE *to)
 {
     fputs("usage: rrasfleet-collector COMMAND [options]\n"
@@ -160,6 +179,8 @@ static int main_serve(int argc, char **argv)
     }
     col_server_config_from(&scfg, &cfg);
     scfg.handler = main_handle;
+    scfg.begin = main_begin;
+    scfg.finish = main_finish;
     scfg.handler_ctx = &app;
     scfg.metrics = app.metrics;
     if (col_server_create(&scfg, &server, err, sizeof(err)) != PROTO_OK) {

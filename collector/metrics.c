@@ -41,6 +41,8 @@ struct col_metrics {
     _Atomic uint64_t threads_pooled;  /* connections given to an idle pooled thread */
     _Atomic uint64_t wal_checkpoints;
     _Atomic uint64_t wal_pages;
+    _Atomic uint64_t requests_event;      /* answered on the event thread */
+    _Atomic uint64_t requests_connection; /* answered on a connection thread */
 };
 
 static void col_metrics_add(_Atomic uint64_t *counter, uint64_t n)
@@ -158,6 +160,13 @@ void col_metrics_connection_thread(struct col_metrics *m, bool pooled)
 {
     if (m != NULL) {
         col_metrics_add(pooled ? &m->threads_pooled : &m->threads_started, 1);
+    }
+}
+
+void col_metrics_request_served(struct col_metrics *m, bool event_thread)
+{
+    if (m != NULL) {
+        col_metrics_add(event_thread ? &m->requests_event : &m->requests_connection, 1);
     }
 }
 
@@ -314,6 +323,18 @@ static enum proto_rc col_metrics_render_transport(struct col_metrics *m, struct 
                                    "rrasfleet_connection_threads_total{thread=\"pooled\"} %llu\n",
                                    (unsigned long long)col_metrics_get(&m->threads_started),
                                    (unsigned long long)col_metrics_get(&m->threads_pooled));
+    }
+    if (result == PROTO_OK) {
+        result = col_metrics_header(out, "rrasfleet_http_requests_total", "counter",
+                                    "Requests answered, by the thread that answered them: the "
+                                    "event thread (keep-alive reports) or a connection thread.");
+    }
+    if (result == PROTO_OK) {
+        result = proto_buf_appendf(out,
+                                   "rrasfleet_http_requests_total{thread=\"event\"} %llu\n"
+                                   "rrasfleet_http_requests_total{thread=\"connection\"} %llu\n",
+                                   (unsigned long long)col_metrics_get(&m->requests_event),
+                                   (unsigned long long)col_metrics_get(&m->requests_connection));
     }
     return result;
 }

@@ -36,6 +36,8 @@ void col_metrics_connection(struct col_metrics *m, int delta); /* +1 open, -1 cl
 void col_metrics_connection_refused(struct col_metrics *m);
 /* A connection was given to a new thread, or (`pooled`) to an idle pooled one. */
 void col_metrics_connection_thread(struct col_metrics *m, bool pooled);
+/* A request answered, on the event thread (decision 008) or on its connection's thread. */
+void col_metrics_request_served(struct col_metrics *m, bool event_thread);
 
 /* From the checkpointer thread: one checkpoint run, and the WAL's size after the latest commit. */
 void col_metrics_wal_checkpoint(struct col_metrics *m);

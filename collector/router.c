@@ -135,3 +135,26 @@ void col_router_handle(struct col_app *app, const struct col_http_request *req,
     }
     match->handler(&call, resp);
 }
+
+enum col_router_async col_router_begin(struct col_app *app, const struct col_http_request *req,
+                                       const struct col_peer *peer, struct col_http_response *resp,
+                                       col_api_done_fn done, void *done_arg,
+                                       struct col_api_report_op **op)
+{
+    *op = NULL;
+    /* The one route the event thread serves; it needs no token, only the client identity,
+     * which the handler checks as col_router_handle's route would. */
+    if (peer->listener != COL_LISTENER_AGENT || strcmp(req->method, "POST") != 0 ||
+        strcmp(req->path, "/v1/reports") != 0) {
+        return COL_ROUTER_NOT_HERE;
+    }
+    struct col_api_call call = {app, req, peer, "", COL_ROLE_NONE, ""};
+    snprintf(call.actor, sizeof(call.actor), "agent:%s", peer->identity);
+    *op = col_api_reports_begin(&call, resp, done, done_arg);
+    return *op != NULL ? COL_ROUTER_PENDING : COL_ROUTER_ANSWERED;
+}
+
+bool col_router_finish(struct col_api_report_op *op, struct col_http_response *resp)
+{
+    return col_api_reports_finish(op, resp);
+}

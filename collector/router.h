@@ -9,11 +9,26 @@
 #ifndef COL_ROUTER_H
 #define COL_ROUTER_H
 
+#include "api.h"
 #include "app.h"
 #include "http.h"
 #include "peer.h"
 
 void col_router_handle(struct col_app *app, const struct col_http_request *req,
                        const struct col_peer *peer, struct col_http_response *resp);
+
+/*
+ * The non-blocking form, for the server's event thread: only POST /v1/reports on the agent
+ * listener is taken (col_api_reports_begin); anything else is NOT_HERE and must go through
+ * col_router_handle. PENDING: *op is set, done(done_arg) comes once, then call
+ * col_router_finish (api.h explains the two calls).
+ */
+enum col_router_async { COL_ROUTER_NOT_HERE, COL_ROUTER_ANSWERED, COL_ROUTER_PENDING };
+enum col_router_async col_router_begin(struct col_app *app, const struct col_http_request *req,
+                                       const struct col_peer *peer, struct col_http_response *resp,
+                                       col_api_done_fn done, void *done_arg,
+                                       struct col_api_report_op **op);
+/* True when resp holds the answer; false when op is pending again. */
+bool col_router_finish(struct col_api_report_op *op, struct col_http_response *resp);
 
 #endif

@@ -36,76 +36,9 @@
 #include "limits.h"
 #include "log.h"
 #include "tls.h"
+#include "server_events.h"
+#include "server_int.h"
 #include "tls_gcm.h"
-
-#define COL_SERVER_LISTENERS 2
-#define COL_SERVER_RBUF (COL_HTTP_MAX_HEAD + 1024u) /* > MAX_HEAD so 431 can be told apart */
-#define COL_SERVER_ACCEPT_BURST 64                  /* accepts per wake-up, per listener */
-#define COL_SERVER_LINGER_MS 1000u                  /* drain after an error answer */
-#define COL_SERVER_LINGER_BYTES (256u * 1024u)
-#define COL_SERVER_OUT_MAX (COL_HTTP_MAX_HEAD + 64u * 1024u * 1024u)
-/* Per-connection body and response buffers live across keep-alive requests (a large malloc per
- * request made glibc consolidate its fastbins every time); the body buffer starts at BODY_MIN and
- * doubles. Either buffer is freed after a request that grew it past KEEP_MAX, so thousands of
- * idle connections hold small buffers only. */
-#define COL_SERVER_BODY_MIN 4096u
-#define COL_SERVER_KEEP_MAX (256u * 1024u)
-/* A pooled thread waiting for its next connection keeps smaller buffers still: 64 idle threads
- * then hold at most a few MB (a typical report needs a 16 KiB body buffer). */
-#define COL_SERVER_IDLE_KEEP_MAX (64u * 1024u)
-
-#if defined(__SANITIZE_ADDRESS__)
-#define COL_SERVER_THREAD_STACK (1024u * 1024u) /* ASan's redzones triple frame sizes */
-#else
-#define COL_SERVER_THREAD_STACK COL_SERVER_STACK_BYTES
-#endif
-
-/*
- * One connection thread and what it keeps between connections. The per-connection fields (fd,
- * kind, accepted_ms, peer, rlen) are set by the acceptor before the thread sees them: before
- * pthread_create, or under srv->lock when it hands the struct to an idle pooled thread.
- */
-struct col_conn {
-    struct col_server *srv;
-    int fd; /* -1 between connections */
-    enum col_listener_kind kind;
-    uint64_t accepted_ms;
-    struct col_peer peer;
-    struct col_tls_conn *tls;
-    char *rbuf; /* COL_SERVER_RBUF bytes: the head being read, then pipelined bytes */
-    size_t rlen;
-    struct col_http_request *req;
-    char *body;            /* body_cap bytes reused by each request's body (req->body); or NULL */
-    size_t body_cap;       /* <= max_body_bytes + 1 */
-    struct proto_buf out;  /* the serialized response, reused; max COL_SERVER_OUT_MAX */
-    struct col_conn *prev; /* in srv->conns, under srv->lock */
-    struct col_conn *next;
-    pthread_cond_t wake;        /* the acceptor's hand-off or the stop, under srv->lock */
-    bool wake_ready;            /* wake was initialized */
-    bool assigned;              /* under srv->lock: a connection was handed to this idle thread */
-    struct col_conn *idle_next; /* in srv->idle_conns, under srv->lock */
-};
-
-struct col_server {
-    struct col_server_config cfg; /* strings are not used after create */
-    struct col_tls *tls;
-    int listen_fd[COL_SERVER_LISTENERS]; /* by enum col_listener_kind; -1 when disabled */
-    unsigned port[COL_SERVER_LISTENERS];
-    int stop_pipe[2];
-    atomic_bool stopping;
-    atomic_ulong active;
-    pthread_mutex_t lock;
-    pthread_cond_t idle; /* broadcast when a connection ends and when a connection thread exits */
-    pthread_attr_t thread_attr;
-    bool attr_ready;
-    bool sync_ready;
-    struct col_conn *conns;      /* serving a connection (fd open), under lock */
-    struct col_conn *idle_conns; /* idle pooled threads, most recently idle first, under lock */
-    unsigned long idle_count;    /* entries of idle_conns, under lock */
-    unsigned long threads;       /* connection threads alive (serving or idle), under lock */
-    atomic_ulong threads_started;
-    atomic_ulong handoffs;
-};
 
 static const char *const col_server_kind_names[COL_SERVER_LISTENERS] = {"agent", "admin"};
 
@@ -119,6 +52,7 @@ void col_server_config_from(struct col_server_config *out, const struct col_conf
     out->client_ca = cfg->client_ca;
     out->session_tickets = cfg->session_tickets;
     out->tls_gcm_library_only = !cfg->tls_gcm_accel;
+    out->event_keepalive = cfg->event_keepalive;
     /* Next to the database by default: a directory only the collector's user writes. */
     int n =
         cfg->ticket_key_file[0] != '\0'
@@ -589,6 +523,11 @@ static enum col_conn_next col_conn_read_head(struct col_conn *c, bool first, siz
     uint64_t idle_deadline = col_server_deadline(srv->cfg.idle_timeout_ms);
     uint64_t head_deadline =
         first || c->rlen > 0 ? col_server_deadline(srv->cfg.header_timeout_ms) : 0;
+    if (c->park.head_deadline_ms != 0) {
+        /* The event thread held this request's first bytes since before now. */
+        head_deadline = c->park.head_deadline_ms;
+        c->park.head_deadline_ms = 0;
+    }
     for (;;) {
         if (c->rlen > 0) {
             int status = 0;
@@ -631,8 +570,7 @@ static enum col_conn_next col_conn_read_head(struct col_conn *c, bool first, siz
     }
 }
 
-/* Makes c->body hold at least `need` bytes (need <= max_body_bytes + 1); drops its contents. */
-static bool col_conn_body_reserve(struct col_conn *c, size_t need)
+bool col_conn_body_reserve(struct col_conn *c, size_t need)
 {
     unsigned long max_body = c->srv->cfg.max_body_bytes;
     size_t limit = max_body >= SIZE_MAX ? SIZE_MAX : (size_t)max_body + 1;
@@ -654,9 +592,7 @@ static bool col_conn_body_reserve(struct col_conn *c, size_t need)
     return c->body != NULL;
 }
 
-/* After a request: the handler's view of the body ends, and buffers that one big request grew
- * are given back so an idle keep-alive connection stays small. */
-static void col_conn_recycle(struct col_conn *c)
+void col_conn_recycle(struct col_conn *c)
 {
     c->req->body = NULL;
     c->req->body_len = 0;
@@ -739,52 +675,112 @@ static enum col_conn_next col_conn_read_body(struct col_conn *c, size_t head_len
     return COL_CONN_CONTINUE;
 }
 
-/* Runs the handler and writes its answer. */
-static enum col_conn_next col_conn_respond(struct col_conn *c, uint64_t started_ms)
+bool col_conn_output(struct col_conn *c, struct col_http_response *resp, bool *keep,
+                     size_t *send_len, int *status, size_t *body_len)
 {
     struct col_server *srv = c->srv;
     struct col_http_request *req = c->req;
-    struct col_http_response resp;
     struct proto_buf *out = &c->out; /* empty: col_conn_recycle ran after the last request */
-    enum col_conn_next next = COL_CONN_CLOSE;
+    bool ok = false;
 
-    col_http_response_init(&resp);
-    srv->cfg.handler(srv->cfg.handler_ctx, req, &c->peer, &resp);
-    if (resp.status < 100 || resp.status > 599) {
+    if (resp->status < 100 || resp->status > 599) {
         col_log(COL_LOG_ERROR, "handler for %s %s returned status %d", req->method, req->path,
-                resp.status);
-        (void)col_http_response_error(&resp, 500, "internal", "internal error", NULL);
+                resp->status);
+        (void)col_http_response_error(resp, 500, "internal", "internal error", NULL);
     }
-    bool keep = req->keep_alive && !resp.close && !atomic_load(&srv->stopping);
-    if (col_http_serialize(&resp, keep, out) != PROTO_OK) {
+    *status = resp->status;
+    *body_len = resp->body.len;
+    *keep = req->keep_alive && !resp->close && !atomic_load(&srv->stopping);
+    if (col_http_serialize(resp, *keep, out) != PROTO_OK) {
         col_log(COL_LOG_ERROR, "response to %s %s could not be serialized", req->method, req->path);
         goto out;
     }
     /* HEAD: the same head (Content-Length included), no body. */
-    bool has_body = resp.status >= 200 && resp.status != 204 && resp.status != 304;
-    size_t send_len = out->len;
+    bool has_body = resp->status >= 200 && resp->status != 204 && resp->status != 304;
+    *send_len = out->len;
     if (has_body && strcmp(req->method, "HEAD") == 0) {
-        send_len -= resp.body.len;
+        *send_len -= resp->body.len;
     }
-    enum col_tls_io io = col_tls_conn_write(c->tls, out->data, send_len,
-                                            col_server_deadline(srv->cfg.body_timeout_ms));
+    ok = true;
+out:
+    col_http_response_free(resp);
+    return ok;
+}
+
+void col_conn_log_access(const struct col_conn *c, int status, size_t body_len, uint64_t started_ms,
+                         bool written)
+{
     if (col_log_enabled(COL_LOG_DEBUG)) {
         col_log(COL_LOG_DEBUG, "%s %s %s %s -> %d, %zu bytes, %llu ms%s", c->peer.remote_addr,
-                c->peer.identity[0] != '\0' ? c->peer.identity : "-", req->method, req->path,
-                resp.status, resp.body.len, (unsigned long long)(col_tls_now_ms() - started_ms),
-                io == COL_TLS_IO_OK ? "" : " (write failed)");
+                c->peer.identity[0] != '\0' ? c->peer.identity : "-", c->req->method, c->req->path,
+                status, body_len, (unsigned long long)(col_tls_now_ms() - started_ms),
+                written ? "" : " (write failed)");
     }
+}
+
+/* Runs the handler and writes its answer. */
+static enum col_conn_next col_conn_respond(struct col_conn *c, uint64_t started_ms)
+{
+    struct col_server *srv = c->srv;
+    struct col_http_response resp;
+    bool keep = false;
+    size_t send_len = 0;
+    int status = 0;
+    size_t body_len = 0;
+
+    col_http_response_init(&resp);
+    srv->cfg.handler(srv->cfg.handler_ctx, c->req, &c->peer, &resp);
+    if (!col_conn_output(c, &resp, &keep, &send_len, &status, &body_len)) {
+        return COL_CONN_CLOSE;
+    }
+    enum col_tls_io io = col_tls_conn_write(c->tls, c->out.data, send_len,
+                                            col_server_deadline(srv->cfg.body_timeout_ms));
+    col_metrics_request_served(srv->cfg.metrics, false);
+    col_conn_log_access(c, status, body_len, started_ms, io == COL_TLS_IO_OK);
     if (io != COL_TLS_IO_OK) {
-        goto out;
+        return COL_CONN_CLOSE;
     }
     if (!keep) {
         col_tls_conn_close_notify(c->tls, col_server_deadline(1000));
-        goto out;
+        return COL_CONN_CLOSE;
     }
-    next = COL_CONN_CONTINUE;
-out:
-    col_http_response_free(&resp);
-    return next;
+    return COL_CONN_CONTINUE;
+}
+
+/*
+ * Between two requests on a kept agent connection: hands it to the event thread, which serves
+ * the reports that come whole, until something needs this thread. CONTINUE: read and serve the
+ * next request here (its bytes may already be in c->rbuf); CLOSE: the connection is over.
+ */
+static enum col_conn_next col_conn_park(struct col_conn *c)
+{
+    struct col_server *srv = c->srv;
+
+    switch (col_events_park(srv->events, c)) {
+    case COL_EVENTS_NOT_PARKED:
+    case COL_EVENTS_DATA:
+        return COL_CONN_CONTINUE;
+    case COL_EVENTS_WRITE: {
+        enum col_tls_io io =
+            col_tls_conn_write(c->tls, c->out.data + c->park.sent, c->park.len - c->park.sent,
+                               col_server_deadline(srv->cfg.body_timeout_ms));
+        col_conn_recycle(c);
+        if (io != COL_TLS_IO_OK) {
+            return COL_CONN_CLOSE;
+        }
+        if (!c->park.keep) {
+            col_tls_conn_close_notify(c->tls, col_server_deadline(1000));
+            return COL_CONN_CLOSE;
+        }
+        return COL_CONN_CONTINUE;
+    }
+    case COL_EVENTS_CLOSE_NOTIFY:
+        col_tls_conn_close_notify(c->tls, col_server_deadline(1000));
+        return COL_CONN_CLOSE;
+    case COL_EVENTS_END:
+        return COL_CONN_CLOSE;
+    }
+    return COL_CONN_CLOSE;
 }
 
 /* A TLS context for this connection: the one the thread kept (reset), else a new one. */
@@ -844,6 +840,10 @@ static void col_conn_serve(struct col_conn *c)
         if (next != COL_CONN_CONTINUE) {
             return;
         }
+        if (srv->events != NULL && c->kind == COL_LISTENER_AGENT && c->rlen == 0 &&
+            !col_tls_conn_pending(c->tls) && col_conn_park(c) != COL_CONN_CONTINUE) {
+            return;
+        }
     }
 }
 
@@ -863,6 +863,7 @@ static void col_conn_free(struct col_conn *c)
     if (c->wake_ready) {
         pthread_cond_destroy(&c->wake);
     }
+    col_events_park_free(&c->park);
     proto_free(c);
 }
 
@@ -880,7 +881,8 @@ static struct col_conn *col_conn_new(struct col_server *srv)
     c->rbuf = proto_malloc(COL_SERVER_RBUF);
     c->req = proto_malloc(sizeof(*c->req));
     c->wake_ready = col_server_cond_init(&c->wake);
-    if (c->rbuf == NULL || c->req == NULL || !c->wake_ready) {
+    bool park_ready = col_events_park_init(&c->park);
+    if (c->rbuf == NULL || c->req == NULL || !c->wake_ready || !park_ready) {
         col_conn_free(c);
         return NULL;
     }
@@ -1164,6 +1166,7 @@ static void col_server_drain(struct col_server *srv)
     unsigned long open = atomic_load(&srv->active);
 
     atomic_store(&srv->stopping, true); /* also on the poll-error path */
+    col_events_stop(srv->events);       /* parked connections come back to their threads */
     if (open > 0) {
         col_log(COL_LOG_INFO, "stopping: %lu connections open, waiting up to %lu ms", open,
                 srv->cfg.stop_grace_ms);
@@ -1192,6 +1195,8 @@ static void col_server_drain(struct col_server *srv)
         (void)pthread_cond_wait(&srv->idle, &srv->lock);
     }
     pthread_mutex_unlock(&srv->lock);
+    col_events_destroy(srv->events); /* nothing is parked: every connection thread has ended */
+    srv->events = NULL;
 }
 
 enum proto_rc col_server_run(struct col_server *srv)
@@ -1199,6 +1204,10 @@ enum proto_rc col_server_run(struct col_server *srv)
     enum proto_rc result = PROTO_OK;
     uint64_t backoff_until = 0;
 
+    if (srv->cfg.begin != NULL && srv->cfg.finish != NULL && srv->cfg.event_keepalive &&
+        srv->listen_fd[COL_LISTENER_AGENT] >= 0) {
+        srv->events = col_events_create(srv);
+    }
     while (!atomic_load(&srv->stopping)) {
         struct pollfd fds[COL_SERVER_LISTENERS + 1];
         enum col_listener_kind kinds[COL_SERVER_LISTENERS];

@@ -39,6 +39,25 @@
 typedef void (*col_server_handler_fn)(void *ctx, const struct col_http_request *req,
                                       const struct col_peer *peer, struct col_http_response *resp);
 
+/*
+ * Optional, for the event thread (server_events.h): starts a request without blocking. Returns
+ * NOT_HERE when this request needs the blocking `handler` (then resp is left untouched), ANSWERED
+ * when resp holds the answer, or PENDING: *op is set and the handler calls done(done_arg) once,
+ * from any thread, when `finish` may be called for it. `req` and `peer` stay valid until then.
+ */
+enum col_server_begin_result {
+    COL_SERVER_BEGIN_NOT_HERE,
+    COL_SERVER_BEGIN_ANSWERED,
+    COL_SERVER_BEGIN_PENDING
+};
+typedef void (*col_server_done_fn)(void *done_arg);
+typedef enum col_server_begin_result (*col_server_begin_fn)(
+    void *ctx, const struct col_http_request *req, const struct col_peer *peer,
+    struct col_http_response *resp, col_server_done_fn done, void *done_arg, void **op);
+/* After done: fills resp and ends op (true), or false when op is pending again (done comes
+ * once more). */
+typedef bool (*col_server_finish_fn)(void *ctx, void *op, struct col_http_response *resp);
+
 struct col_server_config {
     const char *agent_listen; /* "127.0.0.1:8443", "[::1]:8443", ":8443"; NULL/"" disables */
     const char *admin_listen; /* same forms; NULL/"" disables */
@@ -59,6 +78,11 @@ struct col_server_config {
     unsigned long idle_threads_max;     /* 0: COL_SERVER_DEFAULT_IDLE_THREADS */
     col_server_handler_fn handler;
     void *handler_ctx;
+    /* Both NULL, or both set: requests on idle keep-alive agent connections are then read and,
+     * where `begin` takes them, served by the event thread (with handler_ctx). */
+    col_server_begin_fn begin;
+    col_server_finish_fn finish;
+    bool event_keepalive;        /* false: no event thread even with begin/finish (config key) */
     struct col_metrics *metrics; /* borrowed, may be NULL; must outlive the server */
 };
 

@@ -76,6 +76,7 @@ struct col_tls_conn {
     bool stoppable;
     enum col_tls_io io; /* why the last BIO call failed; OK when it did not */
     bool pristine;      /* set up or reset, and no I/O since: a reset has nothing to clear */
+    bool nonblocking;   /* the BIO answers WANT_READ/WANT_WRITE instead of waiting */
     mbedtls_ssl_context ssl;
 };
 
@@ -102,6 +103,8 @@ const char *col_tls_io_str(enum col_tls_io io)
         return "server stopping";
     case COL_TLS_IO_ERROR:
         return "error";
+    case COL_TLS_IO_AGAIN:
+        return "would block";
     }
     return "?";
 }
@@ -405,6 +408,9 @@ static int col_tls_bio_send(void *ctx, const unsigned char *buf, size_t len)
             c->io = (errno == EPIPE || errno == ECONNRESET) ? COL_TLS_IO_CLOSED : COL_TLS_IO_ERROR;
             return MBEDTLS_ERR_NET_SEND_FAILED;
         }
+        if (c->nonblocking) {
+            return MBEDTLS_ERR_SSL_WANT_WRITE;
+        }
         bool stoppable = c->stoppable;
         c->stoppable = false; /* a half-written record must finish or time out */
         enum col_tls_io io = col_tls_wait(c, POLLOUT);
@@ -436,6 +442,9 @@ static int col_tls_bio_recv(void *ctx, unsigned char *buf, size_t len)
         if (errno != EAGAIN && errno != EWOULDBLOCK) {
             c->io = errno == ECONNRESET ? COL_TLS_IO_CLOSED : COL_TLS_IO_ERROR;
             return MBEDTLS_ERR_NET_RECV_FAILED;
+        }
+        if (c->nonblocking) {
+            return MBEDTLS_ERR_SSL_WANT_READ;
         }
         enum col_tls_io io = col_tls_wait(c, POLLIN);
         if (io != COL_TLS_IO_OK) {
@@ -498,6 +507,7 @@ enum proto_rc col_tls_conn_reset(struct col_tls_conn *c, enum col_listener_kind 
     c->fd = fd;
     c->deadline_ms = 0;
     c->stoppable = false;
+    c->nonblocking = false;
     c->io = COL_TLS_IO_OK;
     if (ret != 0) {
         return ret == MBEDTLS_ERR_SSL_ALLOC_FAILED ? PROTO_ENOMEM : PROTO_ECRYPTO;
@@ -701,6 +711,53 @@ enum col_tls_io col_tls_conn_write(struct col_tls_conn *c, const void *data, siz
         }
         p += ret;
         len -= (size_t)ret;
+    }
+    return COL_TLS_IO_OK;
+}
+
+void col_tls_conn_set_nonblocking(struct col_tls_conn *c, bool on)
+{
+    c->nonblocking = on;
+}
+
+bool col_tls_conn_pending(struct col_tls_conn *c)
+{
+    return mbedtls_ssl_get_bytes_avail(&c->ssl) > 0 || mbedtls_ssl_check_pending(&c->ssl) != 0;
+}
+
+enum col_tls_io col_tls_conn_read_nb(struct col_tls_conn *c, void *buf, size_t size, size_t *got)
+{
+    *got = 0;
+    col_tls_begin(c, 0, false);
+    int ret = mbedtls_ssl_read(&c->ssl, buf, size);
+    if (ret > 0) {
+        *got = (size_t)ret;
+        return COL_TLS_IO_OK;
+    }
+    if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE) {
+        return COL_TLS_IO_AGAIN;
+    }
+    if (ret == 0) {
+        return COL_TLS_IO_CLOSED;
+    }
+    return col_tls_failure(c, ret);
+}
+
+enum col_tls_io col_tls_conn_write_nb(struct col_tls_conn *c, const void *data, size_t len,
+                                      size_t *sent)
+{
+    const unsigned char *p = data;
+
+    col_tls_begin(c, 0, false);
+    while (*sent < len) {
+        int ret = mbedtls_ssl_write(&c->ssl, p + *sent, len - *sent);
+        if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE) {
+            return COL_TLS_IO_AGAIN;
+        }
+        if (ret <= 0) {
+            return col_tls_failure(c, ret);
+        }
+        *sent += (size_t)ret;
     }
     return COL_TLS_IO_OK;
 }

@@ -52,7 +52,8 @@ enum col_tls_io {
     COL_TLS_IO_CLOSED,  /* the peer closed (close_notify, EOF or reset) */
     COL_TLS_IO_TIMEOUT, /* the deadline passed */
     COL_TLS_IO_STOPPED, /* the stop fd became readable while the call was stoppable */
-    COL_TLS_IO_ERROR    /* a TLS or socket error: the connection is unusable */
+    COL_TLS_IO_ERROR,   /* a TLS or socket error: the connection is unusable */
+    COL_TLS_IO_AGAIN    /* non-blocking calls only: the socket would block, call again later */
 };
 
 const char *col_tls_io_str(enum col_tls_io io); /* borrowed static string */
@@ -100,6 +101,23 @@ enum col_tls_io col_tls_conn_read(struct col_tls_conn *conn, void *buf, size_t s
 enum col_tls_io col_tls_conn_write(struct col_tls_conn *conn, const void *data, size_t len,
                                    uint64_t deadline_ms);
 
+/*
+ * Non-blocking use, for the server's event thread (server_events.c). While set, the calls
+ * below never wait: a socket that would block makes them return COL_TLS_IO_AGAIN. Clear it
+ * before using the deadline-bounded calls above again.
+ */
+void col_tls_conn_set_nonblocking(struct col_tls_conn *conn, bool on);
+/* Whether mbedTLS holds received bytes not yet returned (a readable socket is not needed). */
+bool col_tls_conn_pending(struct col_tls_conn *conn);
+/* Reads 1..size application bytes, or COL_TLS_IO_AGAIN when none are ready yet (a partly
+ * received record stays buffered in the context). */
+enum col_tls_io col_tls_conn_read_nb(struct col_tls_conn *conn, void *buf, size_t size,
+                                     size_t *got);
+/* Writes data[*sent..len), advancing *sent (start it at 0). On COL_TLS_IO_AGAIN a record may be
+ * half sent: finish with col_tls_conn_write(conn, data + *sent, len - *sent, ...), which
+ * completes it first, as mbedTLS requires (the same bytes passed again). */
+enum col_tls_io col_tls_conn_write_nb(struct col_tls_conn *conn, const void *data, size_t len,
+                                      size_t *sent);
 /* Sends close_notify (best effort, bounded by deadline_ms). */
 void col_tls_conn_close_notify(struct col_tls_conn *conn, uint64_t deadline_ms);
 
