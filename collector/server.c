@@ -349,6 +349,9 @@ enum proto_rc col_server_create(const struct col_server_config *cfg, struct col_
             goto out;
         }
     }
+    if (agent && cfg->begin != NULL && cfg->finish != NULL && cfg->event_keepalive) {
+        srv->events = col_events_create(srv); /* NULL: the threads wait for themselves */
+    }
     col_server_raise_fd_limit(srv->cfg.max_connections);
     col_log(COL_LOG_INFO,
             "listening: agent port %u (mutual TLS), admin port %u; max %lu connections, "
@@ -393,6 +396,17 @@ void col_server_pool_stats(const struct col_server *server, struct col_server_po
     pthread_mutex_unlock(&srv->lock);
 }
 
+unsigned long col_server_events_handed_back(const struct col_server *srv,
+                                            enum col_server_handback why)
+{
+    static const enum col_events_outcome outcomes[] = {COL_EVENTS_DATA, COL_EVENTS_WRITE,
+                                                       COL_EVENTS_CLOSE_NOTIFY, COL_EVENTS_END};
+    if (srv == NULL || (size_t)why >= sizeof(outcomes) / sizeof(outcomes[0])) {
+        return 0;
+    }
+    return (unsigned long)col_events_given_back(srv->events, outcomes[why]);
+}
+
 void col_server_stop(struct col_server *srv)
 {
     int saved = errno;
@@ -407,6 +421,8 @@ void col_server_destroy(struct col_server *srv)
     if (srv == NULL) {
         return;
     }
+    /* Not while running: so every connection thread has ended and nothing is parked. */
+    col_events_destroy(srv->events);
     for (int k = 0; k < COL_SERVER_LISTENERS; k++) {
         if (srv->listen_fd[k] >= 0) {
             close(srv->listen_fd[k]);
@@ -756,31 +772,36 @@ static enum col_conn_next col_conn_park(struct col_conn *c)
 {
     struct col_server *srv = c->srv;
 
-    switch (col_events_park(srv->events, c)) {
-    case COL_EVENTS_NOT_PARKED:
-    case COL_EVENTS_DATA:
-        return COL_CONN_CONTINUE;
-    case COL_EVENTS_WRITE: {
-        enum col_tls_io io =
-            col_tls_conn_write(c->tls, c->out.data + c->park.sent, c->park.len - c->park.sent,
-                               col_server_deadline(srv->cfg.body_timeout_ms));
-        col_conn_recycle(c);
-        if (io != COL_TLS_IO_OK) {
-            return COL_CONN_CLOSE;
+    for (;;) {
+        switch (col_events_park(srv->events, c)) {
+        case COL_EVENTS_NOT_PARKED:
+        case COL_EVENTS_DATA:
+            return COL_CONN_CONTINUE;
+        case COL_EVENTS_WRITE: {
+            enum col_tls_io io =
+                col_tls_conn_write(c->tls, c->out.data + c->park.sent, c->park.len - c->park.sent,
+                                   col_server_deadline(srv->cfg.body_timeout_ms));
+            col_conn_recycle(c);
+            if (io != COL_TLS_IO_OK) {
+                return COL_CONN_CLOSE;
+            }
+            if (!c->park.keep) {
+                col_tls_conn_close_notify(c->tls, col_server_deadline(1000));
+                return COL_CONN_CLOSE;
+            }
+            if (c->rlen > 0 || col_tls_conn_pending(c->tls)) {
+                return COL_CONN_CONTINUE;
+            }
+            continue; /* answered: back to the event thread */
         }
-        if (!c->park.keep) {
+        case COL_EVENTS_CLOSE_NOTIFY:
             col_tls_conn_close_notify(c->tls, col_server_deadline(1000));
             return COL_CONN_CLOSE;
+        case COL_EVENTS_END:
+            return COL_CONN_CLOSE;
         }
-        return COL_CONN_CONTINUE;
-    }
-    case COL_EVENTS_CLOSE_NOTIFY:
-        col_tls_conn_close_notify(c->tls, col_server_deadline(1000));
-        return COL_CONN_CLOSE;
-    case COL_EVENTS_END:
         return COL_CONN_CLOSE;
     }
-    return COL_CONN_CLOSE;
 }
 
 /* A TLS context for this connection: the one the thread kept (reset), else a new one. */
@@ -1195,8 +1216,6 @@ static void col_server_drain(struct col_server *srv)
         (void)pthread_cond_wait(&srv->idle, &srv->lock);
     }
     pthread_mutex_unlock(&srv->lock);
-    col_events_destroy(srv->events); /* nothing is parked: every connection thread has ended */
-    srv->events = NULL;
 }
 
 enum proto_rc col_server_run(struct col_server *srv)
@@ -1204,10 +1223,6 @@ enum proto_rc col_server_run(struct col_server *srv)
     enum proto_rc result = PROTO_OK;
     uint64_t backoff_until = 0;
 
-    if (srv->cfg.begin != NULL && srv->cfg.finish != NULL && srv->cfg.event_keepalive &&
-        srv->listen_fd[COL_LISTENER_AGENT] >= 0) {
-        srv->events = col_events_create(srv);
-    }
     while (!atomic_load(&srv->stopping)) {
         struct pollfd fds[COL_SERVER_LISTENERS + 1];
         enum col_listener_kind kinds[COL_SERVER_LISTENERS];

@@ -37,7 +37,8 @@ struct col_events {
     struct col_conn *parked;    /* under mu */
     struct col_conn *done_head; /* under mu: pending requests whose commit has ended, FIFO */
     struct col_conn *done_tail;
-    atomic_uint_fast64_t served; /* requests answered on the event thread */
+    atomic_uint_fast64_t served;                         /* requests answered on the event thread */
+    atomic_uint_fast64_t given_back[COL_EVENTS_END + 1]; /* by outcome */
 };
 
 bool col_events_park_init(struct col_events_park *park)
@@ -83,6 +84,7 @@ static void events_give_back(struct col_events *ev, struct col_conn *c,
 {
     (void)epoll_ctl(ev->epfd, EPOLL_CTL_DEL, c->fd, NULL);
     col_tls_conn_set_nonblocking(c->tls, false);
+    atomic_fetch_add(&ev->given_back[outcome], 1);
     pthread_mutex_lock(&ev->mu);
     events_unlink(ev, c);
     c->park.outcome = outcome;
@@ -397,6 +399,9 @@ struct col_events *col_events_create(struct col_server *srv)
     ev->epfd = epoll_create1(EPOLL_CLOEXEC);
     ev->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     atomic_init(&ev->served, 0);
+    for (size_t k = 0; k <= COL_EVENTS_END; k++) {
+        atomic_init(&ev->given_back[k], 0);
+    }
     bool mu_ready = pthread_mutex_init(&ev->mu, NULL) == 0;
     struct epoll_event e = {.events = EPOLLIN, .data.ptr = NULL};
     if (ev->epfd < 0 || ev->wakefd < 0 || !mu_ready ||
@@ -450,4 +455,9 @@ void col_events_destroy(struct col_events *ev)
 uint64_t col_events_served(struct col_events *ev)
 {
     return ev == NULL ? 0 : atomic_load(&ev->served);
+}
+
+uint64_t col_events_given_back(struct col_events *ev, enum col_events_outcome outcome)
+{
+    return ev == NULL ? 0 : atomic_load(&ev->given_back[outcome]);
 }

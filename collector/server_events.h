@@ -78,7 +78,8 @@ void col_events_park_free(struct col_events_park *park);
  */
 enum col_events_outcome col_events_park(struct col_events *ev, struct col_conn *c);
 
-/* Requests served on the event thread so far (for tests and metrics). */
+/* Requests served on the event thread so far, and connections given back with `outcome`. */
 uint64_t col_events_served(struct col_events *ev);
+uint64_t col_events_given_back(struct col_events *ev, enum col_events_outcome outcome);
 
 #endif

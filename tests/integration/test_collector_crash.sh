@@ -1,12 +1,14 @@
 #!/bin/sh
 # Durability: kill -9 the collector in the middle of a stream of reports; after a restart every
-# report that was answered 202 is in the database, and none is stored twice.
+# report that was answered 202 is in the database, and none is stored twice. The stream runs on
+# kept-alive connections, so most of its reports are answered by the event thread (decision 008).
 set -eu
 . "$RRAS_SOURCE_DIR/tests/integration/collector_lib.sh"
 col_setup
 pki_client "$T/pki" rras01.corp.contoso.com >/dev/null
 col_start
 make_report kb-787-wildcard-first rras01.corp.contoso.com "$T/template.json"
+viewer=$(col_token viewer crash-test)
 
 # Four threads post fresh reports as fast as they can and log each report_id answered 202.
 /usr/bin/python3 - "$T" "$AGENT_PORT" <<'PY' &
@@ -43,6 +45,9 @@ while [ "$(wc -l <"$T/acked.txt" 2>/dev/null || echo 0)" -lt 300 ]; do
     i=$((i + 1)); [ $i -lt 400 ] || fail "the stream did not get going"
     sleep 0.05
 done
+[ "$(admin_get "$viewer" /metrics)" = 200 ] || fail "metrics"
+served=$(sed -n 's/^rrasfleet_http_requests_total{thread="event"} //p' "$T/last-body")
+[ "${served:-0}" -gt 0 ] || fail "no report of the stream was answered by the event thread"
 kill -9 "$COL_PID"; wait "$COL_PID" 2>/dev/null || true; COL_PID=
 wait "$streamer" || true
 acked=$(wc -l <"$T/acked.txt")

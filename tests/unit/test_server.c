@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -157,6 +158,134 @@ static unsigned seen_calls(void)
     return calls;
 }
 
+/* ---- the non-blocking stub, for the event thread ---------------------------------------- */
+
+/* RRAS_TEST_SERVER_EVENTS=1 (the second ctest entry) runs every test with the event thread on;
+ * the tests of the event thread itself turn it on in either run. */
+static bool events_mode;
+
+/* More than the server's socket send buffer can hold (tcp_wmem allows up to 4 MiB) while the
+ * client, with a small receive buffer, reads nothing. */
+#define BIG_ANSWER_BYTES (8u * 1024u * 1024u)
+
+/* A pending request: its answer is made at once; a completer thread (standing in for the
+ * writer) says it is done, at once or, for /delayed, 300 ms later. */
+struct stub_op {
+    struct col_http_response resp;
+    col_server_done_fn done;
+    void *done_arg;
+    double due_ms;
+    struct stub_op *next;
+};
+
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    struct stub_op *head;
+    struct stub_op *tail;
+    bool stop;
+    pthread_t thread;
+    unsigned pending_begun; /* requests begun as PENDING, for tests that wait for one */
+} completer = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+
+static void *completer_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&completer.lock);
+    for (;;) {
+        while (completer.head == NULL && !completer.stop) {
+            pthread_cond_wait(&completer.cond, &completer.lock);
+        }
+        if (completer.head == NULL) {
+            break;
+        }
+        struct stub_op *op = completer.head;
+        completer.head = op->next;
+        if (completer.head == NULL) {
+            completer.tail = NULL;
+        }
+        pthread_mutex_unlock(&completer.lock);
+        double wait = op->due_ms - now_ms();
+        if (wait > 0) {
+            sleep_ms((long)wait);
+        }
+        op->done(op->done_arg);
+        pthread_mutex_lock(&completer.lock);
+    }
+    pthread_mutex_unlock(&completer.lock);
+    return NULL;
+}
+
+static unsigned completer_begun(void)
+{
+    pthread_mutex_lock(&completer.lock);
+    unsigned n = completer.pending_begun;
+    pthread_mutex_unlock(&completer.lock);
+    return n;
+}
+
+static enum col_server_begin_result stub_begin(void *ctx, const struct col_http_request *req,
+                                               const struct col_peer *peer,
+                                               struct col_http_response *resp,
+                                               col_server_done_fn done, void *done_arg, void **op)
+{
+    if (strcmp(req->path, "/slow") == 0 || strcmp(req->path, "/metrics") == 0) {
+        return COL_SERVER_BEGIN_NOT_HERE; /* blocking work: the connection thread's */
+    }
+    if (strcmp(req->path, "/big") == 0) {
+        /* An answer larger than the socket takes at once: byte k is (k * 7) % 251. */
+        char *big = malloc(BIG_ANSWER_BYTES);
+        if (big == NULL) {
+            return COL_SERVER_BEGIN_NOT_HERE;
+        }
+        for (size_t k = 0; k < BIG_ANSWER_BYTES; k++) {
+            big[k] = (char)((k * 7u) % 251u);
+        }
+        enum proto_rc rc = proto_buf_append(&resp->body, big, BIG_ANSWER_BYTES);
+        free(big);
+        if (rc != PROTO_OK) {
+            return COL_SERVER_BEGIN_NOT_HERE;
+        }
+        resp->content_type = "application/octet-stream";
+        return COL_SERVER_BEGIN_ANSWERED;
+    }
+    if (strcmp(req->path, "/now") == 0) {
+        stub_handler(ctx, req, peer, resp);
+        return COL_SERVER_BEGIN_ANSWERED;
+    }
+    struct stub_op *o = calloc(1, sizeof(*o));
+    if (o == NULL) {
+        return COL_SERVER_BEGIN_NOT_HERE;
+    }
+    col_http_response_init(&o->resp);
+    stub_handler(ctx, req, peer, &o->resp);
+    o->done = done;
+    o->done_arg = done_arg;
+    o->due_ms = now_ms() + (strcmp(req->path, "/delayed") == 0 ? 300.0 : 0.0);
+    *op = o;
+    pthread_mutex_lock(&completer.lock);
+    if (completer.tail != NULL) {
+        completer.tail->next = o;
+    } else {
+        completer.head = o;
+    }
+    completer.tail = o;
+    completer.pending_begun++;
+    pthread_cond_broadcast(&completer.cond);
+    pthread_mutex_unlock(&completer.lock);
+    return COL_SERVER_BEGIN_PENDING;
+}
+
+static bool stub_finish(void *ctx, void *op, struct col_http_response *resp)
+{
+    (void)ctx;
+    struct stub_op *o = op;
+    col_http_response_free(resp);
+    *resp = o->resp; /* the body's buffer moves with it */
+    free(o);
+    return true;
+}
+
 /* ---- the server under test --------------------------------------------------------------- */
 
 struct fixture {
@@ -187,6 +316,21 @@ static struct col_server_config base_config(void)
         .stop_grace_ms = 5000,
         .handler = stub_handler,
     };
+    if (events_mode) {
+        cfg.begin = stub_begin;
+        cfg.finish = stub_finish;
+        cfg.event_keepalive = true;
+    }
+    return cfg;
+}
+
+/* The base configuration with the event thread on, whatever the run. */
+static struct col_server_config events_config(void)
+{
+    struct col_server_config cfg = base_config();
+    cfg.begin = stub_begin;
+    cfg.finish = stub_finish;
+    cfg.event_keepalive = true;
     return cfg;
 }
 
@@ -416,6 +560,9 @@ static int tclient_recv_timeout(void *ctx, unsigned char *buf, size_t len, uint3
     return mbedtls_net_recv(ctx, buf, len);
 }
 
+/* > 0: the next tclient_open sets this SO_RCVBUF before it connects (no autotuning). */
+static int tclient_rcvbuf;
+
 /* Connects and handshakes; returns the mbedTLS result (0 on success). */
 static int tclient_open(struct tclient *c, const mbedtls_ssl_config *conf, unsigned port,
                         const mbedtls_ssl_session *resume)
@@ -425,8 +572,19 @@ static int tclient_open(struct tclient *c, const mbedtls_ssl_config *conf, unsig
     mbedtls_net_init(&c->net);
     mbedtls_ssl_init(&c->ssl);
     c->ssl_live = true;
-    assert_int_equal(mbedtls_net_connect(&c->net, "127.0.0.1", port_text, MBEDTLS_NET_PROTO_TCP),
-                     0);
+    if (tclient_rcvbuf > 0) {
+        c->net.fd = socket(AF_INET, SOCK_STREAM, 0);
+        assert_true(c->net.fd >= 0);
+        assert_int_equal(
+            setsockopt(c->net.fd, SOL_SOCKET, SO_RCVBUF, &tclient_rcvbuf, sizeof(tclient_rcvbuf)),
+            0);
+        struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+        sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        assert_int_equal(connect(c->net.fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+    } else {
+        assert_int_equal(
+            mbedtls_net_connect(&c->net, "127.0.0.1", port_text, MBEDTLS_NET_PROTO_TCP), 0);
+    }
     assert_int_equal(mbedtls_ssl_setup(&c->ssl, conf), 0);
     assert_int_equal(mbedtls_ssl_set_hostname(&c->ssl, "localhost"), 0);
     mbedtls_ssl_set_bio(&c->ssl, &c->net, mbedtls_net_send, NULL, tclient_recv_timeout);
@@ -487,6 +645,11 @@ static size_t tclient_read_all(struct tclient *c, char *out, size_t size)
 static int group_setup(void **state)
 {
     (void)state;
+    const char *events = getenv("RRAS_TEST_SERVER_EVENTS");
+    events_mode = events != NULL && strcmp(events, "1") == 0;
+    if (pthread_create(&completer.thread, NULL, completer_main, NULL) != 0) {
+        return -1;
+    }
     const char *level = getenv("RRAS_TEST_LOG");
     col_log_set_level(COL_LOG_WARN);
     if (level != NULL) {
@@ -536,6 +699,11 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     (void)state;
+    pthread_mutex_lock(&completer.lock);
+    completer.stop = true;
+    pthread_cond_broadcast(&completer.cond);
+    pthread_mutex_unlock(&completer.lock);
+    pthread_join(completer.thread, NULL);
     mbedtls_pk_free(&client_key);
     mbedtls_x509_crt_free(&client_cert);
     mbedtls_x509_crt_free(&client_ca);
@@ -1596,6 +1764,299 @@ static void test_graceful_stop_finishes_the_in_flight_request_and_closes_idle_on
     fixture_stop(&f);
 }
 
+/* ---- the event thread (decision 008) ------------------------------------------------------ */
+
+/* Reads one whole answer (head + Content-Length body) into out; returns its length, 0 when the
+ * connection ended first. *last is the last mbedTLS result. */
+static size_t tclient_read_response(struct tclient *c, char *out, size_t size, int *last)
+{
+    size_t len = 0;
+    *last = 0;
+    for (;;) {
+        const char *end = len > 0 ? strstr(out, "\r\n\r\n") : NULL;
+        if (end != NULL) {
+            const char *cl = strstr(out, "Content-Length: ");
+            size_t body = cl != NULL ? strtoul(cl + 16, NULL, 10) : 0;
+            size_t want = (size_t)(end + 4 - out) + body;
+            if (len >= want) {
+                return len;
+            }
+        }
+        if (len + 1 >= size) {
+            return 0;
+        }
+        int ret = mbedtls_ssl_read(&c->ssl, (unsigned char *)out + len, size - 1 - len);
+        *last = ret;
+        if (ret <= 0) {
+            return 0;
+        }
+        len += (size_t)ret;
+        out[len] = '\0';
+    }
+}
+
+#define EV_EVENT "rrasfleet_http_requests_total{thread=\"event\"}"
+#define EV_CONN "rrasfleet_http_requests_total{thread=\"connection\"}"
+
+static void test_event_thread_serves_kept_connections_and_hands_other_requests_back(void **state)
+{
+    (void)state;
+    struct fixture f;
+    struct reply r;
+    fixture_start(&f, events_config());
+    char body[9000];
+    for (size_t k = 0; k < sizeof(body); k++) {
+        body[k] = (char)('a' + k % 26);
+    }
+    CURL *e = easy_new("Host1.Contoso.COM");
+    long connects = 0;
+    /* 20 reports-like POSTs, a request the event thread hands back, 5 more, one answered at
+     * once by `begin`, and a body larger than the read buffer (the thread reads it). */
+    const char *paths[] = {"/digest", "/metrics", "/digest", "/now", "/digest"};
+    const int counts[] = {20, 1, 5, 1, 1};
+    const size_t sizes[] = {sizeof(body), 0, 100, 0, 0};
+    for (int step = 0; step < 5; step++) {
+        for (int k = 0; k < counts[step]; k++) {
+            easy_url(e, f.agent_port, paths[step]);
+            if (strcmp(paths[step], "/metrics") == 0) {
+                curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+            } else {
+                curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
+                curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)sizes[step]);
+            }
+            easy_perform(e, &r);
+            assert_int_equal(r.rc, CURLE_OK);
+            assert_int_equal(r.status, 200);
+            connects += r.connects;
+            if (step == 0) {
+                uint32_t fnv = 2166136261u;
+                for (size_t i = 0; i < sizeof(body); i++) {
+                    fnv = (fnv ^ (unsigned char)body[i]) * 16777619u;
+                }
+                char want[128];
+                snprintf(want, sizeof(want), "{\"body_len\":%zu,\"fnv\":%u,\"nul\":true}",
+                         sizeof(body), (unsigned)fnv);
+                assert_string_equal(r.body, want);
+            }
+        }
+    }
+    char *large = malloc(40000);
+    assert_non_null(large);
+    memset(large, 'x', 40000);
+    easy_url(e, f.agent_port, "/digest");
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, large);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)40000);
+    easy_perform(e, &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "\"body_len\":40000"));
+    connects += r.connects;
+    free(large);
+    curl_easy_cleanup(e);
+    assert_int_equal(connects, 1);
+    /* The first request comes before the connection is parked; /metrics and the large body go
+     * back to the connection's thread; the 19 + 5 + 1 + 1 others are the event thread's. */
+    assert_int_equal(metric(&f, EV_EVENT), 26);
+    assert_int_equal(metric(&f, EV_CONN), 3);
+    assert_int_equal(col_server_events_handed_back(f.server, COL_SERVER_HANDBACK_DATA), 2);
+    assert_int_equal(col_server_events_handed_back(f.server, COL_SERVER_HANDBACK_WRITE), 0);
+    fixture_stop(&f);
+}
+
+static void test_parked_connection_is_closed_with_close_notify_after_the_idle_timeout(void **state)
+{
+    (void)state;
+    struct fixture f;
+    mbedtls_ssl_config conf;
+    struct tclient c;
+    char answer[1024];
+    int last = 0;
+    struct col_server_config cfg = events_config();
+    cfg.idle_timeout_ms = 300;
+    fixture_start(&f, cfg);
+    tconf_init(&conf, true, MBEDTLS_SSL_MINOR_VERSION_3, true);
+    assert_int_equal(tclient_open(&c, &conf, f.agent_port, NULL), 0);
+    for (int k = 0; k < 3; k++) { /* the first on the thread, then two on the event thread */
+        tclient_send(&c, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc");
+        assert_true(tclient_read_response(&c, answer, sizeof(answer), &last) > 0);
+        assert_non_null(strstr(answer, "HTTP/1.1 200 "));
+    }
+    double t0 = now_ms();
+    assert_int_equal(tclient_read_response(&c, answer, sizeof(answer), &last), 0);
+    double waited = now_ms() - t0;
+    assert_int_equal(last, MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY);
+    assert_true(waited > 200 && waited < 2000);
+    wait_connections_at_most(&f, 0);
+    assert_int_equal(metric(&f, EV_EVENT), 2);
+    assert_int_equal(col_server_events_handed_back(f.server, COL_SERVER_HANDBACK_CLOSE), 1);
+    tclient_close(&c);
+    mbedtls_ssl_config_free(&conf);
+    fixture_stop(&f);
+}
+
+static void test_half_sent_head_on_a_parked_connection_is_answered_408(void **state)
+{
+    (void)state;
+    struct fixture f;
+    mbedtls_ssl_config conf;
+    struct tclient c;
+    char answer[2048];
+    int last = 0;
+    struct col_server_config cfg = events_config();
+    cfg.header_timeout_ms = 300;
+    cfg.body_timeout_ms = 600;
+    fixture_start(&f, cfg);
+    tconf_init(&conf, true, MBEDTLS_SSL_MINOR_VERSION_3, true);
+    assert_int_equal(tclient_open(&c, &conf, f.agent_port, NULL), 0);
+    tclient_send(&c, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc");
+    assert_true(tclient_read_response(&c, answer, sizeof(answer), &last) > 0);
+    /* Parked now: half a head, then nothing. A whole head with half its body, likewise. */
+    double t0 = now_ms();
+    tclient_send(&c, "POST /echo HTTP/1.1\r\nHost: x\r\n");
+    assert_true(tclient_read_response(&c, answer, sizeof(answer), &last) > 0);
+    double waited = now_ms() - t0;
+    assert_non_null(strstr(answer, "HTTP/1.1 408 "));
+    assert_non_null(strstr(answer, "Connection: close"));
+    assert_true(waited > 200 && waited < 2000);
+    tclient_close(&c);
+
+    assert_int_equal(tclient_open(&c, &conf, f.agent_port, NULL), 0);
+    tclient_send(&c, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc");
+    assert_true(tclient_read_response(&c, answer, sizeof(answer), &last) > 0);
+    t0 = now_ms();
+    tclient_send(&c, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc");
+    size_t n = tclient_read_response(&c, answer, sizeof(answer), &last);
+    waited = now_ms() - t0;
+    /* The event thread holds it for the header timeout, then the thread gives the body its own
+     * timeout: 300 + 600 ms here. */
+    assert_true(n > 0);
+    assert_non_null(strstr(answer, "HTTP/1.1 408 "));
+    assert_true(waited > 800 && waited < 3000);
+    tclient_close(&c);
+    mbedtls_ssl_config_free(&conf);
+    assert_int_equal(metric(&f, EV_EVENT), 0);
+    assert_int_equal(col_server_events_handed_back(f.server, COL_SERVER_HANDBACK_DATA), 2);
+    fixture_stop(&f);
+}
+
+static void test_answer_too_big_for_the_socket_is_finished_by_the_connection_thread(void **state)
+{
+    (void)state;
+    struct fixture f;
+    mbedtls_ssl_config conf;
+    struct tclient c;
+    int last = 0;
+    size_t size = BIG_ANSWER_BYTES + 4096;
+    char *answer = malloc(size);
+    assert_non_null(answer);
+    fixture_start(&f, events_config());
+    tconf_init(&conf, true, MBEDTLS_SSL_MINOR_VERSION_3, true);
+    tclient_rcvbuf = 16384;
+    assert_int_equal(tclient_open(&c, &conf, f.agent_port, NULL), 0);
+    tclient_rcvbuf = 0;
+    tclient_send(&c, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc");
+    assert_true(tclient_read_response(&c, answer, size, &last) > 0);
+    /* Ask for 8 MiB and read nothing for a while: the event thread cannot wait for the socket. */
+    tclient_send(&c, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
+    sleep_ms(200);
+    size_t n = tclient_read_response(&c, answer, size, &last);
+    assert_true(n > BIG_ANSWER_BYTES);
+    const char *body = strstr(answer, "\r\n\r\n") + 4;
+    assert_int_equal(n - (size_t)(body - answer), BIG_ANSWER_BYTES);
+    for (size_t k = 0; k < BIG_ANSWER_BYTES; k++) {
+        if ((unsigned char)body[k] != (k * 7u) % 251u) {
+            fail_msg("byte %zu of the big answer is wrong", k);
+        }
+    }
+    /* The connection goes on, back on the event thread (the thread that finished the write
+     * parked it again): both answers count as the event thread's, the first alone as not. */
+    tclient_send(&c, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc");
+    assert_true(tclient_read_response(&c, answer, size, &last) > 0);
+    assert_non_null(strstr(answer, "HTTP/1.1 200 "));
+    assert_int_equal(metric(&f, EV_EVENT), 2);
+    assert_int_equal(metric(&f, EV_CONN), 1);
+    assert_true(col_server_events_handed_back(f.server, COL_SERVER_HANDBACK_WRITE) >= 1);
+    tclient_close(&c);
+    mbedtls_ssl_config_free(&conf);
+    free(answer);
+    fixture_stop(&f);
+}
+
+struct delayed_call {
+    unsigned port;
+    CURL *easy;
+    struct reply reply;
+    bool closed_by_server;
+};
+
+static size_t delayed_header(char *data, size_t size, size_t n, void *user)
+{
+    struct delayed_call *call = user;
+    if (size * n >= 17 && strncasecmp(data, "Connection: close", 17) == 0) {
+        call->closed_by_server = true;
+    }
+    return size * n;
+}
+
+static void *delayed_client(void *arg)
+{
+    struct delayed_call *call = arg;
+    curl_easy_setopt(call->easy, CURLOPT_HEADERFUNCTION, delayed_header);
+    curl_easy_setopt(call->easy, CURLOPT_HEADERDATA, call);
+    char url[128];
+    snprintf(url, sizeof(url), "https://127.0.0.1:%u/delayed", call->port);
+    curl_easy_setopt(call->easy, CURLOPT_URL, url);
+    memset(&call->reply, 0, sizeof(call->reply));
+    curl_easy_setopt(call->easy, CURLOPT_WRITEDATA, &call->reply);
+    call->reply.rc = curl_easy_perform(call->easy);
+    curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &call->reply.status);
+    return NULL;
+}
+
+static void test_stop_answers_a_pending_request_with_close_and_ends_parked_connections(void **state)
+{
+    (void)state;
+    struct fixture f;
+    struct reply r;
+    struct col_server_config cfg = events_config();
+    cfg.idle_timeout_ms = 60000;
+    fixture_start(&f, cfg);
+    /* Two kept connections, parked after their first request. */
+    CURL *idle = easy_new("Host1.Contoso.COM");
+    easy_url(idle, f.agent_port, "/echo");
+    easy_perform(idle, &r);
+    assert_int_equal(r.status, 200);
+    struct delayed_call call = {.port = f.agent_port, .easy = easy_new("Host1.Contoso.COM")};
+    easy_url(call.easy, f.agent_port, "/echo");
+    easy_perform(call.easy, &r);
+    assert_int_equal(r.status, 200);
+    wait_connections_at_most(&f, 2);
+
+    unsigned begun = completer_begun();
+    pthread_t client;
+    assert_int_equal(pthread_create(&client, NULL, delayed_client, &call), 0);
+    for (int k = 0; k < 500 && completer_begun() == begun; k++) {
+        sleep_ms(5);
+    }
+    assert_int_equal(completer_begun(), begun + 1); /* pending on the event thread */
+    double t0 = now_ms();
+    col_server_stop(f.server);
+    assert_int_equal(pthread_join(f.thread, NULL), 0);
+    double stopped = now_ms() - t0;
+    f.running = false;
+    assert_int_equal(f.run_rc, PROTO_OK);
+    assert_true(stopped < 2000); /* the idle one did not hold the stop for 60 s */
+    assert_int_equal(pthread_join(client, NULL), 0);
+    assert_int_equal(call.reply.rc, CURLE_OK);
+    assert_int_equal(call.reply.status, 200); /* answered, after its completion ... */
+    assert_true(call.closed_by_server);       /* ... with Connection: close */
+    assert_int_equal(metric(&f, EV_EVENT), 1);
+    assert_int_equal(col_server_events_handed_back(f.server, COL_SERVER_HANDBACK_CLOSE), 1);
+    assert_int_equal(col_server_events_handed_back(f.server, COL_SERVER_HANDBACK_END), 1);
+    curl_easy_cleanup(call.easy);
+    curl_easy_cleanup(idle);
+    fixture_stop(&f);
+}
+
 static void test_create_reports_a_missing_certificate_and_a_bad_address(void **state)
 {
     (void)state;
@@ -1712,6 +2173,12 @@ int main(void)
         cmocka_unit_test(test_idle_pooled_threads_are_capped_and_exit_after_the_idle_time),
         cmocka_unit_test(test_stop_with_idle_pooled_threads_returns_within_a_second),
         cmocka_unit_test(test_graceful_stop_finishes_the_in_flight_request_and_closes_idle_ones),
+        cmocka_unit_test(test_event_thread_serves_kept_connections_and_hands_other_requests_back),
+        cmocka_unit_test(test_parked_connection_is_closed_with_close_notify_after_the_idle_timeout),
+        cmocka_unit_test(test_half_sent_head_on_a_parked_connection_is_answered_408),
+        cmocka_unit_test(test_answer_too_big_for_the_socket_is_finished_by_the_connection_thread),
+        cmocka_unit_test(
+            test_stop_answers_a_pending_request_with_close_and_ends_parked_connections),
         cmocka_unit_test(test_create_reports_a_missing_certificate_and_a_bad_address),
         cmocka_unit_test(test_log_lines_are_timestamped_leveled_filtered_and_defanged),
     };
