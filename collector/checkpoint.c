@@ -10,6 +10,7 @@
  * CKPT_RESTART_BUSY_MS for them; after one that failed, it waits CKPT_RESTART_EVERY_NS before the
  * next. (A WAL past the cap that is wholly copied is the store's hook to restart: see store.c.)
  */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include "checkpoint.h"
 
 #include <errno.h>
@@ -135,6 +136,7 @@ static void checkpoint_run(struct col_checkpoint *c)
 
 static void *checkpoint_main(void *arg)
 {
+    (void)pthread_setname_np(pthread_self(), "rras-checkpoint"); /* top -H, perf, gdb */
     struct col_checkpoint *c = arg;
     pthread_mutex_lock(&c->mu);
     while (!c->stopping) {

@@ -1,4 +1,5 @@
 /* retention: periodic pruning of old reports on its own thread. */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include "retention.h"
 
 #include <pthread.h>
@@ -35,6 +36,7 @@ static void retention_prune_once(struct col_retention *r)
 
 static void *retention_main(void *arg)
 {
+    (void)pthread_setname_np(pthread_self(), "rras-retention"); /* top -H, perf, gdb */
     struct col_retention *r = arg;
     pthread_mutex_lock(&r->mutex);
     while (!r->stopping) {

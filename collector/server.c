@@ -1034,6 +1034,7 @@ static bool col_conn_wait_next(struct col_conn *c)
 
 static void *col_conn_main(void *arg)
 {
+    (void)pthread_setname_np(pthread_self(), "rras-conn"); /* top -H, perf, gdb */
     struct col_conn *c = arg;
     struct col_server *srv = c->srv;
 

@@ -13,6 +13,7 @@
  * itself rolled the transaction back mid-batch, the jobs already ingested in it fail too and
  * the rest go on in a new transaction. Destroy stops new submissions and drains the queue.
  */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include "writer.h"
 
 #include <pthread.h>
@@ -254,6 +255,7 @@ static void writer_notify(struct col_writer *w, struct writer_job *j)
 
 static void *writer_main(void *arg)
 {
+    (void)pthread_setname_np(pthread_self(), "rras-writer"); /* top -H, perf, gdb */
     struct col_writer *w = arg;
     pthread_mutex_lock(&w->mu);
     for (;;) {
