@@ -749,9 +749,9 @@ static enum col_conn_next col_conn_respond(struct col_conn *c, uint64_t started_
     if (!col_conn_output(c, &resp, &keep, &send_len, &status, &body_len)) {
         return COL_CONN_CLOSE;
     }
+    col_metrics_request_served(srv->cfg.metrics, false); /* before: the client may be quick */
     enum col_tls_io io = col_tls_conn_write(c->tls, c->out.data, send_len,
                                             col_server_deadline(srv->cfg.body_timeout_ms));
-    col_metrics_request_served(srv->cfg.metrics, false);
     col_conn_log_access(c, status, body_len, started_ms, io == COL_TLS_IO_OK);
     if (io != COL_TLS_IO_OK) {
         return COL_CONN_CLOSE;
@@ -847,6 +847,7 @@ static void col_conn_serve(struct col_conn *c)
     col_log(COL_LOG_DEBUG, "%s: %s handshake ok%s, identity '%s'", c->peer.remote_addr,
             col_server_kind_names[c->kind], resumed ? " (resumed)" : "", c->peer.identity);
 
+    unsigned served = 0;
     for (bool first = true;; first = false) {
         size_t head_len = 0;
         if (col_conn_read_head(c, first, &head_len) != COL_CONN_CONTINUE) {
@@ -861,8 +862,10 @@ static void col_conn_serve(struct col_conn *c)
         if (next != COL_CONN_CONTINUE) {
             return;
         }
-        if (srv->events != NULL && c->kind == COL_LISTENER_AGENT && c->rlen == 0 &&
-            !col_tls_conn_pending(c->tls) && col_conn_park(c) != COL_CONN_CONTINUE) {
+        served += served < COL_SERVER_PARK_AFTER ? 1u : 0u;
+        if (srv->events != NULL && c->kind == COL_LISTENER_AGENT &&
+            served >= COL_SERVER_PARK_AFTER && c->rlen == 0 && !col_tls_conn_pending(c->tls) &&
+            col_conn_park(c) != COL_CONN_CONTINUE) {
             return;
         }
     }

@@ -137,10 +137,11 @@ static void events_answer(struct col_events *ev, struct col_conn *c)
         events_give_back(ev, c, COL_EVENTS_END);
         return;
     }
-    size_t sent = 0;
-    enum col_tls_io io = col_tls_conn_write_nb(c->tls, c->out.data, send_len, &sent);
+    /* Counted before it is sent, so a client that has the answer sees it counted. */
     atomic_fetch_add(&ev->served, 1);
     col_metrics_request_served(srv->cfg.metrics, true);
+    size_t sent = 0;
+    enum col_tls_io io = col_tls_conn_write_nb(c->tls, c->out.data, send_len, &sent);
     if (io == COL_TLS_IO_AGAIN) {
         c->park.sent = sent;
         c->park.len = send_len;

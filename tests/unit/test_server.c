@@ -1804,6 +1804,14 @@ static void test_event_thread_serves_kept_connections_and_hands_other_requests_b
     struct fixture f;
     struct reply r;
     fixture_start(&f, events_config());
+    /* One request per connection (agents at a 5-minute interval): never parked. */
+    for (int k = 0; k < 5; k++) {
+        r = fetch(f.agent_port, "/echo", "Host1.Contoso.COM");
+        assert_int_equal(r.status, 200);
+    }
+    wait_connections_at_most(&f, 0);
+    assert_int_equal(metric(&f, EV_EVENT), 0);
+    assert_int_equal(col_server_events_handed_back(f.server, COL_SERVER_HANDBACK_END), 0);
     char body[9000];
     for (size_t k = 0; k < sizeof(body); k++) {
         body[k] = (char)('a' + k % 26);
@@ -1853,10 +1861,11 @@ static void test_event_thread_serves_kept_connections_and_hands_other_requests_b
     free(large);
     curl_easy_cleanup(e);
     assert_int_equal(connects, 1);
-    /* The first request comes before the connection is parked; /metrics and the large body go
-     * back to the connection's thread; the 19 + 5 + 1 + 1 others are the event thread's. */
-    assert_int_equal(metric(&f, EV_EVENT), 26);
-    assert_int_equal(metric(&f, EV_CONN), 3);
+    /* The first two requests come before the connection is parked (COL_SERVER_PARK_AFTER);
+     * /metrics and the large body go back to the connection's thread; the 18 + 5 + 1 + 1 others
+     * are the event thread's. */
+    assert_int_equal(metric(&f, EV_EVENT), 25);
+    assert_int_equal(metric(&f, EV_CONN), 5 + 4);
     assert_int_equal(col_server_events_handed_back(f.server, COL_SERVER_HANDBACK_DATA), 2);
     assert_int_equal(col_server_events_handed_back(f.server, COL_SERVER_HANDBACK_WRITE), 0);
     fixture_stop(&f);
@@ -1875,7 +1884,7 @@ static void test_parked_connection_is_closed_with_close_notify_after_the_idle_ti
     fixture_start(&f, cfg);
     tconf_init(&conf, true, MBEDTLS_SSL_MINOR_VERSION_3, true);
     assert_int_equal(tclient_open(&c, &conf, f.agent_port, NULL), 0);
-    for (int k = 0; k < 3; k++) { /* the first on the thread, then two on the event thread */
+    for (int k = 0; k < 4; k++) { /* two on the thread, then two on the event thread */
         tclient_send(&c, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc");
         assert_true(tclient_read_response(&c, answer, sizeof(answer), &last) > 0);
         assert_non_null(strstr(answer, "HTTP/1.1 200 "));
@@ -1907,8 +1916,10 @@ static void test_half_sent_head_on_a_parked_connection_is_answered_408(void **st
     fixture_start(&f, cfg);
     tconf_init(&conf, true, MBEDTLS_SSL_MINOR_VERSION_3, true);
     assert_int_equal(tclient_open(&c, &conf, f.agent_port, NULL), 0);
-    tclient_send(&c, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc");
-    assert_true(tclient_read_response(&c, answer, sizeof(answer), &last) > 0);
+    for (int k = 0; k < 2; k++) {
+        tclient_send(&c, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc");
+        assert_true(tclient_read_response(&c, answer, sizeof(answer), &last) > 0);
+    }
     /* Parked now: half a head, then nothing. A whole head with half its body, likewise. */
     double t0 = now_ms();
     tclient_send(&c, "POST /echo HTTP/1.1\r\nHost: x\r\n");
@@ -1920,8 +1931,10 @@ static void test_half_sent_head_on_a_parked_connection_is_answered_408(void **st
     tclient_close(&c);
 
     assert_int_equal(tclient_open(&c, &conf, f.agent_port, NULL), 0);
-    tclient_send(&c, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc");
-    assert_true(tclient_read_response(&c, answer, sizeof(answer), &last) > 0);
+    for (int k = 0; k < 2; k++) {
+        tclient_send(&c, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc");
+        assert_true(tclient_read_response(&c, answer, sizeof(answer), &last) > 0);
+    }
     t0 = now_ms();
     tclient_send(&c, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc");
     size_t n = tclient_read_response(&c, answer, sizeof(answer), &last);
@@ -1953,8 +1966,10 @@ static void test_answer_too_big_for_the_socket_is_finished_by_the_connection_thr
     tclient_rcvbuf = 16384;
     assert_int_equal(tclient_open(&c, &conf, f.agent_port, NULL), 0);
     tclient_rcvbuf = 0;
-    tclient_send(&c, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc");
-    assert_true(tclient_read_response(&c, answer, size, &last) > 0);
+    for (int k = 0; k < 2; k++) {
+        tclient_send(&c, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc");
+        assert_true(tclient_read_response(&c, answer, size, &last) > 0);
+    }
     /* Ask for 8 MiB and read nothing for a while: the event thread cannot wait for the socket. */
     tclient_send(&c, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
     sleep_ms(200);
@@ -1973,7 +1988,7 @@ static void test_answer_too_big_for_the_socket_is_finished_by_the_connection_thr
     assert_true(tclient_read_response(&c, answer, size, &last) > 0);
     assert_non_null(strstr(answer, "HTTP/1.1 200 "));
     assert_int_equal(metric(&f, EV_EVENT), 2);
-    assert_int_equal(metric(&f, EV_CONN), 1);
+    assert_int_equal(metric(&f, EV_CONN), 2);
     assert_true(col_server_events_handed_back(f.server, COL_SERVER_HANDBACK_WRITE) >= 1);
     tclient_close(&c);
     mbedtls_ssl_config_free(&conf);
@@ -2020,15 +2035,17 @@ static void test_stop_answers_a_pending_request_with_close_and_ends_parked_conne
     struct col_server_config cfg = events_config();
     cfg.idle_timeout_ms = 60000;
     fixture_start(&f, cfg);
-    /* Two kept connections, parked after their first request. */
+    /* Two kept connections, parked after their first two requests. */
     CURL *idle = easy_new("Host1.Contoso.COM");
     easy_url(idle, f.agent_port, "/echo");
-    easy_perform(idle, &r);
-    assert_int_equal(r.status, 200);
     struct delayed_call call = {.port = f.agent_port, .easy = easy_new("Host1.Contoso.COM")};
     easy_url(call.easy, f.agent_port, "/echo");
-    easy_perform(call.easy, &r);
-    assert_int_equal(r.status, 200);
+    for (int k = 0; k < 2; k++) {
+        easy_perform(idle, &r);
+        assert_int_equal(r.status, 200);
+        easy_perform(call.easy, &r);
+        assert_int_equal(r.status, 200);
+    }
     wait_connections_at_most(&f, 2);
 
     unsigned begun = completer_begun();
