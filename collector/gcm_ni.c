@@ -2,13 +2,13 @@
  * gcm_ni: AES-GCM with AES-NI and PCLMULQDQ (see gcm_ni.h).
  *
  * Counter mode runs four blocks at a time so the AES rounds of independent blocks overlap;
- * GHASH multiplies one block at a time in the bit-reflected representation (Gueron and
- * Kounavis, "Intel Carry-Less Multiplication Instruction and its Usage for Computing the GCM
- * Mode", rev. 2.02, algorithms 1 and 5): blocks are byte-reversed on load, the 256-bit product
- * is shifted left by one and reduced modulo x^128 + x^7 + x^2 + x + 1 with shifts only.
- * Measured on the build VM: 810 MB/s (12 us for a 9.7 KB record) against mbedTLS 2.28's
- * 150 MB/s (64 us); at that point the record is no longer a visible cost per report, so the
- * four-way aggregated GHASH (one reduction per four blocks) is not worth its extra code here.
+ * GHASH works in the bit-reflected representation (Gueron and Kounavis, "Intel Carry-Less
+ * Multiplication Instruction and its Usage for Computing the GCM Mode", rev. 2.02, algorithms 1
+ * and 5): blocks are byte-reversed on load, the 256-bit product is shifted left by one and
+ * reduced modulo x^128 + x^7 + x^2 + x + 1 with shifts only. Those four blocks are also hashed
+ * together, with H^4..H and one reduction (the same paper's aggregated form), so the GHASH chain
+ * is a quarter as long. tests/bench/gcm_speed compares with mbedTLS 2.28's GCM in one run: for
+ * a 9.7 KB record 3.4x as fast one block at a time (12.3 us), 5.3x aggregated (7.7 us).
  */
 #include "gcm_ni.h"
 
@@ -117,15 +117,20 @@ GCM_NI_INLINE __m128i gcm_ni_counter(const struct gcm_ni_ctx *c, uint32_t n)
     return _mm_insert_epi32(c->iv_ctr, (int)__builtin_bswap32(n), 3);
 }
 
-/* a * b in GF(2^128), both byte-reversed (algorithm 5 of the paper named at the top). */
-GCM_NI_INLINE __m128i gcm_ni_multiply(__m128i a, __m128i b)
+/* The 256-bit carry-less product of a and b, both byte-reversed, as hi:lo (not reduced). */
+GCM_NI_INLINE void gcm_ni_clmul(__m128i a, __m128i b, __m128i *lo, __m128i *hi)
 {
-    __m128i lo = _mm_clmulepi64_si128(a, b, 0x00);
+    __m128i l = _mm_clmulepi64_si128(a, b, 0x00);
     __m128i mid = _mm_xor_si128(_mm_clmulepi64_si128(a, b, 0x10), _mm_clmulepi64_si128(a, b, 0x01));
-    __m128i hi = _mm_clmulepi64_si128(a, b, 0x11);
-    lo = _mm_xor_si128(lo, _mm_slli_si128(mid, 8));
-    hi = _mm_xor_si128(hi, _mm_srli_si128(mid, 8));
+    __m128i h = _mm_clmulepi64_si128(a, b, 0x11);
+    *lo = _mm_xor_si128(l, _mm_slli_si128(mid, 8));
+    *hi = _mm_xor_si128(h, _mm_srli_si128(mid, 8));
+}
 
+/* hi:lo reduced to an element of GF(2^128) (algorithm 5 of the paper named at the top). Both
+ * steps are linear, so the sum of several products may be reduced once. */
+GCM_NI_INLINE __m128i gcm_ni_reduce(__m128i lo, __m128i hi)
+{
     /* Reflected operands leave the product one bit short: shift hi:lo left by one. */
     __m128i lo_carry = _mm_srli_epi32(lo, 31);
     __m128i hi_carry = _mm_srli_epi32(hi, 31);
@@ -145,6 +150,35 @@ GCM_NI_INLINE __m128i gcm_ni_multiply(__m128i a, __m128i b)
     back = _mm_xor_si128(back, fold_rest);
     lo = _mm_xor_si128(lo, back);
     return _mm_xor_si128(hi, lo);
+}
+
+/* a * b in GF(2^128), both byte-reversed. */
+GCM_NI_INLINE __m128i gcm_ni_multiply(__m128i a, __m128i b)
+{
+    __m128i lo;
+    __m128i hi;
+    gcm_ni_clmul(a, b, &lo, &hi);
+    return gcm_ni_reduce(lo, hi);
+}
+
+/*
+ * GHASH four blocks (byte-reversed) at once: ((g ^ x0) H^4) ^ (x1 H^3) ^ (x2 H^2) ^ (x3 H), the
+ * same value as four steps of g = (g ^ x) H, with four independent products and one reduction
+ * instead of a chain of four (the chain's latency bounded the whole record).
+ */
+GCM_NI_INLINE __m128i gcm_ni_absorb4(__m128i g, const __m128i x[4], const __m128i hpow[4])
+{
+    __m128i lo;
+    __m128i hi;
+    __m128i lo_k;
+    __m128i hi_k;
+    gcm_ni_clmul(_mm_xor_si128(g, x[0]), hpow[3], &lo, &hi);
+    for (int k = 1; k < 4; k++) {
+        gcm_ni_clmul(x[k], hpow[3 - k], &lo_k, &hi_k);
+        lo = _mm_xor_si128(lo, lo_k);
+        hi = _mm_xor_si128(hi, hi_k);
+    }
+    return gcm_ni_reduce(lo, hi);
 }
 
 /* GHASH one 16-byte block as stored in memory order. */
@@ -212,17 +246,27 @@ GCM_NI_TARGET static void gcm_ni_crypt(struct gcm_ni_ctx *c, const unsigned char
 {
     uint32_t n = 2;
     size_t i = 0;
-    for (; len - i >= 64; i += 64) {
-        __m128i ks[4] = {gcm_ni_counter(c, n), gcm_ni_counter(c, n + 1), gcm_ni_counter(c, n + 2),
-                         gcm_ni_counter(c, n + 3)};
-        n += 4;
-        gcm_ni_encrypt4(c, ks);
-        for (int k = 0; k < 4; k++) {
-            __m128i data = gcm_ni_load(in + i + 16 * (size_t)k);
-            __m128i result = _mm_xor_si128(data, ks[k]);
-            gcm_ni_store(out + i + 16 * (size_t)k, result);
-            gcm_ni_absorb(c, sealing ? result : data);
+    if (len >= 64) {
+        __m128i hpow[4]; /* H, H^2, H^3, H^4 */
+        hpow[0] = c->h;
+        for (int k = 1; k < 4; k++) {
+            hpow[k] = gcm_ni_multiply(hpow[k - 1], c->h);
         }
+        for (; len - i >= 64; i += 64) {
+            __m128i ks[4] = {gcm_ni_counter(c, n), gcm_ni_counter(c, n + 1),
+                             gcm_ni_counter(c, n + 2), gcm_ni_counter(c, n + 3)};
+            __m128i absorbed[4];
+            n += 4;
+            gcm_ni_encrypt4(c, ks);
+            for (int k = 0; k < 4; k++) {
+                __m128i data = gcm_ni_load(in + i + 16 * (size_t)k);
+                __m128i result = _mm_xor_si128(data, ks[k]);
+                gcm_ni_store(out + i + 16 * (size_t)k, result);
+                absorbed[k] = gcm_ni_reverse(sealing ? result : data);
+            }
+            c->ghash = gcm_ni_absorb4(c->ghash, absorbed, hpow);
+        }
+        mbedtls_platform_zeroize(hpow, sizeof(hpow));
     }
     for (; len - i >= 16; i += 16) {
         __m128i data = gcm_ni_load(in + i);
