@@ -240,16 +240,22 @@ static bool writer_linger(struct col_writer *w, struct writer_batch *b,
     return more && !w->stopping && !col_store_other_writer_waiting(w->st);
 }
 
+/* A submission is over (w->mu held): destroy may go on once none is left. */
+static void writer_leave(struct col_writer *w)
+{
+    w->inside--;
+    if (w->inside == 0 && w->stopping) {
+        pthread_cond_signal(&w->idle);
+    }
+}
+
 /* Hands an asynchronous job's outcome to its submitter and frees the job. */
 static void writer_notify(struct col_writer *w, struct writer_job *j)
 {
     j->notify(j->notify_ctx, j->result, j->duplicate);
     proto_free(j);
     pthread_mutex_lock(&w->mu);
-    w->inside--;
-    if (w->inside == 0 && w->stopping) {
-        pthread_cond_signal(&w->idle);
-    }
+    writer_leave(w);
     pthread_mutex_unlock(&w->mu);
 }
 
@@ -479,10 +485,7 @@ enum proto_rc col_writer_submit(struct col_writer *w, const struct col_ingest *i
         *duplicate = job.duplicate;
     }
     pthread_mutex_lock(&w->mu);
-    w->inside--;
-    if (w->inside == 0 && w->stopping) {
-        pthread_cond_signal(&w->idle);
-    }
+    writer_leave(w);
     pthread_mutex_unlock(&w->mu);
     pthread_cond_destroy(&job.cv);
     pthread_mutex_destroy(&job.mu);
@@ -507,10 +510,7 @@ enum proto_rc col_writer_submit_async(struct col_writer *w, const struct col_ing
     w->inside++; /* until the writer has notified (writer_notify) */
     bool queued = writer_enqueue(w, job, &refused);
     if (!queued) {
-        w->inside--;
-        if (w->inside == 0 && w->stopping) {
-            pthread_cond_signal(&w->idle);
-        }
+        writer_leave(w);
     }
     pthread_mutex_unlock(&w->mu);
     if (!queued) {

@@ -1798,6 +1798,17 @@ static size_t tclient_read_response(struct tclient *c, char *out, size_t size, i
 #define EV_EVENT "rrasfleet_http_requests_total{thread=\"event\"}"
 #define EV_CONN "rrasfleet_http_requests_total{thread=\"connection\"}"
 
+/* `count` small POSTs answered 200 on c (two park a connection: COL_SERVER_PARK_AFTER). */
+static void tclient_echo(struct tclient *c, int count, char *answer, size_t size)
+{
+    int last = 0;
+    for (int k = 0; k < count; k++) {
+        tclient_send(c, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc");
+        assert_true(tclient_read_response(c, answer, size, &last) > 0);
+        assert_non_null(strstr(answer, "HTTP/1.1 200 "));
+    }
+}
+
 static void test_event_thread_serves_kept_connections_and_hands_other_requests_back(void **state)
 {
     (void)state;
@@ -1884,11 +1895,7 @@ static void test_parked_connection_is_closed_with_close_notify_after_the_idle_ti
     fixture_start(&f, cfg);
     tconf_init(&conf, true, MBEDTLS_SSL_MINOR_VERSION_3, true);
     assert_int_equal(tclient_open(&c, &conf, f.agent_port, NULL), 0);
-    for (int k = 0; k < 4; k++) { /* two on the thread, then two on the event thread */
-        tclient_send(&c, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc");
-        assert_true(tclient_read_response(&c, answer, sizeof(answer), &last) > 0);
-        assert_non_null(strstr(answer, "HTTP/1.1 200 "));
-    }
+    tclient_echo(&c, 4, answer, sizeof(answer)); /* two on the thread, two on the event thread */
     double t0 = now_ms();
     assert_int_equal(tclient_read_response(&c, answer, sizeof(answer), &last), 0);
     double waited = now_ms() - t0;
@@ -1916,10 +1923,7 @@ static void test_half_sent_head_on_a_parked_connection_is_answered_408(void **st
     fixture_start(&f, cfg);
     tconf_init(&conf, true, MBEDTLS_SSL_MINOR_VERSION_3, true);
     assert_int_equal(tclient_open(&c, &conf, f.agent_port, NULL), 0);
-    for (int k = 0; k < 2; k++) {
-        tclient_send(&c, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc");
-        assert_true(tclient_read_response(&c, answer, sizeof(answer), &last) > 0);
-    }
+    tclient_echo(&c, 2, answer, sizeof(answer));
     /* Parked now: half a head, then nothing. A whole head with half its body, likewise. */
     double t0 = now_ms();
     tclient_send(&c, "POST /echo HTTP/1.1\r\nHost: x\r\n");
@@ -1931,10 +1935,7 @@ static void test_half_sent_head_on_a_parked_connection_is_answered_408(void **st
     tclient_close(&c);
 
     assert_int_equal(tclient_open(&c, &conf, f.agent_port, NULL), 0);
-    for (int k = 0; k < 2; k++) {
-        tclient_send(&c, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc");
-        assert_true(tclient_read_response(&c, answer, sizeof(answer), &last) > 0);
-    }
+    tclient_echo(&c, 2, answer, sizeof(answer));
     t0 = now_ms();
     tclient_send(&c, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc");
     size_t n = tclient_read_response(&c, answer, sizeof(answer), &last);
@@ -1966,10 +1967,7 @@ static void test_answer_too_big_for_the_socket_is_finished_by_the_connection_thr
     tclient_rcvbuf = 16384;
     assert_int_equal(tclient_open(&c, &conf, f.agent_port, NULL), 0);
     tclient_rcvbuf = 0;
-    for (int k = 0; k < 2; k++) {
-        tclient_send(&c, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc");
-        assert_true(tclient_read_response(&c, answer, size, &last) > 0);
-    }
+    tclient_echo(&c, 2, answer, size);
     /* Ask for 8 MiB and read nothing for a while: the event thread cannot wait for the socket. */
     tclient_send(&c, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
     sleep_ms(200);
@@ -1984,9 +1982,7 @@ static void test_answer_too_big_for_the_socket_is_finished_by_the_connection_thr
     }
     /* The connection goes on, back on the event thread (the thread that finished the write
      * parked it again): both answers count as the event thread's, the first alone as not. */
-    tclient_send(&c, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc");
-    assert_true(tclient_read_response(&c, answer, size, &last) > 0);
-    assert_non_null(strstr(answer, "HTTP/1.1 200 "));
+    tclient_echo(&c, 1, answer, size);
     assert_int_equal(metric(&f, EV_EVENT), 2);
     assert_int_equal(metric(&f, EV_CONN), 2);
     assert_true(col_server_events_handed_back(f.server, COL_SERVER_HANDBACK_WRITE) >= 1);
