@@ -193,6 +193,9 @@ static void api_op_answer(struct col_api_report_op *op, enum proto_rc rc, bool d
         return;
     }
     if (rc == PROTO_ENOMEM) {
+        /* Transient: the agent keeps the report in its spool and retries. */
+        col_log(COL_LOG_ERROR, "storing report %s failed: %s", op->report->report_id,
+                proto_rc_str(rc));
         api_reject(call, resp, COL_REJECT_INTERNAL, 503, "busy", "out of memory", NULL);
         resp->retry_after_s = 5;
         return;

@@ -781,6 +781,8 @@ static enum col_conn_next col_conn_park(struct col_conn *c)
             enum col_tls_io io =
                 col_tls_conn_write(c->tls, c->out.data + c->park.sent, c->park.len - c->park.sent,
                                    col_server_deadline(srv->cfg.body_timeout_ms));
+            col_conn_log_access(c, c->park.status, c->park.body_len, c->park.started_ms,
+                                io == COL_TLS_IO_OK);
             col_conn_recycle(c);
             if (io != COL_TLS_IO_OK) {
                 return COL_CONN_CLOSE;

@@ -131,8 +131,8 @@ void col_server_pool_stats(const struct col_server *server, struct col_server_po
 enum col_server_handback {
     COL_SERVER_HANDBACK_DATA,  /* a request it does not serve, or one not whole in time */
     COL_SERVER_HANDBACK_WRITE, /* an answer the socket could not take at once */
-    COL_SERVER_HANDBACK_CLOSE, /* idle timeout, or an answer with Connection: close */
-    COL_SERVER_HANDBACK_END    /* the peer closed, an error, or the stop */
+    COL_SERVER_HANDBACK_CLOSE, /* idle timeout, the stop, or an answer with Connection: close */
+    COL_SERVER_HANDBACK_END    /* the peer closed, or an error */
 };
 unsigned long col_server_events_handed_back(const struct col_server *server,
                                             enum col_server_handback why);

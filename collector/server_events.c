@@ -117,10 +117,12 @@ static void events_done(void *arg)
         ev->done_head = c;
     }
     ev->done_tail = c;
-    pthread_mutex_unlock(&ev->mu);
     if (was_empty) {
-        events_wake(ev); /* one wake-up for all the requests of a commit */
+        /* One wake-up for all the requests of a commit. Under the mutex: once it is released the
+         * event thread may answer c, the server may stop and col_events_destroy free ev. */
+        events_wake(ev);
     }
+    pthread_mutex_unlock(&ev->mu);
 }
 
 /* Sends the answer in c->park.resp (frees it) and decides what becomes of the connection. */
@@ -146,6 +148,8 @@ static void events_answer(struct col_events *ev, struct col_conn *c)
         c->park.sent = sent;
         c->park.len = send_len;
         c->park.keep = keep;
+        c->park.status = status;
+        c->park.body_len = body_len;
         events_give_back(ev, c, COL_EVENTS_WRITE); /* its thread finishes it, with a deadline */
         return;
     }
@@ -246,7 +250,9 @@ static void events_readable(struct col_events *ev, struct col_conn *c)
             break;
         }
         if (io != COL_TLS_IO_OK) {
-            events_give_back(ev, c, COL_EVENTS_END);
+            /* A whole request may have come just before the close: its thread answers it (as it
+             * would have) and then sees the end. */
+            events_give_back(ev, c, c->rlen > 0 ? COL_EVENTS_DATA : COL_EVENTS_END);
             return;
         }
         if (c->rlen == 0) {
@@ -310,12 +316,12 @@ static void events_release(struct col_events *ev, bool stopping)
     for (struct col_conn *c = list, *next = NULL; c != NULL; c = next) {
         next = c->park.done_next;
         c->park.done_next = NULL;
-        enum col_events_outcome outcome = COL_EVENTS_END;
+        /* Idle (timed out, or the stop): close_notify, as the thread does; part of a request:
+         * the thread answers it (408 at once when its time is up). */
+        enum col_events_outcome outcome = COL_EVENTS_CLOSE_NOTIFY;
         if (c->rlen > 0) {
             outcome = COL_EVENTS_DATA;
             c->park.head_deadline_ms = stopping ? 0 : c->park.deadline_ms;
-        } else if (!stopping) {
-            outcome = COL_EVENTS_CLOSE_NOTIFY; /* idle timeout */
         }
         events_give_back(ev, c, outcome);
     }
@@ -335,6 +341,11 @@ static void *events_main(void *arg)
             struct timespec pause = {0, 10 * 1000000L};
             nanosleep(&pause, NULL);
         }
+        /* The wake-up is consumed before the completed list is taken, never after: a commit that
+         * ends in between writes the eventfd again, so its answers cannot wait for a timeout. */
+        uint64_t count = 0;
+        ssize_t got = read(ev->wakefd, &count, sizeof(count));
+        (void)got;
         /* Taking the mutex also orders this thread after each parking thread's set-up. */
         pthread_mutex_lock(&ev->mu);
         bool stopping = ev->stopping;
@@ -346,11 +357,7 @@ static void *events_main(void *arg)
          * the ~1.5 ms a report spent in the collector under load, before this order). */
         events_finish_done(ev, events_take_done(ev));
         for (int i = 0; i < n; i++) {
-            if (events[i].data.ptr == NULL) {
-                uint64_t count = 0;
-                ssize_t got = read(ev->wakefd, &count, sizeof(count));
-                (void)got;
-            } else {
+            if (events[i].data.ptr != NULL) { /* NULL: the eventfd, read above */
                 events_readable(ev, events[i].data.ptr);
                 events_finish_done(ev, events_take_done(ev));
             }

@@ -35,8 +35,8 @@ enum col_events_outcome {
     COL_EVENTS_NOT_PARKED,   /* the events are stopping: go on as if they were off */
     COL_EVENTS_DATA,         /* request bytes wait in c->rbuf or in TLS: read and serve them */
     COL_EVENTS_WRITE,        /* an answer is half sent: finish c->out[park.sent, park.len) */
-    COL_EVENTS_CLOSE_NOTIFY, /* idle timeout, or an answer with Connection: close: say goodbye */
-    COL_EVENTS_END           /* the peer closed, an error, or the stop found it idle: close */
+    COL_EVENTS_CLOSE_NOTIFY, /* idle timeout, the stop, or an answer with Connection: close */
+    COL_EVENTS_END           /* the peer closed, or an error: close */
 };
 
 /* The part of a connection the event thread uses while it is parked (in struct col_conn). */
@@ -53,7 +53,9 @@ struct col_events_park {
     size_t sent;                     /* with WRITE: bytes of c->out already sent ... */
     size_t len;                      /* ... of len */
     bool keep;                       /* ... and whether the connection stays open after it */
-    struct col_conn *prev;           /* in the parked list, under the events' mutex */
+    int status;                      /* ... its status and body size, for the access log */
+    size_t body_len;
+    struct col_conn *prev; /* in the parked list, under the events' mutex */
     struct col_conn *next;
     struct col_conn *done_next; /* in the completed list, under the events' mutex */
 };
@@ -61,8 +63,9 @@ struct col_events_park {
 /* Starts the event thread for srv (borrowed; must outlive it). NULL on failure (no epoll,
  * no thread): the server then runs without it. */
 struct col_events *col_events_create(struct col_server *srv);
-/* From now on nothing is parked: idle connections go back (END), partly received requests go
- * back (DATA), pending answers are written with Connection: close when their commit ends. */
+/* From now on nothing is parked: idle connections go back (CLOSE_NOTIFY), partly received
+ * requests go back (DATA), pending answers are written with Connection: close when their commit
+ * ends. */
 void col_events_stop(struct col_events *ev);
 /* Joins the thread and frees. Only once no connection is parked (every connection thread has
  * ended). Accepts NULL. */

@@ -17,6 +17,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -1909,6 +1910,35 @@ static void test_parked_connection_is_closed_with_close_notify_after_the_idle_ti
     fixture_stop(&f);
 }
 
+static void
+test_a_request_that_arrives_with_the_close_on_a_parked_connection_is_answered(void **state)
+{
+    (void)state;
+    struct fixture f;
+    mbedtls_ssl_config conf;
+    struct tclient c;
+    char answer[1024];
+    int last = 0;
+    fixture_start(&f, events_config());
+    tconf_init(&conf, true, MBEDTLS_SSL_MINOR_VERSION_3, true);
+    assert_int_equal(tclient_open(&c, &conf, f.agent_port, NULL), 0);
+    tclient_echo(&c, 2, answer, sizeof(answer));
+    /* Corked: the request and close_notify leave in one segment, so the event thread reads the
+     * whole request and then the close in one go. */
+    int one = 1;
+    int zero = 0;
+    assert_int_equal(setsockopt(c.net.fd, IPPROTO_TCP, TCP_CORK, &one, sizeof(one)), 0);
+    tclient_send(&c, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc");
+    assert_int_equal(mbedtls_ssl_close_notify(&c.ssl), 0);
+    assert_int_equal(setsockopt(c.net.fd, IPPROTO_TCP, TCP_CORK, &zero, sizeof(zero)), 0);
+    assert_true(tclient_read_response(&c, answer, sizeof(answer), &last) > 0);
+    assert_non_null(strstr(answer, "HTTP/1.1 200 "));
+    assert_int_equal(col_server_events_handed_back(f.server, COL_SERVER_HANDBACK_DATA), 1);
+    tclient_close(&c);
+    mbedtls_ssl_config_free(&conf);
+    fixture_stop(&f);
+}
+
 static void test_half_sent_head_on_a_parked_connection_is_answered_408(void **state)
 {
     (void)state;
@@ -2063,8 +2093,9 @@ static void test_stop_answers_a_pending_request_with_close_and_ends_parked_conne
     assert_int_equal(call.reply.status, 200); /* answered, after its completion ... */
     assert_true(call.closed_by_server);       /* ... with Connection: close */
     assert_int_equal(metric(&f, EV_EVENT), 1);
-    assert_int_equal(col_server_events_handed_back(f.server, COL_SERVER_HANDBACK_CLOSE), 1);
-    assert_int_equal(col_server_events_handed_back(f.server, COL_SERVER_HANDBACK_END), 1);
+    /* The answered one and the idle one: both with close_notify. */
+    assert_int_equal(col_server_events_handed_back(f.server, COL_SERVER_HANDBACK_CLOSE), 2);
+    assert_int_equal(col_server_events_handed_back(f.server, COL_SERVER_HANDBACK_END), 0);
     curl_easy_cleanup(call.easy);
     curl_easy_cleanup(idle);
     fixture_stop(&f);
@@ -2188,6 +2219,8 @@ int main(void)
         cmocka_unit_test(test_graceful_stop_finishes_the_in_flight_request_and_closes_idle_ones),
         cmocka_unit_test(test_event_thread_serves_kept_connections_and_hands_other_requests_back),
         cmocka_unit_test(test_parked_connection_is_closed_with_close_notify_after_the_idle_timeout),
+        cmocka_unit_test(
+            test_a_request_that_arrives_with_the_close_on_a_parked_connection_is_answered),
         cmocka_unit_test(test_half_sent_head_on_a_parked_connection_is_answered_408),
         cmocka_unit_test(test_answer_too_big_for_the_socket_is_finished_by_the_connection_thread),
         cmocka_unit_test(
