@@ -262,7 +262,6 @@ static void writer_notify(struct col_writer *w, struct writer_job *j)
 static void *writer_main(void *arg)
 {
     (void)pthread_setname_np(pthread_self(), "rras-writer"); /* top -H, perf, gdb */
-    (void)pthread_setname_np(pthread_self(), "rras-writer"); /* top -H, perf, gdb */
     struct col_writer *w = arg;
     pthread_mutex_lock(&w->mu);
     for (;;) {
