@@ -15,6 +15,7 @@
 
 #include "alloc.h"
 #include "dn.h"
+#include "printf_like.h"
 #include "spool.h"
 
 #define AGENT_DEFAULT_SPOOL_MAX_BYTES "67108864" /* 64 MiB */
@@ -77,8 +78,7 @@ static const struct proto_conf_entry agent_config_entries[] = {
 
 static const char *const agent_log_levels[] = {"error", "warn", "info", "debug"};
 
-static void config_errf(char *err, size_t err_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static void config_errf(char *err, size_t err_size, const char *fmt, ...) PROTO_PRINTF_LIKE(3, 4);
 
 static void config_errf(char *err, size_t err_size, const char *fmt, ...)
 {

@@ -19,6 +19,7 @@
 #include "alloc.h"
 #include "bundle.h"
 #include "json.h"
+#include "printf_like.h"
 #include "x509.h"
 
 #define RUN_SLEEP_SLICE_MS 200u /* the real sleep checks the stop flag this often */
@@ -98,7 +99,7 @@ static const char *run_level_str(enum agent_log_level level)
 }
 
 static void run_log(struct agent_run *run, enum agent_log_level level, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+    PROTO_PRINTF_LIKE(3, 4);
 
 /* One line: "rrasfleet-agent: TIME LEVEL EVENT key=value ...". */
 static void run_log(struct agent_run *run, enum agent_log_level level, const char *fmt, ...)

@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 
+#include "printf_like.h"
 #include "rc.h"
 
 struct proto_buf {
@@ -26,8 +27,7 @@ void proto_buf_reset(struct proto_buf *b); /* len = 0, keeps storage */
 enum proto_rc proto_buf_append(struct proto_buf *b, const void *data, size_t len);
 enum proto_rc proto_buf_append_str(struct proto_buf *b, const char *s);
 enum proto_rc proto_buf_append_byte(struct proto_buf *b, unsigned char c);
-enum proto_rc proto_buf_appendf(struct proto_buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+enum proto_rc proto_buf_appendf(struct proto_buf *b, const char *fmt, ...) PROTO_PRINTF_LIKE(2, 3);
 
 /* Hands the storage to the caller (caller frees with proto_free); the buffer becomes empty.
  * Returns an empty allocated string when nothing was appended; NULL only on allocation failure. */

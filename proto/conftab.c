@@ -24,14 +24,14 @@
 
 #include "alloc.h"
 #include "buf.h"
+#include "printf_like.h"
 
 #define CONF_MAX_FILE_BYTES (1024u * 1024u) /* a configuration file */
 #define CONF_MAX_LINE_BYTES 4096u           /* one line of it, without the line end */
 #define CONF_MAX_KEY_BYTES 128u             /* a key or flag name */
 #define CONF_SHOWN_VALUE_BYTES 64u          /* how much of a bad value an error message quotes */
 
-static void conf_errf(char *err, size_t err_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static void conf_errf(char *err, size_t err_size, const char *fmt, ...) PROTO_PRINTF_LIKE(3, 4);
 
 static void conf_errf(char *err, size_t err_size, const char *fmt, ...)
 {

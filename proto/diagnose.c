@@ -16,6 +16,7 @@
 
 #include "alloc.h"
 #include "limits.h"
+#include "printf_like.h"
 #include "x509.h"
 
 #define DIAG_L2TP_PORT 1701L
@@ -102,7 +103,7 @@ static const char *diag_cert_label(const struct proto_cert *cert)
 
 static struct proto_finding *diag_add(struct diag_ctx *ctx, const char *id,
                                       enum proto_severity severity, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+    PROTO_PRINTF_LIKE(4, 5);
 
 static struct proto_finding *diag_add(struct diag_ctx *ctx, const char *id,
                                       enum proto_severity severity, const char *fmt, ...)

@@ -20,6 +20,7 @@
 #include "base64.h"
 #include "buf.h"
 #include "limits.h"
+#include "printf_like.h"
 #include "x509.h"
 
 /* 2^53: the largest integer a JSON number (an IEEE double) carries exactly. */
@@ -657,7 +658,7 @@ typedef enum proto_rc (*json_element_fn)(struct json_dec *d, const cJSON *elemen
 typedef enum proto_rc (*json_members_fn)(struct json_dec *d, const cJSON *obj, void *ctx);
 
 static enum proto_rc dec_fail(struct json_dec *d, enum proto_rc rc, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+    PROTO_PRINTF_LIKE(3, 4);
 
 static enum proto_rc dec_fail(struct json_dec *d, enum proto_rc rc, const char *fmt, ...)
 {

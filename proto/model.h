@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "dn.h"
+#include "printf_like.h"
 #include "rc.h"
 #include "strv.h"
 
@@ -229,7 +230,7 @@ enum proto_rc proto_snapshot_add_reg_value(struct proto_snapshot *snap,
  * returned) so a flood of bad files cannot grow the report. */
 enum proto_rc proto_snapshot_add_error(struct proto_snapshot *snap, const char *source,
                                        enum proto_rc code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+    PROTO_PRINTF_LIKE(4, 5);
 
 /* Adds an unknown label/value pair to a rule (copies). PROTO_ELIMIT past PROTO_MAX_RULE_EXTRA. */
 enum proto_rc proto_rule_add_extra(struct proto_consec_rule *rule, const char *key,

@@ -27,13 +27,13 @@
 #include "buf.h"
 #include "hex.h"
 #include "limits.h"
+#include "printf_like.h"
 #include "text.h"
 
 /* Longest dotted OID text kept; real ones are under 64 characters. */
 #define X509_MAX_OID_TEXT 200u
 
-static void x509_why(char *why, size_t why_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static void x509_why(char *why, size_t why_size, const char *fmt, ...) PROTO_PRINTF_LIKE(3, 4);
 
 static void x509_why(char *why, size_t why_size, const char *fmt, ...)
 {

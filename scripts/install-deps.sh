@@ -5,7 +5,8 @@ set -eu
 
 PACKAGES="build-essential cmake ninja-build pkg-config \
 libcjson-dev libmbedtls-dev libcurl4-openssl-dev libsqlite3-dev libcmocka-dev \
-clang-14 libclang-rt-14-dev python3 python3-jsonschema openssl cppcheck git"
+clang-14 libclang-rt-14-dev python3 python3-jsonschema openssl cppcheck git \
+gcc-mingw-w64-x86-64"
 
 missing=""
 for p in $PACKAGES; do
