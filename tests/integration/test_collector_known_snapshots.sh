@@ -2,7 +2,8 @@
 # Decision 005 end to end: a snapshot whose bytes the collector has seen is stored once and not
 # decoded again; when the host's latest state moved on meanwhile the collector does the full
 # work; the envelope and the shared snapshot give back every body byte for byte; a bad envelope
-# around a known snapshot gets the same 400 as without the shortcut.
+# around a known snapshot gets the same 400 as without the shortcut; the same on one kept-alive
+# connection, served by the event thread.
 set -eu
 . "$RRAS_SOURCE_DIR/tests/integration/collector_lib.sh"
 col_setup
@@ -106,6 +107,36 @@ variant "$T/kb.json" "$T/big.json" 8 'pad="PAD"'
 [ "$(post_report "$T/big.json" "$H")" = 400 ] || fail "oversize document not 400: $(head -c 300 "$T/last-body")"
 grep -q 'at most' "$T/last-body" || fail "400 does not say the limit: $(head -c 300 "$T/last-body")"
 [ "$(col_db 'select count(*) from reports')" = 5 ] || fail "an oversize report was stored"
+
+# 6. The same shortcut on one kept-alive connection, whose third and later reports the event
+#    thread serves (decision 008): a known snapshot whose host has moved on goes back to the
+#    writer after the full decode, from the event thread, twice in a row.
+variant "$T/kb.json" "$T/k20.json" 20
+variant "$T/kb.json" "$T/k21.json" 21
+variant "$T/single.json" "$T/k22.json" 22
+variant "$T/kb.json" "$T/k23.json" 23
+variant "$T/single.json" "$T/k24.json" 24
+admin_get "$viewer" /metrics >/dev/null
+event_before=$(sed -n 's/^rrasfleet_http_requests_total{thread="event"} //p' "$T/last-body")
+before=$(paths)
+set --
+for n in 20 21 22 23 24; do
+    [ $# -eq 0 ] || set -- "$@" --next
+    set -- "$@" --cacert "$T/pki/ca.crt" --cert "$T/pki/$H.crt" --key "$T/pki/$H.key" \
+        -H 'Content-Type: application/json' --data-binary "@$T/k$n.json" -o /dev/null \
+        -w '%{http_code} %{num_connects}\n' "https://localhost:$AGENT_PORT/v1/reports"
+done
+statuses=$(curl -s "$@" | tr '\n' ' ')
+[ "$statuses" = "202 1 202 0 202 0 202 0 202 0 " ] || fail "kept-alive reports (status, new connections): $statuses"
+admin_get "$viewer" /metrics >/dev/null
+event_after=$(sed -n 's/^rrasfleet_http_requests_total{thread="event"} //p' "$T/last-body")
+[ $((event_after - event_before)) -eq 3 ] || fail "the event thread answered $((event_after - event_before)) of the 3 reports after the second"
+# r1's repeat after the restart put kb's snapshot in the cache: k20 and k21 are known, k22 is
+# decoded, k23 and k24 are known to the cache but not the host's latest state: decoded in full.
+after=$(paths)
+[ "$(( ${after%/*} - ${before%/*} ))/$(( ${after#*/} - ${before#*/} ))" = 3/2 ] || fail "decoded/known went from $before to $after, expected +3/+2"
+[ "$(col_db 'select last_seq from hosts')" = 24 ] || fail "the latest state is not k24's"
+[ "$(cert_count)" = 1 ] || fail "the latest snapshot is not k24's"
 
 col_stop
 echo "known snapshots: ok"
