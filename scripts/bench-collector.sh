@@ -49,6 +49,7 @@ function get(line, key,    n, i, parts) {
 /^RESULT / { line[get($0, "label") "/" get($0, "mode")] = $0; next }
 /^NGINX_RESUMED / { ngx_res[get($0, "mode")] = get($0, "resumed") "/" get($0, "of"); next }
 END {
+    col_frac = -1 # set only when (a) ran against the collector
     names["resume"] = "(a) new conn, resumed"
     names["noresume"] = "(b) new conn, full handshake"
     names["keepalive"] = "(c) keep-alive"
@@ -104,6 +105,10 @@ END {
     if (line["collector-new/keepalive"] != "") { print "all new snaps: every report brings a snapshot the collector has not seen (full decode, diagnosis, rewrite)." }
     if (any_cbound) { print "* the load generator used >= 90% of a core: the server may be faster than shown." }
     printf "Reports in the collector database after the run: %s (warm-up reports included)\n", col_rows
+    l = line["collector/keepalive"]
+    if (l != "" && get(l, "event_answers") != "" && get(l, "event_answers") + 0 >= 0) {
+        printf "Answered by the event thread in (c) keep-alive (decision 008): %d of %d reports\n", get(l, "event_answers") + 0, get(l, "ok") + 0
+    }
     print ""
     print "Ratios and targets"
     for (m = 1; m <= 3; m++) {

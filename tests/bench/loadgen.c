@@ -304,7 +304,9 @@ static double lg_self_cpu(void)
            (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
-/* ---- /metrics: TLS handshake counters ------------------------------------------------------- */
+/* ---- /metrics: TLS handshake counters, requests answered by the event thread ------------------ */
+
+#define LG_COUNTERS 4 /* full, resumed and failed handshakes; event-thread answers */
 
 struct lg_metrics_buf {
     struct proto_buf b;
@@ -333,20 +335,24 @@ static long long lg_metric_value(const char *text, const char *name)
 }
 
 /*
- * Fetches the handshake counters; all -1 when not configured or unavailable. The fetch makes
- * its own (full) TLS handshake on the admin listener, counted before the counters are
- * rendered: with `minus_own` it is taken off, so that after - before counts only the load.
+ * Fetches the counters; all -1 when not configured or unavailable. The fetch makes its own
+ * (full) TLS handshake on the admin listener, counted before the counters are rendered: with
+ * `minus_own` it is taken off, so that after - before counts only the load.
  */
-static void lg_metrics_fetch(const struct lg_opts *o, long long hs[3], bool minus_own)
+static void lg_metrics_fetch(const struct lg_opts *o, long long hs[LG_COUNTERS], bool minus_own)
 {
-    static const char *names[3] = {"rrasfleet_tls_handshakes_total{result=\"full\"}",
-                                   "rrasfleet_tls_handshakes_total{result=\"resumed\"}",
-                                   "rrasfleet_tls_handshakes_total{result=\"failed\"}"};
+    static const char *names[LG_COUNTERS] = {
+        "rrasfleet_tls_handshakes_total{result=\"full\"}",
+        "rrasfleet_tls_handshakes_total{result=\"resumed\"}",
+        "rrasfleet_tls_handshakes_total{result=\"failed\"}",
+        "rrasfleet_http_requests_total{thread=\"event\"}"};
     char auth[512];
     struct lg_metrics_buf m;
     struct curl_slist *h = NULL;
     CURL *easy = NULL;
-    hs[0] = hs[1] = hs[2] = -1;
+    for (int i = 0; i < LG_COUNTERS; i++) {
+        hs[i] = -1;
+    }
     if (o->metrics_url == NULL || o->metrics_token == NULL) {
         return;
     }
@@ -373,7 +379,7 @@ static void lg_metrics_fetch(const struct lg_opts *o, long long hs[3], bool minu
         fprintf(stderr, "loadgen: cannot read %s (HTTP %ld)\n", o->metrics_url, code);
         goto out;
     }
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < LG_COUNTERS; i++) {
         hs[i] = lg_metric_value(proto_buf_str(&m.b), names[i]);
     }
     long conns = 0;
@@ -757,8 +763,8 @@ int main(int argc, char **argv)
         }
         lg_print_errors("warm-up", &ws);
     }
-    long long hs0[3];
-    long long hs1[3];
+    long long hs0[LG_COUNTERS];
+    long long hs1[LG_COUNTERS];
     lg_metrics_fetch(&o, hs0, false);
     double cpu0 = lg_pids_cpu(&o);
     double self0 = lg_self_cpu();
@@ -785,13 +791,14 @@ int main(int argc, char **argv)
            "elapsed_s=%.3f rps=%.1f p50_ms=%.2f p99_ms=%.2f max_ms=%.2f new_conns=%ld "
            "server_cpu_s=%.2f "
            "client_cpu_s=%.2f hs_full=%lld hs_resumed=%lld hs_failed=%lld warmup_errors=%zu "
-           "body_bytes_avg=%zu\n",
+           "body_bytes_avg=%zu event_answers=%lld\n",
            o.label, lg_mode_name(o.mode), main_set.count, ok, ms.accepted, ms.duplicate, ms.errors,
            elapsed, elapsed > 0 ? (double)ok / elapsed : 0.0, p50, p99, pmax, ms.new_conns,
            server_cpu, self1 - self0, hs0[0] >= 0 && hs1[0] >= 0 ? hs1[0] - hs0[0] : -1,
            hs0[1] >= 0 && hs1[1] >= 0 ? hs1[1] - hs0[1] : -1,
            hs0[2] >= 0 && hs1[2] >= 0 ? hs1[2] - hs0[2] : -1, ws.errors,
-           main_set.count > 0 ? bytes / main_set.count : 0);
+           main_set.count > 0 ? bytes / main_set.count : 0,
+           hs0[3] >= 0 && hs1[3] >= 0 ? hs1[3] - hs0[3] : -1);
     status = ms.errors == 0 && ws.errors == 0 ? 0 : 1;
 out:
     proto_free(ws.lat_ms);
