@@ -27,17 +27,27 @@ void col_api_reports_post(struct col_api_call *call, struct col_http_response *r
 
 /*
  * POST /v1/reports without blocking, for the server's event thread: the same checks and
- * answers as col_api_reports_post, split where it would wait for the writer. Returns NULL when
- * resp already holds the answer (an error, or the writer refused at once). Otherwise the report
- * is with the writer: `done(done_arg)` is called once, on the writer's thread, when its batch
- * has ended; then call col_api_reports_finish on any one thread. call->req and call->peer stay
- * borrowed until the op is finished; the op copies the rest of `call`.
+ * answers as col_api_reports_post, split where it would wait for the writer.
+ *   COL_API_ANSWERED  resp holds the answer (an error, or the writer refused at once).
+ *   COL_API_PENDING   *op is set and the report is with the writer: `done(done_arg)` is called
+ *                     once, on the writer's thread, when its batch has ended; then call
+ *                     col_api_reports_finish on any one thread.
+ *   COL_API_NOT_HERE  not returned by this handler; a router's answer for a route without a
+ *                     non-blocking form.
+ * call->req and call->peer stay borrowed until the op is finished; the op copies the rest of
+ * `call`.
  */
 typedef void (*col_api_done_fn)(void *done_arg);
 struct col_api_report_op;
-struct col_api_report_op *col_api_reports_begin(const struct col_api_call *call,
+enum col_api_begin_result { COL_API_ANSWERED, COL_API_PENDING, COL_API_NOT_HERE };
+typedef enum col_api_begin_result (*col_api_begin_fn)(const struct col_api_call *call,
+                                                      struct col_http_response *resp,
+                                                      col_api_done_fn done, void *done_arg,
+                                                      struct col_api_report_op **op);
+enum col_api_begin_result col_api_reports_begin(const struct col_api_call *call,
                                                 struct col_http_response *resp,
-                                                col_api_done_fn done, void *done_arg);
+                                                col_api_done_fn done, void *done_arg,
+                                                struct col_api_report_op **op);
 /* After done: fills resp and frees op (true), or, when the known-snapshot shortcut did not hold
  * in the store (decision 005), hands the report to the writer again after the full decode and
  * returns false: done comes once more, then finish again. */

@@ -20,6 +20,9 @@
 #include "snapcache.h"
 #include "writer.h"
 
+/* Retry-After for an answer that says "try again in a moment" (out of memory, shutting down). */
+#define API_RETRY_SOON_S 5
+
 static double api_now_seconds(void)
 {
     struct timespec ts;
@@ -97,7 +100,7 @@ static bool api_decode_full(const struct col_api_call *call, struct col_http_res
     enum proto_rc rc = proto_json_decode_report(req->body, req->body_len, report, &jerr);
     if (rc == PROTO_ENOMEM) {
         api_reject(call, resp, COL_REJECT_INTERNAL, 503, "busy", "out of memory", NULL);
-        resp->retry_after_s = 5;
+        resp->retry_after_s = API_RETRY_SOON_S;
         return false;
     }
     if (rc) {
@@ -122,7 +125,7 @@ static bool api_decode_full(const struct col_api_call *call, struct col_http_res
     }
     if (rc) {
         api_reject(call, resp, COL_REJECT_INTERNAL, 503, "busy", "out of memory", NULL);
-        resp->retry_after_s = 5;
+        resp->retry_after_s = API_RETRY_SOON_S;
         return false;
     }
     return true;
@@ -189,7 +192,7 @@ static void api_op_answer(struct col_api_report_op *op, enum proto_rc rc, bool d
                    rc == PROTO_ELIMIT ? "the collector is busy: retry later"
                                       : "the collector is shutting down: retry later",
                    NULL);
-        resp->retry_after_s = call->app->config->next_interval_s > 60 ? 30 : 5;
+        resp->retry_after_s = call->app->config->next_interval_s > 60 ? 30 : API_RETRY_SOON_S;
         return;
     }
     if (rc == PROTO_ENOMEM) {
@@ -197,7 +200,7 @@ static void api_op_answer(struct col_api_report_op *op, enum proto_rc rc, bool d
         col_log(COL_LOG_ERROR, "storing report %s failed: %s", op->report->report_id,
                 proto_rc_str(rc));
         api_reject(call, resp, COL_REJECT_INTERNAL, 503, "busy", "out of memory", NULL);
-        resp->retry_after_s = 5;
+        resp->retry_after_s = API_RETRY_SOON_S;
         return;
     }
     if (rc) {
@@ -255,27 +258,29 @@ static bool api_op_submit(struct col_api_report_op *op, struct col_http_response
     return true;
 }
 
-struct col_api_report_op *col_api_reports_begin(const struct col_api_call *call,
+enum col_api_begin_result col_api_reports_begin(const struct col_api_call *call,
                                                 struct col_http_response *resp,
-                                                col_api_done_fn done, void *done_arg)
+                                                col_api_done_fn done, void *done_arg,
+                                                struct col_api_report_op **out)
 {
     const struct col_http_request *req = call->req;
 
+    *out = NULL;
     if (call->peer->identity[0] == '\0') {
         api_reject(call, resp, COL_REJECT_FORBIDDEN, 403, "forbidden",
                    "the client certificate names no single host (wildcard or no name)", NULL);
-        return NULL;
+        return COL_API_ANSWERED;
     }
     if (!api_is_json(req)) {
         api_reject(call, resp, COL_REJECT_BAD_REQUEST, 415, "unsupported_media_type",
                    "reports are application/json", NULL);
-        return NULL;
+        return COL_API_ANSWERED;
     }
     struct col_api_report_op *op = proto_calloc(1, sizeof(*op));
     if (op == NULL) {
         api_reject(call, resp, COL_REJECT_INTERNAL, 503, "busy", "out of memory", NULL);
-        resp->retry_after_s = 5;
-        return NULL;
+        resp->retry_after_s = API_RETRY_SOON_S;
+        return COL_API_ANSWERED;
     }
     op->call = *call;
     op->started = api_now_seconds();
@@ -286,9 +291,10 @@ struct col_api_report_op *col_api_reports_begin(const struct col_api_call *call,
         api_decode_known_snapshot(&op->call, op->now, &op->report, &op->facts, &op->finding_count);
     if (!api_op_submit(op, resp)) {
         api_op_free(op);
-        return NULL;
+        return COL_API_ANSWERED;
     }
-    return op;
+    *out = op;
+    return COL_API_PENDING;
 }
 
 bool col_api_reports_finish(struct col_api_report_op *op, struct col_http_response *resp)
@@ -327,25 +333,27 @@ static void api_waiter_wake(void *arg)
 void col_api_reports_post(struct col_api_call *call, struct col_http_response *resp)
 {
     struct api_waiter wt = {.done = false};
-    if (pthread_mutex_init(&wt.mu, NULL) != 0) {
-        col_http_response_error(resp, 503, "busy", "out of memory", NULL);
-        return;
-    }
-    if (pthread_cond_init(&wt.cv, NULL) != 0) {
-        pthread_mutex_destroy(&wt.mu);
-        col_http_response_error(resp, 503, "busy", "out of memory", NULL);
-        return;
-    }
-    struct col_api_report_op *op = col_api_reports_begin(call, resp, api_waiter_wake, &wt);
-    while (op != NULL) {
-        pthread_mutex_lock(&wt.mu);
-        while (!wt.done) {
-            pthread_cond_wait(&wt.cv, &wt.mu);
+    bool mu_ready = pthread_mutex_init(&wt.mu, NULL) == 0;
+    if (!mu_ready || pthread_cond_init(&wt.cv, NULL) != 0) {
+        if (mu_ready) {
+            pthread_mutex_destroy(&wt.mu);
         }
-        wt.done = false;
-        pthread_mutex_unlock(&wt.mu);
-        if (col_api_reports_finish(op, resp)) {
-            break;
+        api_reject(call, resp, COL_REJECT_INTERNAL, 503, "busy", "out of memory", NULL);
+        resp->retry_after_s = API_RETRY_SOON_S;
+        return;
+    }
+    struct col_api_report_op *op = NULL;
+    if (col_api_reports_begin(call, resp, api_waiter_wake, &wt, &op) == COL_API_PENDING) {
+        for (;;) {
+            pthread_mutex_lock(&wt.mu);
+            while (!wt.done) {
+                pthread_cond_wait(&wt.cv, &wt.mu);
+            }
+            wt.done = false;
+            pthread_mutex_unlock(&wt.mu);
+            if (col_api_reports_finish(op, resp)) {
+                break;
+            }
         }
     }
     pthread_cond_destroy(&wt.cv);

@@ -51,11 +51,18 @@ static enum col_server_begin_result main_begin(void *ctx, const struct col_http_
                                                col_server_done_fn done, void *done_arg, void **op)
 {
     struct col_api_report_op *report_op = NULL;
-    enum col_router_async r = col_router_begin(ctx, req, peer, resp, done, done_arg, &report_op);
+    enum col_api_begin_result r =
+        col_router_begin(ctx, req, peer, resp, done, done_arg, &report_op);
     *op = report_op;
-    return r == COL_ROUTER_PENDING    ? COL_SERVER_BEGIN_PENDING
-           : r == COL_ROUTER_ANSWERED ? COL_SERVER_BEGIN_ANSWERED
-                                      : COL_SERVER_BEGIN_NOT_HERE;
+    switch (r) {
+    case COL_API_PENDING:
+        return COL_SERVER_BEGIN_PENDING;
+    case COL_API_ANSWERED:
+        return COL_SERVER_BEGIN_ANSWERED;
+    case COL_API_NOT_HERE:
+        break;
+    }
+    return COL_SERVER_BEGIN_NOT_HERE;
 }
 
 static bool main_finish(void *ctx, void *op, struct col_http_response *resp)

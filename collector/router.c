@@ -20,22 +20,26 @@ struct route {
     bool takes_id;          /* path is a prefix followed by {id} */
     enum col_role min_role; /* admin listener only; COL_ROLE_NONE = no token needed */
     col_api_handler_fn handler;
+    col_api_begin_fn begin; /* the non-blocking form for the event thread, or NULL */
 };
 
 static const struct route routes[] = {
-    {COL_LISTENER_AGENT, "POST", "/v1/reports", false, COL_ROLE_NONE, col_api_reports_post},
-    {COL_LISTENER_AGENT, "GET", "/v1/profiles/", true, COL_ROLE_NONE, col_api_profiles_get},
-    {COL_LISTENER_AGENT, "POST", "/v1/results", false, COL_ROLE_NONE, col_api_results_post},
-    {COL_LISTENER_AGENT, "GET", "/healthz", false, COL_ROLE_NONE, col_api_healthz},
-    {COL_LISTENER_ADMIN, "GET", "/healthz", false, COL_ROLE_NONE, col_api_healthz},
-    {COL_LISTENER_ADMIN, "GET", "/metrics", false, COL_ROLE_VIEWER, col_api_metrics},
-    {COL_LISTENER_ADMIN, "GET", "/v1/fleet/summary", false, COL_ROLE_VIEWER, col_api_summary},
-    {COL_LISTENER_ADMIN, "GET", "/v1/hosts", false, COL_ROLE_VIEWER, col_api_hosts_list},
-    {COL_LISTENER_ADMIN, "GET", "/v1/hosts/", true, COL_ROLE_VIEWER, col_api_host_detail},
-    {COL_LISTENER_ADMIN, "GET", "/v1/certs", false, COL_ROLE_VIEWER, col_api_certs_list},
-    {COL_LISTENER_ADMIN, "POST", "/v1/tokens", false, COL_ROLE_APPROVER, col_api_tokens_create},
-    {COL_LISTENER_ADMIN, "GET", "/v1/tokens", false, COL_ROLE_APPROVER, col_api_tokens_list},
-    {COL_LISTENER_ADMIN, "DELETE", "/v1/tokens/", true, COL_ROLE_APPROVER, col_api_tokens_revoke},
+    {COL_LISTENER_AGENT, "POST", "/v1/reports", false, COL_ROLE_NONE, col_api_reports_post,
+     col_api_reports_begin},
+    {COL_LISTENER_AGENT, "GET", "/v1/profiles/", true, COL_ROLE_NONE, col_api_profiles_get, NULL},
+    {COL_LISTENER_AGENT, "POST", "/v1/results", false, COL_ROLE_NONE, col_api_results_post, NULL},
+    {COL_LISTENER_AGENT, "GET", "/healthz", false, COL_ROLE_NONE, col_api_healthz, NULL},
+    {COL_LISTENER_ADMIN, "GET", "/healthz", false, COL_ROLE_NONE, col_api_healthz, NULL},
+    {COL_LISTENER_ADMIN, "GET", "/metrics", false, COL_ROLE_VIEWER, col_api_metrics, NULL},
+    {COL_LISTENER_ADMIN, "GET", "/v1/fleet/summary", false, COL_ROLE_VIEWER, col_api_summary, NULL},
+    {COL_LISTENER_ADMIN, "GET", "/v1/hosts", false, COL_ROLE_VIEWER, col_api_hosts_list, NULL},
+    {COL_LISTENER_ADMIN, "GET", "/v1/hosts/", true, COL_ROLE_VIEWER, col_api_host_detail, NULL},
+    {COL_LISTENER_ADMIN, "GET", "/v1/certs", false, COL_ROLE_VIEWER, col_api_certs_list, NULL},
+    {COL_LISTENER_ADMIN, "POST", "/v1/tokens", false, COL_ROLE_APPROVER, col_api_tokens_create,
+     NULL},
+    {COL_LISTENER_ADMIN, "GET", "/v1/tokens", false, COL_ROLE_APPROVER, col_api_tokens_list, NULL},
+    {COL_LISTENER_ADMIN, "DELETE", "/v1/tokens/", true, COL_ROLE_APPROVER, col_api_tokens_revoke,
+     NULL},
 };
 
 #define ROUTER_ROUTE_COUNT (sizeof(routes) / sizeof(routes[0]))
@@ -94,13 +98,13 @@ static bool router_authorize(struct col_api_call *call, const struct route *r,
     return true;
 }
 
-void col_router_handle(struct col_app *app, const struct col_http_request *req,
-                       const struct col_peer *peer, struct col_http_response *resp)
+/* The route for the request, or NULL with resp answered 404 or 405 (Allow: the methods the path
+ * takes). *arg gets the {id} segment. */
+static const struct route *router_match(const struct col_http_request *req,
+                                        const struct col_peer *peer, const char **arg,
+                                        struct col_http_response *resp)
 {
     char allow[sizeof(resp->allow)] = "";
-    const struct route *match = NULL;
-    const char *arg = "";
-
     for (size_t i = 0; i < ROUTER_ROUTE_COUNT; i++) {
         const struct route *r = &routes[i];
         const char *candidate_arg = "";
@@ -108,50 +112,71 @@ void col_router_handle(struct col_app *app, const struct col_http_request *req,
             continue;
         }
         if (strcmp(r->method, req->method) == 0) {
-            match = r;
-            arg = candidate_arg;
-            break;
+            *arg = candidate_arg;
+            return r;
         }
         size_t used = strlen(allow);
         snprintf(allow + used, sizeof(allow) - used, "%s%s", used ? ", " : "", r->method);
     }
+    if (allow[0] != '\0') {
+        snprintf(resp->allow, sizeof(resp->allow), "%s", allow);
+        col_http_response_error(resp, 405, "method_not_allowed",
+                                "this path does not take that method", NULL);
+    } else {
+        col_http_response_error(resp, 404, "not_found", "no such endpoint", NULL);
+    }
+    return NULL;
+}
+
+static void router_call_init(struct col_api_call *call, struct col_app *app,
+                             const struct col_http_request *req, const struct col_peer *peer,
+                             const char *arg)
+{
+    struct col_api_call init = {app, req, peer, arg, COL_ROLE_NONE, ""};
+    *call = init;
+    if (peer->listener == COL_LISTENER_AGENT) {
+        snprintf(call->actor, sizeof(call->actor), "agent:%s", peer->identity);
+    }
+}
+
+void col_router_handle(struct col_app *app, const struct col_http_request *req,
+                       const struct col_peer *peer, struct col_http_response *resp)
+{
+    const char *arg = "";
+    const struct route *match = router_match(req, peer, &arg, resp);
     if (match == NULL) {
-        if (allow[0] != '\0') {
-            snprintf(resp->allow, sizeof(resp->allow), "%s", allow);
-            col_http_response_error(resp, 405, "method_not_allowed",
-                                    "this path does not take that method", NULL);
-        } else {
-            col_http_response_error(resp, 404, "not_found", "no such endpoint", NULL);
-        }
         return;
     }
-
-    struct col_api_call call = {app, req, peer, arg, COL_ROLE_NONE, ""};
-    if (peer->listener == COL_LISTENER_AGENT) {
-        snprintf(call.actor, sizeof(call.actor), "agent:%s", peer->identity);
-    }
+    struct col_api_call call;
+    router_call_init(&call, app, req, peer, arg);
     if (!router_authorize(&call, match, resp)) {
         return;
     }
     match->handler(&call, resp);
 }
 
-enum col_router_async col_router_begin(struct col_app *app, const struct col_http_request *req,
-                                       const struct col_peer *peer, struct col_http_response *resp,
-                                       col_api_done_fn done, void *done_arg,
-                                       struct col_api_report_op **op)
+enum col_api_begin_result col_router_begin(struct col_app *app, const struct col_http_request *req,
+                                           const struct col_peer *peer,
+                                           struct col_http_response *resp, col_api_done_fn done,
+                                           void *done_arg, struct col_api_report_op **op)
 {
     *op = NULL;
-    /* The one route the event thread serves; it needs no token, only the client identity,
-     * which the handler checks as col_router_handle's route would. */
-    if (peer->listener != COL_LISTENER_AGENT || strcmp(req->method, "POST") != 0 ||
-        strcmp(req->path, "/v1/reports") != 0) {
-        return COL_ROUTER_NOT_HERE;
+    /* Answers for unknown paths and wrong methods are the blocking router's (they are rare),
+     * so the event thread's resp is matched into a scratch answer and dropped. */
+    struct col_http_response scratch;
+    col_http_response_init(&scratch);
+    const char *arg = "";
+    const struct route *match = router_match(req, peer, &arg, &scratch);
+    col_http_response_free(&scratch);
+    if (match == NULL || match->begin == NULL) {
+        return COL_API_NOT_HERE;
     }
-    struct col_api_call call = {app, req, peer, "", COL_ROLE_NONE, ""};
-    snprintf(call.actor, sizeof(call.actor), "agent:%s", peer->identity);
-    *op = col_api_reports_begin(&call, resp, done, done_arg);
-    return *op != NULL ? COL_ROUTER_PENDING : COL_ROUTER_ANSWERED;
+    struct col_api_call call;
+    router_call_init(&call, app, req, peer, arg);
+    if (!router_authorize(&call, match, resp)) {
+        return COL_API_ANSWERED;
+    }
+    return match->begin(&call, resp, done, done_arg, op);
 }
 
 bool col_router_finish(struct col_api_report_op *op, struct col_http_response *resp)

@@ -18,16 +18,15 @@ void col_router_handle(struct col_app *app, const struct col_http_request *req,
                        const struct col_peer *peer, struct col_http_response *resp);
 
 /*
- * The non-blocking form, for the server's event thread: only POST /v1/reports on the agent
- * listener is taken (col_api_reports_begin); anything else is NOT_HERE and must go through
- * col_router_handle. PENDING: *op is set, done(done_arg) comes once, then call
- * col_router_finish (api.h explains the two calls).
+ * The non-blocking form, for the server's event thread: a route with a `begin` (today
+ * POST /v1/reports on the agent listener) is started; anything else is COL_API_NOT_HERE
+ * (nothing answered) and must go through col_router_handle. PENDING: *op is
+ * set, done(done_arg) comes once, then col_router_finish (api.h explains the calls).
  */
-enum col_router_async { COL_ROUTER_NOT_HERE, COL_ROUTER_ANSWERED, COL_ROUTER_PENDING };
-enum col_router_async col_router_begin(struct col_app *app, const struct col_http_request *req,
-                                       const struct col_peer *peer, struct col_http_response *resp,
-                                       col_api_done_fn done, void *done_arg,
-                                       struct col_api_report_op **op);
+enum col_api_begin_result col_router_begin(struct col_app *app, const struct col_http_request *req,
+                                           const struct col_peer *peer,
+                                           struct col_http_response *resp, col_api_done_fn done,
+                                           void *done_arg, struct col_api_report_op **op);
 /* True when resp holds the answer; false when op is pending again. */
 bool col_router_finish(struct col_api_report_op *op, struct col_http_response *resp);
 

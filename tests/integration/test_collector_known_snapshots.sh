@@ -109,8 +109,9 @@ grep -q 'at most' "$T/last-body" || fail "400 does not say the limit: $(head -c 
 [ "$(col_db 'select count(*) from reports')" = 5 ] || fail "an oversize report was stored"
 
 # 6. The same shortcut on one kept-alive connection, whose third and later reports the event
-#    thread serves (decision 008): a known snapshot whose host has moved on goes back to the
-#    writer after the full decode, from the event thread, twice in a row.
+#    thread serves (decision 008): a snapshot it does not know (k22) is decoded there in full; a
+#    known snapshot whose host has moved on (k23, k24) goes back to the writer after the full
+#    decode, from the event thread.
 variant "$T/kb.json" "$T/k20.json" 20
 variant "$T/kb.json" "$T/k21.json" 21
 variant "$T/single.json" "$T/k22.json" 22
