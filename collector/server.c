@@ -7,10 +7,12 @@
  * when the thread is pooled, across connections), and the TLS state. Shared state is the
  * read-only config, the TLS configuration (internally locked), an atomic connection count and,
  * under one mutex, the list of open connections (walked only at the end of a stop) and the stack
- * of idle pooled threads. It never reads a body without a Content-Length within max_body_bytes,
- * never logs bodies, queries or header values, and never answers bad input with a 5xx.
+ * of idle pooled threads. Kept-alive agent connections wait between requests on the event thread
+ * (server_events.c, decision 008), which serves the reports that arrive whole on them. It never
+ * reads a body without a Content-Length within max_body_bytes, never logs bodies, queries or header
+ * values, and never answers bad input with a 5xx.
  */
-#define _GNU_SOURCE /* accept4 */
+#define _GNU_SOURCE /* accept4, pthread_setname_np */
 #include "server.h"
 
 #include <arpa/inet.h>
@@ -399,12 +401,24 @@ void col_server_pool_stats(const struct col_server *server, struct col_server_po
 unsigned long col_server_events_handed_back(const struct col_server *srv,
                                             enum col_server_handback why)
 {
-    static const enum col_events_outcome outcomes[] = {COL_EVENTS_DATA, COL_EVENTS_WRITE,
-                                                       COL_EVENTS_CLOSE_NOTIFY, COL_EVENTS_END};
-    if (srv == NULL || (size_t)why >= sizeof(outcomes) / sizeof(outcomes[0])) {
+    enum col_events_outcome outcome = COL_EVENTS_END;
+    switch (why) {
+    case COL_SERVER_HANDBACK_DATA:
+        outcome = COL_EVENTS_DATA;
+        break;
+    case COL_SERVER_HANDBACK_WRITE:
+        outcome = COL_EVENTS_WRITE;
+        break;
+    case COL_SERVER_HANDBACK_CLOSE:
+        outcome = COL_EVENTS_CLOSE_NOTIFY;
+        break;
+    case COL_SERVER_HANDBACK_END:
+        outcome = COL_EVENTS_END;
+        break;
+    default:
         return 0;
     }
-    return (unsigned long)col_events_given_back(srv->events, outcomes[why]);
+    return srv == NULL ? 0 : (unsigned long)col_events_handed_back(srv->events, outcome);
 }
 
 void col_server_stop(struct col_server *srv)
@@ -498,7 +512,7 @@ static void col_conn_fail(struct col_conn *c, int status, const char *message, b
     }
     col_http_response_free(&resp);
     proto_buf_free(&out);
-    col_tls_conn_close_notify(c->tls, col_server_deadline(1000));
+    col_tls_conn_close_notify(c->tls, col_server_deadline(COL_SERVER_CLOSE_NOTIFY_MS));
     if (!linger) {
         return;
     }
@@ -575,7 +589,7 @@ static enum col_conn_next col_conn_read_head(struct col_conn *c, bool first, siz
                 col_log(COL_LOG_DEBUG, "%s: request head timed out", c->peer.remote_addr);
                 col_conn_fail(c, 408, "the request head did not arrive in time", false);
             } else if (io == COL_TLS_IO_TIMEOUT || io == COL_TLS_IO_STOPPED) {
-                col_tls_conn_close_notify(c->tls, col_server_deadline(1000));
+                col_tls_conn_close_notify(c->tls, col_server_deadline(COL_SERVER_CLOSE_NOTIFY_MS));
             }
             return COL_CONN_CLOSE;
         }
@@ -586,7 +600,7 @@ static enum col_conn_next col_conn_read_head(struct col_conn *c, bool first, siz
     }
 }
 
-bool col_conn_body_reserve(struct col_conn *c, size_t need)
+bool col_server_conn_body_reserve(struct col_conn *c, size_t need)
 {
     unsigned long max_body = c->srv->cfg.max_body_bytes;
     size_t limit = max_body >= SIZE_MAX ? SIZE_MAX : (size_t)max_body + 1;
@@ -608,7 +622,7 @@ bool col_conn_body_reserve(struct col_conn *c, size_t need)
     return c->body != NULL;
 }
 
-void col_conn_recycle(struct col_conn *c)
+void col_server_conn_recycle(struct col_conn *c)
 {
     c->req->body = NULL;
     c->req->body_len = 0;
@@ -652,7 +666,7 @@ static enum col_conn_next col_conn_read_body(struct col_conn *c, size_t head_len
     size_t len = (size_t)length;
     size_t copied = have < len ? have : len;
     if (len > 0) {
-        if (!col_conn_body_reserve(c, len + 1)) {
+        if (!col_server_conn_body_reserve(c, len + 1)) {
             col_conn_fail(c, 503, "out of memory", true);
             return COL_CONN_CLOSE;
         }
@@ -691,12 +705,12 @@ static enum col_conn_next col_conn_read_body(struct col_conn *c, size_t head_len
     return COL_CONN_CONTINUE;
 }
 
-bool col_conn_output(struct col_conn *c, struct col_http_response *resp, bool *keep,
-                     size_t *send_len, int *status, size_t *body_len)
+bool col_server_conn_serialize_answer(struct col_conn *c, struct col_http_response *resp,
+                                      bool *keep, size_t *send_len, int *status, size_t *body_len)
 {
     struct col_server *srv = c->srv;
     struct col_http_request *req = c->req;
-    struct proto_buf *out = &c->out; /* empty: col_conn_recycle ran after the last request */
+    struct proto_buf *out = &c->out; /* empty: col_server_conn_recycle ran after the last request */
     bool ok = false;
 
     if (resp->status < 100 || resp->status > 599) {
@@ -723,8 +737,8 @@ out:
     return ok;
 }
 
-void col_conn_log_access(const struct col_conn *c, int status, size_t body_len, uint64_t started_ms,
-                         bool written)
+void col_server_conn_log_access(const struct col_conn *c, int status, size_t body_len,
+                                uint64_t started_ms, bool written)
 {
     if (col_log_enabled(COL_LOG_DEBUG)) {
         col_log(COL_LOG_DEBUG, "%s %s %s %s -> %d, %zu bytes, %llu ms%s", c->peer.remote_addr,
@@ -746,18 +760,18 @@ static enum col_conn_next col_conn_respond(struct col_conn *c, uint64_t started_
 
     col_http_response_init(&resp);
     srv->cfg.handler(srv->cfg.handler_ctx, c->req, &c->peer, &resp);
-    if (!col_conn_output(c, &resp, &keep, &send_len, &status, &body_len)) {
+    if (!col_server_conn_serialize_answer(c, &resp, &keep, &send_len, &status, &body_len)) {
         return COL_CONN_CLOSE;
     }
     col_metrics_request_served(srv->cfg.metrics, false); /* before: the client may be quick */
     enum col_tls_io io = col_tls_conn_write(c->tls, c->out.data, send_len,
                                             col_server_deadline(srv->cfg.body_timeout_ms));
-    col_conn_log_access(c, status, body_len, started_ms, io == COL_TLS_IO_OK);
+    col_server_conn_log_access(c, status, body_len, started_ms, io == COL_TLS_IO_OK);
     if (io != COL_TLS_IO_OK) {
         return COL_CONN_CLOSE;
     }
     if (!keep) {
-        col_tls_conn_close_notify(c->tls, col_server_deadline(1000));
+        col_tls_conn_close_notify(c->tls, col_server_deadline(COL_SERVER_CLOSE_NOTIFY_MS));
         return COL_CONN_CLOSE;
     }
     return COL_CONN_CONTINUE;
@@ -781,14 +795,14 @@ static enum col_conn_next col_conn_park(struct col_conn *c)
             enum col_tls_io io =
                 col_tls_conn_write(c->tls, c->out.data + c->park.sent, c->park.len - c->park.sent,
                                    col_server_deadline(srv->cfg.body_timeout_ms));
-            col_conn_log_access(c, c->park.status, c->park.body_len, c->park.started_ms,
-                                io == COL_TLS_IO_OK);
-            col_conn_recycle(c);
+            col_server_conn_log_access(c, c->park.status, c->park.body_len, c->park.started_ms,
+                                       io == COL_TLS_IO_OK);
+            col_server_conn_recycle(c);
             if (io != COL_TLS_IO_OK) {
                 return COL_CONN_CLOSE;
             }
             if (!c->park.keep) {
-                col_tls_conn_close_notify(c->tls, col_server_deadline(1000));
+                col_tls_conn_close_notify(c->tls, col_server_deadline(COL_SERVER_CLOSE_NOTIFY_MS));
                 return COL_CONN_CLOSE;
             }
             if (c->rlen > 0 || col_tls_conn_pending(c->tls)) {
@@ -797,7 +811,7 @@ static enum col_conn_next col_conn_park(struct col_conn *c)
             continue; /* answered: back to the event thread */
         }
         case COL_EVENTS_CLOSE_NOTIFY:
-            col_tls_conn_close_notify(c->tls, col_server_deadline(1000));
+            col_tls_conn_close_notify(c->tls, col_server_deadline(COL_SERVER_CLOSE_NOTIFY_MS));
             return COL_CONN_CLOSE;
         case COL_EVENTS_END:
             return COL_CONN_CLOSE;
@@ -860,11 +874,13 @@ static void col_conn_serve(struct col_conn *c)
             return;
         }
         enum col_conn_next next = col_conn_respond(c, started);
-        col_conn_recycle(c);
+        col_server_conn_recycle(c);
         if (next != COL_CONN_CONTINUE) {
             return;
         }
-        served += served < COL_SERVER_PARK_AFTER ? 1u : 0u;
+        if (served < COL_SERVER_PARK_AFTER) {
+            served++;
+        }
         if (srv->events != NULL && c->kind == COL_LISTENER_AGENT &&
             served >= COL_SERVER_PARK_AFTER && c->rlen == 0 && !col_tls_conn_pending(c->tls) &&
             col_conn_park(c) != COL_CONN_CONTINUE) {
@@ -986,7 +1002,7 @@ static void col_conn_end(struct col_conn *c)
         c->fd = -1;
     }
     c->rlen = 0;
-    col_conn_recycle(c);
+    col_server_conn_recycle(c);
     if (c->body_cap > COL_SERVER_IDLE_KEEP_MAX) {
         proto_free(c->body);
         c->body = NULL;

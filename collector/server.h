@@ -43,7 +43,8 @@ typedef void (*col_server_handler_fn)(void *ctx, const struct col_http_request *
  * Optional, for the event thread (server_events.h): starts a request without blocking. Returns
  * NOT_HERE when this request needs the blocking `handler` (then resp is left untouched), ANSWERED
  * when resp holds the answer, or PENDING: *op is set and the handler calls done(done_arg) once,
- * from any thread, when `finish` may be called for it. `req` and `peer` stay valid until then.
+ * from any thread, when `finish` may be called for it, and once more after each `finish` that
+ * returns false. `req` and `peer` stay valid until `finish` returns true.
  */
 enum col_server_begin_result {
     COL_SERVER_BEGIN_NOT_HERE,

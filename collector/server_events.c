@@ -5,7 +5,7 @@
  * the thread, and under one mutex the list of parked connections and the list of connections
  * whose pending request has completed. While a connection is parked, only the event thread
  * touches it (its socket is registered one-shot, so one event at a time); its own thread sleeps
- * on park.wake and takes it back only when `parked` is false again. The event thread never
+ * on park.cv and takes it back only when `parked` is false again. The event thread never
  * waits on a socket: every TLS call it makes is non-blocking, and whatever would need waiting
  * goes back to the connection's thread with its deadlines.
  */
@@ -26,6 +26,7 @@
 
 #define COL_EVENTS_BATCH 64     /* epoll events taken per wake-up */
 #define COL_EVENTS_SCAN_MS 100u /* how often deadlines are checked (their resolution) */
+#define COL_EVENTS_ERROR_PAUSE_NS (10 * 1000000L) /* after a failed epoll_wait: no busy loop */
 
 struct col_events {
     struct col_server *srv;
@@ -38,22 +39,21 @@ struct col_events {
     struct col_conn *parked;    /* under mu */
     struct col_conn *done_head; /* under mu: pending requests whose commit has ended, FIFO */
     struct col_conn *done_tail;
-    atomic_uint_fast64_t served;                         /* requests answered on the event thread */
-    atomic_uint_fast64_t given_back[COL_EVENTS_END + 1]; /* by outcome */
+    atomic_uint_fast64_t handed_back[COL_EVENTS_END + 1]; /* by outcome */
 };
 
 bool col_events_park_init(struct col_events_park *park)
 {
     memset(park, 0, sizeof(*park));
-    park->wake_ready = pthread_cond_init(&park->wake, NULL) == 0;
-    return park->wake_ready;
+    park->cv_ready = pthread_cond_init(&park->cv, NULL) == 0;
+    return park->cv_ready;
 }
 
 void col_events_park_free(struct col_events_park *park)
 {
-    if (park->wake_ready) {
-        pthread_cond_destroy(&park->wake);
-        park->wake_ready = false;
+    if (park->cv_ready) {
+        pthread_cond_destroy(&park->cv);
+        park->cv_ready = false;
     }
 }
 
@@ -79,18 +79,18 @@ static void events_unlink(struct col_events *ev, struct col_conn *c)
     c->park.next = NULL;
 }
 
-/* Gives c back to its thread: from here on only the thread touches it. */
-static void events_give_back(struct col_events *ev, struct col_conn *c,
+/* Hands c back to its thread: from here on only the thread touches it. */
+static void events_hand_back(struct col_events *ev, struct col_conn *c,
                              enum col_events_outcome outcome)
 {
     (void)epoll_ctl(ev->epfd, EPOLL_CTL_DEL, c->fd, NULL);
     col_tls_conn_set_nonblocking(c->tls, false);
-    atomic_fetch_add(&ev->given_back[outcome], 1);
+    atomic_fetch_add(&ev->handed_back[outcome], 1);
     pthread_mutex_lock(&ev->mu);
     events_unlink(ev, c);
     c->park.outcome = outcome;
     c->park.parked = false;
-    pthread_cond_signal(&c->park.wake);
+    pthread_cond_signal(&c->park.cv);
     pthread_mutex_unlock(&ev->mu);
 }
 
@@ -99,7 +99,7 @@ static void events_arm(struct col_events *ev, struct col_conn *c)
 {
     struct epoll_event e = {.events = EPOLLIN | EPOLLONESHOT, .data.ptr = c};
     if (epoll_ctl(ev->epfd, EPOLL_CTL_MOD, c->fd, &e) != 0) {
-        events_give_back(ev, c, COL_EVENTS_DATA); /* its thread waits with poll() instead */
+        events_hand_back(ev, c, COL_EVENTS_DATA); /* its thread waits with poll() instead */
     }
 }
 
@@ -134,13 +134,12 @@ static void events_answer(struct col_events *ev, struct col_conn *c)
     int status = 0;
     size_t body_len = 0;
 
-    if (!col_conn_output(c, &c->park.resp, &keep, &send_len, &status, &body_len)) {
-        col_conn_recycle(c);
-        events_give_back(ev, c, COL_EVENTS_END);
+    if (!col_server_conn_serialize_answer(c, &c->park.resp, &keep, &send_len, &status, &body_len)) {
+        col_server_conn_recycle(c);
+        events_hand_back(ev, c, COL_EVENTS_END);
         return;
     }
     /* Counted before it is sent, so a client that has the answer sees it counted. */
-    atomic_fetch_add(&ev->served, 1);
     col_metrics_request_served(srv->cfg.metrics, true);
     size_t sent = 0;
     enum col_tls_io io = col_tls_conn_write_nb(c->tls, c->out.data, send_len, &sent);
@@ -150,17 +149,17 @@ static void events_answer(struct col_events *ev, struct col_conn *c)
         c->park.keep = keep;
         c->park.status = status;
         c->park.body_len = body_len;
-        events_give_back(ev, c, COL_EVENTS_WRITE); /* its thread finishes it, with a deadline */
+        events_hand_back(ev, c, COL_EVENTS_WRITE); /* its thread finishes it, with a deadline */
         return;
     }
-    col_conn_log_access(c, status, body_len, c->park.started_ms, io == COL_TLS_IO_OK);
-    col_conn_recycle(c);
+    col_server_conn_log_access(c, status, body_len, c->park.started_ms, io == COL_TLS_IO_OK);
+    col_server_conn_recycle(c);
     if (io != COL_TLS_IO_OK) {
-        events_give_back(ev, c, COL_EVENTS_END);
+        events_hand_back(ev, c, COL_EVENTS_END);
     } else if (!keep) {
-        events_give_back(ev, c, COL_EVENTS_CLOSE_NOTIFY);
+        events_hand_back(ev, c, COL_EVENTS_CLOSE_NOTIFY);
     } else if (c->rlen > 0 || col_tls_conn_pending(c->tls)) {
-        events_give_back(ev, c, COL_EVENTS_DATA); /* pipelined: the thread reads on */
+        events_hand_back(ev, c, COL_EVENTS_DATA); /* pipelined: the thread reads on */
     } else {
         c->park.deadline_ms = col_tls_now_ms() + srv->cfg.idle_timeout_ms;
         events_arm(ev, c);
@@ -182,12 +181,12 @@ static void events_try_request(struct col_events *ev, struct col_conn *c)
     enum col_http_parse_result r =
         col_http_parse_head(c->rbuf, c->rlen, req, &head_len, &status, &why);
     if (r == COL_HTTP_INVALID) {
-        events_give_back(ev, c, COL_EVENTS_DATA); /* its thread parses it again and answers */
+        events_hand_back(ev, c, COL_EVENTS_DATA); /* its thread parses it again and answers */
         return;
     }
     if (r == COL_HTTP_INCOMPLETE) {
         if (c->rlen >= COL_SERVER_RBUF) {
-            events_give_back(ev, c, COL_EVENTS_DATA);
+            events_hand_back(ev, c, COL_EVENTS_DATA);
         } else {
             events_arm(ev, c);
         }
@@ -197,7 +196,7 @@ static void events_try_request(struct col_events *ev, struct col_conn *c)
     /* 100-continue, a body over the limit or too big for the buffer: the thread's way. */
     if (col_http_header_get(req, "Expect") != NULL || length > srv->cfg.max_body_bytes ||
         length > COL_SERVER_RBUF - head_len) {
-        events_give_back(ev, c, COL_EVENTS_DATA);
+        events_hand_back(ev, c, COL_EVENTS_DATA);
         return;
     }
     size_t need = head_len + (size_t)length;
@@ -206,8 +205,8 @@ static void events_try_request(struct col_events *ev, struct col_conn *c)
         return;
     }
     if (length > 0) {
-        if (!col_conn_body_reserve(c, (size_t)length + 1)) {
-            events_give_back(ev, c, COL_EVENTS_DATA); /* its thread answers 503 */
+        if (!col_server_conn_body_reserve(c, (size_t)length + 1)) {
+            events_hand_back(ev, c, COL_EVENTS_DATA); /* its thread answers 503 */
             return;
         }
         memcpy(c->body, c->rbuf + head_len, (size_t)length);
@@ -224,7 +223,7 @@ static void events_try_request(struct col_events *ev, struct col_conn *c)
         col_http_response_free(&c->park.resp);
         req->body = NULL;
         req->body_len = 0;
-        events_give_back(ev, c, COL_EVENTS_DATA);
+        events_hand_back(ev, c, COL_EVENTS_DATA);
         return;
     }
     /* The request is consumed; any pipelined bytes move to the front. */
@@ -252,7 +251,7 @@ static void events_readable(struct col_events *ev, struct col_conn *c)
         if (io != COL_TLS_IO_OK) {
             /* A whole request may have come just before the close: its thread answers it (as it
              * would have) and then sees the end. */
-            events_give_back(ev, c, c->rlen > 0 ? COL_EVENTS_DATA : COL_EVENTS_END);
+            events_hand_back(ev, c, c->rlen > 0 ? COL_EVENTS_DATA : COL_EVENTS_END);
             return;
         }
         if (c->rlen == 0) {
@@ -323,7 +322,7 @@ static void events_release(struct col_events *ev, bool stopping)
             outcome = COL_EVENTS_DATA;
             c->park.head_deadline_ms = stopping ? 0 : c->park.deadline_ms;
         }
-        events_give_back(ev, c, outcome);
+        events_hand_back(ev, c, outcome);
     }
 }
 
@@ -338,7 +337,7 @@ static void *events_main(void *arg)
         int n = epoll_wait(ev->epfd, events, COL_EVENTS_BATCH, (int)COL_EVENTS_SCAN_MS);
         if (n < 0 && errno != EINTR) {
             col_log(COL_LOG_ERROR, "event thread: epoll_wait: %s", strerror(errno));
-            struct timespec pause = {0, 10 * 1000000L};
+            struct timespec pause = {0, COL_EVENTS_ERROR_PAUSE_NS};
             nanosleep(&pause, NULL);
         }
         /* The wake-up is consumed before the completed list is taken, never after: a commit that
@@ -403,7 +402,7 @@ enum col_events_outcome col_events_park(struct col_events *ev, struct col_conn *
         return COL_EVENTS_NOT_PARKED;
     }
     while (c->park.parked) {
-        pthread_cond_wait(&c->park.wake, &ev->mu);
+        pthread_cond_wait(&c->park.cv, &ev->mu);
     }
     enum col_events_outcome outcome = c->park.outcome;
     pthread_mutex_unlock(&ev->mu);
@@ -412,6 +411,9 @@ enum col_events_outcome col_events_park(struct col_events *ev, struct col_conn *
 
 struct col_events *col_events_create(struct col_server *srv)
 {
+    const char *failed = NULL;
+    int err = 0;
+    bool mu_ready = false;
     struct col_events *ev = proto_calloc(1, sizeof(*ev));
     if (ev == NULL) {
         return NULL;
@@ -419,30 +421,45 @@ struct col_events *col_events_create(struct col_server *srv)
     ev->srv = srv;
     ev->epfd = epoll_create1(EPOLL_CLOEXEC);
     ev->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    atomic_init(&ev->served, 0);
     for (size_t k = 0; k <= COL_EVENTS_END; k++) {
-        atomic_init(&ev->given_back[k], 0);
+        atomic_init(&ev->handed_back[k], 0);
     }
-    bool mu_ready = pthread_mutex_init(&ev->mu, NULL) == 0;
+    if (ev->epfd < 0 || ev->wakefd < 0) {
+        failed = ev->epfd < 0 ? "epoll_create1" : "eventfd";
+        err = errno;
+        goto out;
+    }
     struct epoll_event e = {.events = EPOLLIN, .data.ptr = NULL};
-    if (ev->epfd < 0 || ev->wakefd < 0 || !mu_ready ||
-        epoll_ctl(ev->epfd, EPOLL_CTL_ADD, ev->wakefd, &e) != 0 ||
-        pthread_create(&ev->thread, NULL, events_main, ev) != 0) {
-        col_log(COL_LOG_WARN, "no event thread (%s): keep-alive connections wait on their own",
-                strerror(errno));
-        if (mu_ready) {
-            pthread_mutex_destroy(&ev->mu);
-        }
-        if (ev->epfd >= 0) {
-            close(ev->epfd);
-        }
-        if (ev->wakefd >= 0) {
-            close(ev->wakefd);
-        }
-        proto_free(ev);
-        return NULL;
+    if (epoll_ctl(ev->epfd, EPOLL_CTL_ADD, ev->wakefd, &e) != 0) {
+        failed = "epoll_ctl";
+        err = errno;
+        goto out;
     }
-    return ev;
+    err = pthread_mutex_init(&ev->mu, NULL);
+    mu_ready = err == 0;
+    if (mu_ready) {
+        err = pthread_create(&ev->thread, NULL, events_main, ev); /* returns the error */
+    }
+    if (err != 0) {
+        failed = mu_ready ? "pthread_create" : "pthread_mutex_init";
+    }
+out:
+    if (failed == NULL) {
+        return ev;
+    }
+    col_log(COL_LOG_WARN, "no event thread (%s: %s): keep-alive connections wait on their own",
+            failed, strerror(err));
+    if (mu_ready) {
+        pthread_mutex_destroy(&ev->mu);
+    }
+    if (ev->epfd >= 0) {
+        close(ev->epfd);
+    }
+    if (ev->wakefd >= 0) {
+        close(ev->wakefd);
+    }
+    proto_free(ev);
+    return NULL;
 }
 
 void col_events_stop(struct col_events *ev)
@@ -473,12 +490,7 @@ void col_events_destroy(struct col_events *ev)
     proto_free(ev);
 }
 
-uint64_t col_events_served(struct col_events *ev)
+uint64_t col_events_handed_back(struct col_events *ev, enum col_events_outcome outcome)
 {
-    return ev == NULL ? 0 : atomic_load(&ev->served);
-}
-
-uint64_t col_events_given_back(struct col_events *ev, enum col_events_outcome outcome)
-{
-    return ev == NULL ? 0 : atomic_load(&ev->given_back[outcome]);
+    return ev == NULL ? 0 : atomic_load(&ev->handed_back[outcome]);
 }

@@ -4,8 +4,9 @@
  * reports on kept-alive connections wakes neither their connection threads nor one thread per
  * report (decision 008, docs/internals/collector.md).
  *
- * A connection thread that has answered a request on the agent listener parks its connection
- * here (col_events_park) and sleeps until the event thread gives it back. The event thread waits
+ * A connection thread that has answered its second (COL_SERVER_PARK_AFTER) or a later request on
+ * a kept-alive agent connection parks the connection here (col_events_park) and sleeps until the
+ * event thread hands it back. The event thread waits
  * on every parked socket with one epoll. When a request arrives whole in the connection's read
  * buffer and the server's non-blocking `begin` takes it (POST /v1/reports), the event thread
  * starts it, writes the answer once the writer's commit has completed it, and keeps the
@@ -32,7 +33,7 @@ struct col_events;
 
 /* Why the event thread gave a connection back to its thread. */
 enum col_events_outcome {
-    COL_EVENTS_NOT_PARKED,   /* the events are stopping: go on as if they were off */
+    COL_EVENTS_NOT_PARKED,   /* stopping, or epoll refused the socket: go on as if off */
     COL_EVENTS_DATA,         /* request bytes wait in c->rbuf or in TLS: read and serve them */
     COL_EVENTS_WRITE,        /* an answer is half sent: finish c->out[park.sent, park.len) */
     COL_EVENTS_CLOSE_NOTIFY, /* idle timeout, the stop, or an answer with Connection: close */
@@ -41,10 +42,10 @@ enum col_events_outcome {
 
 /* The part of a connection the event thread uses while it is parked (in struct col_conn). */
 struct col_events_park {
-    pthread_cond_t wake; /* the thread waits here, under the events' mutex, while parked */
-    bool wake_ready;
+    pthread_cond_t cv; /* the thread waits here, under the events' mutex, while parked */
+    bool cv_ready;
     bool parked;                     /* under the events' mutex */
-    enum col_events_outcome outcome; /* set when given back */
+    enum col_events_outcome outcome; /* set when handed back */
     uint64_t deadline_ms;            /* idle, or from a request's first byte: the whole request */
     uint64_t head_deadline_ms;       /* with DATA: when the head must be in (0: header timeout) */
     uint64_t started_ms;             /* the request being served */
@@ -78,11 +79,13 @@ void col_events_park_free(struct col_events_park *park);
 /*
  * Called by c's thread after it answered a request and kept the connection (c->rlen == 0, no
  * TLS bytes pending): hands c to the event thread and sleeps until it comes back. Returns why.
+ * The event thread decodes whatever report it takes, a new snapshot's full decode and diagnosis
+ * included (~0.4 ms): handing those back to run on connection threads in parallel was measured
+ * slower (decision 008).
  */
 enum col_events_outcome col_events_park(struct col_events *ev, struct col_conn *c);
 
-/* Requests served on the event thread so far, and connections given back with `outcome`. */
-uint64_t col_events_served(struct col_events *ev);
-uint64_t col_events_given_back(struct col_events *ev, enum col_events_outcome outcome);
+/* Connections handed back with `outcome` so far (for tests and diagnostics). */
+uint64_t col_events_handed_back(struct col_events *ev, enum col_events_outcome outcome);
 
 #endif

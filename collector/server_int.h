@@ -1,6 +1,8 @@
 /*
- * server_int: what server.c and server_events.c share: the server and connection structs and
- * the request helpers both run. Nothing outside those two files includes it.
+ * server_int: what server.c and server_events.c share: the server and connection structs, the
+ * limits both apply, and the request helpers both run (defined in server.c). Nothing outside
+ * those two files includes it; a connection's fields are only ever touched by the one thread
+ * that owns it at the time (its connection thread, or the event thread while it is parked).
  */
 #ifndef COL_SERVER_INT_H
 #define COL_SERVER_INT_H
@@ -35,6 +37,8 @@
  * outlives the idle timeout) close it after their one request: parking those would only add a
  * hand-off and two epoll calls per report (measured: ~5% more CPU per report in mode (a)). */
 #define COL_SERVER_PARK_AFTER 2u
+/* How long a close_notify may take to leave before the socket is closed anyway. */
+#define COL_SERVER_CLOSE_NOTIFY_MS 1000u
 
 #if defined(__SANITIZE_ADDRESS__)
 #define COL_SERVER_THREAD_STACK (1024u * 1024u) /* ASan's redzones triple frame sizes */
@@ -62,7 +66,7 @@ struct col_conn {
     struct proto_buf out;  /* the serialized response, reused; max COL_SERVER_OUT_MAX */
     struct col_conn *prev; /* in srv->conns, under srv->lock */
     struct col_conn *next;
-    /* While parked with the event thread (server_events.c): the thread waits on park_wake. */
+    /* While parked with the event thread (server_events.c): the thread waits on park.cv. */
     struct col_events_park park;
     pthread_cond_t wake;        /* the acceptor's hand-off or the stop, under srv->lock */
     bool wake_ready;            /* wake was initialized */
@@ -93,19 +97,19 @@ struct col_server {
 };
 
 /* Makes c->body hold at least `need` bytes (need <= max_body_bytes + 1); drops its contents. */
-bool col_conn_body_reserve(struct col_conn *c, size_t need);
+bool col_server_conn_body_reserve(struct col_conn *c, size_t need);
 /* After a request: the handler's view of the body ends, and buffers that one big request grew
  * are given back so an idle keep-alive connection stays small. */
-void col_conn_recycle(struct col_conn *c);
+void col_server_conn_recycle(struct col_conn *c);
 /*
  * Serializes the handler's answer into c->out (a handler that set no valid status gets a 500)
  * and frees resp. *keep: whether the connection stays open after it; *send_len: the bytes of
  * c->out to send (a HEAD answer has no body). False when it could not be serialized.
  */
-bool col_conn_output(struct col_conn *c, struct col_http_response *resp, bool *keep,
-                     size_t *send_len, int *status, size_t *body_len);
+bool col_server_conn_serialize_answer(struct col_conn *c, struct col_http_response *resp,
+                                      bool *keep, size_t *send_len, int *status, size_t *body_len);
 /* The debug access line of one request. */
-void col_conn_log_access(const struct col_conn *c, int status, size_t body_len, uint64_t started_ms,
-                         bool written);
+void col_server_conn_log_access(const struct col_conn *c, int status, size_t body_len,
+                                uint64_t started_ms, bool written);
 
 #endif

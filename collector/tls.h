@@ -1,7 +1,9 @@
 /*
  * tls: the collector's TLS layer on mbedTLS 2.28: the shared server configuration and one
- * session per connection with deadline-bounded blocking I/O; a session context can be reset and
- * reused for the next connection (it keeps its record buffers, never the previous peer's state).
+ * session per connection with deadline-bounded blocking I/O, or non-blocking I/O for the event
+ * thread (col_tls_conn_set_nonblocking; the _nb calls only while it is set); a session context
+ * can be reset and reused for the next connection (it keeps its record buffers, never the
+ * previous peer's state).
  *
  * struct col_tls owns the random generator (seeded once), the server certificate and key, the
  * client CA bundle and, per listener, an mbedtls_ssl_config plus a session cache and a ticket

@@ -1,11 +1,12 @@
 /*
  * writer: the one thread that writes reports, committing them in batches (see writer.h).
  *
- * Owns the job queue (a linked list of jobs that live on the submitters' stacks, bounded by
- * queue_max) and the thread. The thread opens one BEGIN IMMEDIATE transaction, ingests each
+ * Owns the job queue (a linked list of jobs on the heap, bounded by queue_max; the writer
+ * notifies and frees each when its batch has ended: col_writer_submit is a wait for that) and
+ * the thread. The thread opens one BEGIN IMMEDIATE transaction, ingests each
  * queued job under its own savepoint, and while reports keep arriving (the linger below) goes
  * on ingesting them into the same transaction, up to batch_max; it then commits once (one
- * fsync for the batch: group commit) and only then wakes each submitter with its own result.
+ * fsync for the batch: group commit) and only then notifies each submitter of its own result.
  * While the writer waits idle in that linger, a submitter ingests its own report into the open
  * transaction itself (on the writer's connection, which is idle then; `combining` hands it
  * back) instead of waking the writer for it. A job
@@ -28,13 +29,7 @@ struct writer_job {
     const struct col_ingest *in;
     bool duplicate;
     enum proto_rc result;
-    bool done;
-    /* A blocking submitter waits on cv for `done` under its own mutex, not the writer's: woken
-     * submitters do not queue up behind one lock the writer may still hold. */
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    /* An asynchronous job (col_writer_submit_async) has no waiter: the writer calls `notify`
-     * and frees the job instead. */
+    /* Called once the job's batch has ended; then the writer frees the job. */
     col_writer_notify_fn notify;
     void *notify_ctx;
     struct writer_job *next;
@@ -76,8 +71,8 @@ struct col_writer {
 
     pthread_mutex_t mu;
     pthread_cond_t work;
-    pthread_cond_t idle; /* destroy waits here for the submitters still inside submit */
-    size_t inside;       /* threads inside col_writer_submit */
+    pthread_cond_t idle; /* destroy waits here until every job taken was notified */
+    size_t inside;       /* jobs taken but not yet notified */
     struct writer_job *head;
     struct writer_job *tail;
     size_t depth;
@@ -308,17 +303,10 @@ static void *writer_main(void *arg)
         }
         w->jobs += batch.count;
         pthread_mutex_unlock(&w->mu);
-        /* Read `next` before `done`: once woken, a submitter's job (on its stack) is gone. */
+        /* Read `next` first: the notified job is freed. */
         for (struct writer_job *j = batch.first, *next = NULL; j != NULL; j = next) {
             next = j->next;
-            if (j->notify != NULL) {
-                writer_notify(w, j);
-                continue;
-            }
-            pthread_mutex_lock(&j->mu);
-            j->done = true;
-            pthread_cond_signal(&j->cv);
-            pthread_mutex_unlock(&j->mu);
+            writer_notify(w, j);
         }
         pthread_mutex_lock(&w->mu);
     }
@@ -452,42 +440,52 @@ static bool writer_enqueue(struct col_writer *w, struct writer_job *job, enum pr
     return true;
 }
 
+/* The blocking form waits on its own mutex and condition variable for the notification. */
+struct writer_wait {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done;
+    enum proto_rc result;
+    bool duplicate;
+};
+
+static void writer_wait_notify(void *ctx, enum proto_rc result, bool duplicate)
+{
+    struct writer_wait *wt = ctx;
+    pthread_mutex_lock(&wt->mu);
+    wt->result = result;
+    wt->duplicate = duplicate;
+    wt->done = true;
+    pthread_cond_signal(&wt->cv);
+    pthread_mutex_unlock(&wt->mu);
+}
+
 enum proto_rc col_writer_submit(struct col_writer *w, const struct col_ingest *in, bool *duplicate)
 {
     if (w == NULL || in == NULL || duplicate == NULL) {
         return PROTO_EINVAL;
     }
     *duplicate = false;
-    struct writer_job job = {.in = in, .result = PROTO_OK};
-    if (pthread_mutex_init(&job.mu, NULL) != 0) {
+    struct writer_wait wt = {.done = false, .result = PROTO_OK};
+    if (pthread_mutex_init(&wt.mu, NULL) != 0) {
         return PROTO_ENOMEM;
     }
-    if (pthread_cond_init(&job.cv, NULL) != 0) {
-        pthread_mutex_destroy(&job.mu);
+    if (pthread_cond_init(&wt.cv, NULL) != 0) {
+        pthread_mutex_destroy(&wt.mu);
         return PROTO_ENOMEM;
     }
-    enum proto_rc result = PROTO_OK;
-    pthread_mutex_lock(&w->mu);
-    w->inside++;
-    /* The job lives on this stack frame: safe because we block below until the writer has
-     * taken it off the queue and marked it done. */
-    // cppcheck-suppress autoVariables
-    bool queued = writer_enqueue(w, &job, &result);
-    pthread_mutex_unlock(&w->mu);
-    if (queued) {
-        pthread_mutex_lock(&job.mu);
-        while (!job.done) {
-            pthread_cond_wait(&job.cv, &job.mu);
+    enum proto_rc result = col_writer_submit_async(w, in, writer_wait_notify, &wt);
+    if (result == PROTO_OK) {
+        pthread_mutex_lock(&wt.mu);
+        while (!wt.done) {
+            pthread_cond_wait(&wt.cv, &wt.mu);
         }
-        pthread_mutex_unlock(&job.mu);
-        result = job.result;
-        *duplicate = job.duplicate;
+        pthread_mutex_unlock(&wt.mu);
+        result = wt.result;
+        *duplicate = wt.duplicate;
     }
-    pthread_mutex_lock(&w->mu);
-    writer_leave(w);
-    pthread_mutex_unlock(&w->mu);
-    pthread_cond_destroy(&job.cv);
-    pthread_mutex_destroy(&job.mu);
+    pthread_cond_destroy(&wt.cv);
+    pthread_mutex_destroy(&wt.mu);
     return result;
 }
 

@@ -2,7 +2,8 @@
  * writer: the single thread that commits reports to the store, in batches (group commit).
  *
  * Connection threads submit a job and block until the batch holding it has committed (then
- * they may answer 202) or failed. The queue is bounded: when it is full, submit fails at once
+ * they may answer 202) or failed (col_writer_submit); the event thread submits without blocking
+ * and is notified after the commit instead (col_writer_submit_async, decision 008). The queue is bounded: when it is full, submit fails at once
  * with PROTO_ELIMIT so the caller can answer 429 with Retry-After instead of piling up.
  * The writer owns the store's write connection; nothing else writes.
  */
