@@ -25,7 +25,8 @@ failed=0
 count=0
 for src in proto/*.c; do
     count=$((count + 1))
-    # __USE_MINGW_ANSI_STDIO: mingw's C99 printf (%zu), as the Windows build will use.
+    # __USE_MINGW_ANSI_STDIO: mingw's C99 printf (%zu), as the Windows build will use. The
+    # warnings are those of cmake/Warnings.cmake: keep the two lists the same.
     if ! "$CC" -std=c11 -D__USE_MINGW_ANSI_STDIO=1 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L \
         -O2 -Wall -Wextra -Wshadow -Wconversion -Wformat=2 -Wstrict-prototypes \
         -Wmissing-prototypes -Wvla -Werror -iquote proto -I "$inc" -c -o /dev/null "$src"; then

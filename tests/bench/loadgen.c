@@ -304,7 +304,8 @@ static double lg_self_cpu(void)
            (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
-/* ---- /metrics: TLS handshake counters, requests answered by the event thread ------------------ */
+/* ---- /metrics: TLS handshake counters, requests answered by the event thread ------------------
+ */
 
 #define LG_COUNTERS 4 /* full, resumed and failed handshakes; event-thread answers */
 
@@ -339,19 +340,19 @@ static long long lg_metric_value(const char *text, const char *name)
  * (full) TLS handshake on the admin listener, counted before the counters are rendered: with
  * `minus_own` it is taken off, so that after - before counts only the load.
  */
-static void lg_metrics_fetch(const struct lg_opts *o, long long hs[LG_COUNTERS], bool minus_own)
+static void lg_metrics_fetch(const struct lg_opts *o, long long counters[LG_COUNTERS],
+                             bool minus_own)
 {
-    static const char *names[LG_COUNTERS] = {
-        "rrasfleet_tls_handshakes_total{result=\"full\"}",
-        "rrasfleet_tls_handshakes_total{result=\"resumed\"}",
-        "rrasfleet_tls_handshakes_total{result=\"failed\"}",
-        "rrasfleet_http_requests_total{thread=\"event\"}"};
+    static const char *names[LG_COUNTERS] = {"rrasfleet_tls_handshakes_total{result=\"full\"}",
+                                             "rrasfleet_tls_handshakes_total{result=\"resumed\"}",
+                                             "rrasfleet_tls_handshakes_total{result=\"failed\"}",
+                                             "rrasfleet_http_requests_total{thread=\"event\"}"};
     char auth[512];
     struct lg_metrics_buf m;
     struct curl_slist *h = NULL;
     CURL *easy = NULL;
     for (int i = 0; i < LG_COUNTERS; i++) {
-        hs[i] = -1;
+        counters[i] = -1;
     }
     if (o->metrics_url == NULL || o->metrics_token == NULL) {
         return;
@@ -380,12 +381,12 @@ static void lg_metrics_fetch(const struct lg_opts *o, long long hs[LG_COUNTERS],
         goto out;
     }
     for (int i = 0; i < LG_COUNTERS; i++) {
-        hs[i] = lg_metric_value(proto_buf_str(&m.b), names[i]);
+        counters[i] = lg_metric_value(proto_buf_str(&m.b), names[i]);
     }
     long conns = 0;
-    if (minus_own && hs[0] > 0 &&
+    if (minus_own && counters[0] > 0 &&
         curl_easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &conns) == CURLE_OK) {
-        hs[0] -= conns;
+        counters[0] -= conns;
     }
 out:
     curl_easy_cleanup(easy);
@@ -763,7 +764,7 @@ int main(int argc, char **argv)
         }
         lg_print_errors("warm-up", &ws);
     }
-    long long hs0[LG_COUNTERS];
+    long long hs0[LG_COUNTERS]; /* handshakes full, resumed, failed; event-thread answers */
     long long hs1[LG_COUNTERS];
     lg_metrics_fetch(&o, hs0, false);
     double cpu0 = lg_pids_cpu(&o);

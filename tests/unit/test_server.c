@@ -1874,8 +1874,8 @@ static void test_event_thread_serves_kept_connections_and_hands_other_requests_b
     curl_easy_cleanup(e);
     assert_int_equal(connects, 1);
     /* The first two requests come before the connection is parked (COL_SERVER_PARK_AFTER);
-     * /metrics and the large body go back to the connection's thread; the 18 + 5 + 1 + 1 others
-     * are the event thread's. */
+     * /metrics and the large body go back to the connection's thread; the other 18 /digest, 5
+     * /digest, 1 /now and 1 empty /digest are the event thread's. */
     assert_int_equal(metric(&f, EV_EVENT), 25);
     assert_int_equal(metric(&f, EV_CONN), 5 + 4);
     assert_int_equal(col_server_events_handed_back(f.server, COL_SERVER_HANDBACK_DATA), 2);
@@ -2011,7 +2011,8 @@ static void test_answer_too_big_for_the_socket_is_finished_by_the_connection_thr
         }
     }
     /* The connection goes on, back on the event thread (the thread that finished the write
-     * parked it again): both answers count as the event thread's, the first alone as not. */
+     * parked it again): /big and this one count as the event thread's; the two /echo before
+     * parking as the connection thread's. */
     tclient_echo(&c, 1, answer, size);
     assert_int_equal(metric(&f, EV_EVENT), 2);
     assert_int_equal(metric(&f, EV_CONN), 2);
