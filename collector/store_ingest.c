@@ -35,6 +35,7 @@ struct ing_host {
     bool unchanged; /* ... and brings the snapshot and diagnosis the latest state came from */
     bool has_previous;
     int64_t previous_received_at; /* when the report the latest state comes from arrived */
+    bool same_fqdn;               /* the stored name is byte for byte the report's (case too) */
 };
 
 /* Steps a statement that returns no row and resets it. */
@@ -411,6 +412,7 @@ static enum proto_rc ing_host_find(struct col_store *st, const struct col_ingest
                        ing_column_equals(stmt, 4, facts->diagnosis_hash);
         h->has_previous = sqlite3_column_type(stmt, 5) != SQLITE_NULL;
         h->previous_received_at = sqlite3_column_int64(stmt, 5);
+        h->same_fqdn = ing_column_equals(stmt, 6, fqdn);
         sqlite3_reset(stmt);
         return PROTO_OK;
     }
@@ -615,18 +617,29 @@ static enum proto_rc ing_report_row(struct col_store *st, const struct col_inges
 /* Same snapshot, same diagnosis: the envelope's host fields, the times and the loss counts
  * move, in one row; the findings' last_seen follows from latest_received_at. */
 static enum proto_rc ing_host_seen(struct col_store *st, const struct col_ingest *in,
-                                   sqlite3_int64 host_id, int64_t collected_at, int64_t seq)
+                                   const struct ing_host *host, int64_t collected_at, int64_t seq)
 {
     sqlite3_stmt *stmt = NULL;
     enum proto_rc result = ing_stmt(st, COL_WSQL_HOST_UPDATE_SEEN, &stmt);
     if (result) {
         return result;
     }
-    ing_bind_envelope(stmt, in, host_id, collected_at, seq);
+    ing_bind_envelope(stmt, in, host->id, collected_at, seq);
     sqlite3_bind_int64(stmt, 9, in->received_at);
     sqlite3_bind_int64(stmt, 10, ing_clamp_u64(in->report->spool_dropped));
     sqlite3_bind_int64(stmt, 11, ing_clamp_u64(in->report->spool_quarantined));
-    return ing_done(stmt);
+    result = ing_done(stmt);
+    if (result || host->same_fqdn) {
+        return result;
+    }
+    /* The name's case changed (hosts match without case): keep the newest spelling. */
+    result = ing_stmt(st, COL_WSQL_HOST_SET_FQDN, &stmt);
+    if (!result) {
+        sqlite3_bind_int64(stmt, 1, host->id);
+        sqlite3_bind_text(stmt, 2, in->report->snapshot->host.fqdn, -1, SQLITE_STATIC);
+        result = ing_done(stmt);
+    }
+    return result;
 }
 
 static enum proto_rc ing_report_exists(struct col_store *st, const char *report_id, bool *exists)
@@ -668,7 +681,7 @@ static enum proto_rc ing_all(struct col_store *st, const struct col_ingest *in,
         return result;
     }
     if (host.newer && host.unchanged) {
-        return ing_host_seen(st, in, host.id, collected_at, seq);
+        return ing_host_seen(st, in, &host, collected_at, seq);
     }
     if (host.newer && in->diagnosis == NULL) {
         return PROTO_ECHANGED; /* the latest state must be rewritten: that needs the full report */

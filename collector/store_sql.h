@@ -38,8 +38,8 @@
     X(REPORT_EXISTS, "SELECT 1 FROM reports WHERE report_id = ?1")                                 \
     X(SNAPSHOT_INSERT, "INSERT OR IGNORE INTO snapshots (hash, body, size) VALUES (?1, ?2, ?3)")   \
     X(HOST_SELECT,                                                                                 \
-      "SELECT id, collected_at, last_seq, snapshot_hash, diagnosis_hash, latest_received_at "      \
-      "FROM hosts WHERE fqdn = ?1")                                                                \
+      "SELECT id, collected_at, last_seq, snapshot_hash, diagnosis_hash, latest_received_at, "     \
+      "fqdn FROM hosts WHERE fqdn = ?1")                                                           \
     X(HOST_INSERT,                                                                                 \
       "INSERT INTO hosts (fqdn, first_seen, last_seen, collected_at, last_report_id, last_seq, "   \
       "automatic_policy, spool_dropped, spool_quarantined) VALUES (?1, ?2, ?2, 0, '', -1, 1, ?3, " \
@@ -58,12 +58,15 @@
       "finding_count = ?14, finding_ids = ?15, latest_body_hash = NULL, snapshot_hash = ?16, "     \
       "diagnosis_hash = ?17, latest_received_at = ?18 WHERE id = ?1")                              \
     /* The latest state is unchanged but for the envelope: same snapshot, same diagnosis. Current  \
-     * findings and open history rows are last seen at latest_received_at: nothing to write. */    \
-    X(HOST_UPDATE_SEEN, "UPDATE hosts SET fqdn = ?2, hostname = ?3, os = ?4, agent_version = ?5, " \
+     * findings and open history rows are last seen at latest_received_at: nothing to write. The   \
+     * fqdn (?2) is left out: setting it rewrites its UNIQUE index entry, one more WAL page per    \
+     * report; HOST_SET_FQDN follows a change of its case. */                                      \
+    X(HOST_UPDATE_SEEN, "UPDATE hosts SET hostname = ?3, os = ?4, agent_version = ?5, "            \
                         "collected_at = ?6, "                                                      \
                         "last_report_id = ?7, last_seq = ?8, latest_received_at = ?9, "            \
                         "last_seen = max(last_seen, ?9), spool_dropped = spool_dropped + ?10, "    \
                         "spool_quarantined = spool_quarantined + ?11 WHERE id = ?1")               \
+    X(HOST_SET_FQDN, "UPDATE hosts SET fqdn = ?2 WHERE id = ?1")                                   \
     X(CERTS_DELETE, "DELETE FROM certs WHERE host_id = ?1")                                        \
     X(CERT_INSERT,                                                                                 \
       "INSERT INTO certs (host_id, store_index, sha1, sha256, parsed, subject, subject_cn, "       \
