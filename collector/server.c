@@ -748,33 +748,45 @@ void col_server_conn_log_access(const struct col_conn *c, int status, size_t bod
     }
 }
 
-/* Runs the handler and writes its answer. */
-static enum col_conn_next col_conn_respond(struct col_conn *c, uint64_t started_ms)
+enum col_server_after col_server_conn_after_answer(struct col_conn *c, bool sent, bool keep)
+{
+    if (!sent) {
+        return COL_SERVER_AFTER_CLOSE;
+    }
+    if (!keep) {
+        return COL_SERVER_AFTER_CLOSE_NOTIFY;
+    }
+    if (c->rlen > 0 || col_tls_conn_pending(c->tls)) {
+        return COL_SERVER_AFTER_READ; /* pipelined */
+    }
+    return COL_SERVER_AFTER_WAIT;
+}
+
+/* Runs the handler and writes its answer. True when it was sent; *keep: whether the connection
+ * stays open after it. */
+static bool col_conn_respond(struct col_conn *c, uint64_t started_ms, bool *keep)
 {
     struct col_server *srv = c->srv;
     struct col_http_response resp;
-    bool keep = false;
     size_t send_len = 0;
     int status = 0;
     size_t body_len = 0;
 
     col_http_response_init(&resp);
     srv->cfg.handler(srv->cfg.handler_ctx, c->req, &c->peer, &resp);
-    if (!col_server_conn_serialize_answer(c, &resp, &keep, &send_len, &status, &body_len)) {
-        return COL_CONN_CLOSE;
+    if (!col_server_conn_serialize_answer(c, &resp, keep, &send_len, &status, &body_len)) {
+        return false;
     }
     col_metrics_request_served(srv->cfg.metrics, false); /* before: the client may be quick */
     enum col_tls_io io = col_tls_conn_write(c->tls, c->out.data, send_len,
                                             col_server_deadline(srv->cfg.body_timeout_ms));
     col_server_conn_log_access(c, status, body_len, started_ms, io == COL_TLS_IO_OK);
-    if (io != COL_TLS_IO_OK) {
-        return COL_CONN_CLOSE;
-    }
-    if (!keep) {
-        col_tls_conn_close_notify(c->tls, col_server_deadline(COL_SERVER_CLOSE_NOTIFY_MS));
-        return COL_CONN_CLOSE;
-    }
-    return COL_CONN_CONTINUE;
+    return io == COL_TLS_IO_OK;
+}
+
+static void col_conn_say_goodbye(struct col_conn *c)
+{
+    col_tls_conn_close_notify(c->tls, col_server_deadline(COL_SERVER_CLOSE_NOTIFY_MS));
 }
 
 /*
@@ -798,20 +810,21 @@ static enum col_conn_next col_conn_park(struct col_conn *c)
             col_server_conn_log_access(c, c->park.status, c->park.body_len, c->park.started_ms,
                                        io == COL_TLS_IO_OK);
             col_server_conn_recycle(c);
-            if (io != COL_TLS_IO_OK) {
+            switch (col_server_conn_after_answer(c, io == COL_TLS_IO_OK, c->park.keep)) {
+            case COL_SERVER_AFTER_CLOSE:
                 return COL_CONN_CLOSE;
-            }
-            if (!c->park.keep) {
-                col_tls_conn_close_notify(c->tls, col_server_deadline(COL_SERVER_CLOSE_NOTIFY_MS));
+            case COL_SERVER_AFTER_CLOSE_NOTIFY:
+                col_conn_say_goodbye(c);
                 return COL_CONN_CLOSE;
-            }
-            if (c->rlen > 0 || col_tls_conn_pending(c->tls)) {
+            case COL_SERVER_AFTER_READ:
                 return COL_CONN_CONTINUE;
+            case COL_SERVER_AFTER_WAIT:
+                continue; /* answered: back to the event thread */
             }
-            continue; /* answered: back to the event thread */
+            return COL_CONN_CLOSE;
         }
         case COL_EVENTS_CLOSE_NOTIFY:
-            col_tls_conn_close_notify(c->tls, col_server_deadline(COL_SERVER_CLOSE_NOTIFY_MS));
+            col_conn_say_goodbye(c);
             return COL_CONN_CLOSE;
         case COL_EVENTS_END:
             return COL_CONN_CLOSE;
@@ -873,18 +886,26 @@ static void col_conn_serve(struct col_conn *c)
         if (col_conn_read_body(c, head_len) != COL_CONN_CONTINUE) {
             return;
         }
-        enum col_conn_next next = col_conn_respond(c, started);
+        bool keep = false;
+        bool sent = col_conn_respond(c, started, &keep);
         col_server_conn_recycle(c);
-        if (next != COL_CONN_CONTINUE) {
-            return;
-        }
         if (served < COL_SERVER_PARK_AFTER) {
             served++;
         }
-        if (srv->events != NULL && c->kind == COL_LISTENER_AGENT &&
-            served >= COL_SERVER_PARK_AFTER && c->rlen == 0 && !col_tls_conn_pending(c->tls) &&
-            col_conn_park(c) != COL_CONN_CONTINUE) {
+        switch (col_server_conn_after_answer(c, sent, keep)) {
+        case COL_SERVER_AFTER_CLOSE:
             return;
+        case COL_SERVER_AFTER_CLOSE_NOTIFY:
+            col_conn_say_goodbye(c);
+            return;
+        case COL_SERVER_AFTER_READ:
+            break;
+        case COL_SERVER_AFTER_WAIT:
+            if (srv->events != NULL && c->kind == COL_LISTENER_AGENT &&
+                served >= COL_SERVER_PARK_AFTER && col_conn_park(c) != COL_CONN_CONTINUE) {
+                return;
+            }
+            break;
         }
     }
 }

@@ -154,15 +154,20 @@ static void events_answer(struct col_events *ev, struct col_conn *c)
     }
     col_server_conn_log_access(c, status, body_len, c->park.started_ms, io == COL_TLS_IO_OK);
     col_server_conn_recycle(c);
-    if (io != COL_TLS_IO_OK) {
+    switch (col_server_conn_after_answer(c, io == COL_TLS_IO_OK, keep)) {
+    case COL_SERVER_AFTER_CLOSE:
         events_hand_back(ev, c, COL_EVENTS_END);
-    } else if (!keep) {
+        break;
+    case COL_SERVER_AFTER_CLOSE_NOTIFY:
         events_hand_back(ev, c, COL_EVENTS_CLOSE_NOTIFY);
-    } else if (c->rlen > 0 || col_tls_conn_pending(c->tls)) {
+        break;
+    case COL_SERVER_AFTER_READ:
         events_hand_back(ev, c, COL_EVENTS_DATA); /* pipelined: the thread reads on */
-    } else {
+        break;
+    case COL_SERVER_AFTER_WAIT:
         c->park.deadline_ms = col_tls_now_ms() + srv->cfg.idle_timeout_ms;
         events_arm(ev, c);
+        break;
     }
 }
 

@@ -108,6 +108,14 @@ void col_server_conn_recycle(struct col_conn *c);
  */
 bool col_server_conn_serialize_answer(struct col_conn *c, struct col_http_response *resp,
                                       bool *keep, size_t *send_len, int *status, size_t *body_len);
+/* What follows an answer, decided the same way on the connection thread and the event thread. */
+enum col_server_after {
+    COL_SERVER_AFTER_CLOSE,        /* it was not sent: close */
+    COL_SERVER_AFTER_CLOSE_NOTIFY, /* Connection: close: send close_notify, close */
+    COL_SERVER_AFTER_READ,         /* kept, and the next request's bytes are already here */
+    COL_SERVER_AFTER_WAIT          /* kept, nothing waits: wait for the next request */
+};
+enum col_server_after col_server_conn_after_answer(struct col_conn *c, bool sent, bool keep);
 /* The debug access line of one request. */
 void col_server_conn_log_access(const struct col_conn *c, int status, size_t body_len,
                                 uint64_t started_ms, bool written);
