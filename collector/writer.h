@@ -3,9 +3,10 @@
  *
  * Connection threads submit a job and block until the batch holding it has committed (then
  * they may answer 202) or failed (col_writer_submit); the event thread submits without blocking
- * and is notified after the commit instead (col_writer_submit_async, decision 008). The queue is bounded: when it is full, submit fails at once
- * with PROTO_ELIMIT so the caller can answer 429 with Retry-After instead of piling up.
- * The writer owns the store's write connection; nothing else writes.
+ * and is notified after the commit instead (col_writer_submit_async, decision 008). The queue is
+ * bounded: when it is full, submit fails at once with PROTO_ELIMIT so the caller can answer 429
+ * with Retry-After instead of piling up. The writer owns the store's write connection; nothing else
+ * writes.
  */
 #ifndef COL_WRITER_H
 #define COL_WRITER_H
