@@ -20,6 +20,7 @@
 #define COL_HTTP_MAX_HEAD 16384u /* request line + headers + blank line */
 #define COL_HTTP_MAX_HEADERS 64u
 #define COL_HTTP_MAX_TARGET 2048u
+#define COL_HTTP_ALLOW_MAX 64u /* the Allow header of a 405 */
 
 struct col_http_header {
     const char *name;  /* borrowed from the request's head copy, NUL-terminated */
@@ -61,12 +62,12 @@ bool col_http_query_get(const struct col_http_request *req, const char *name, ch
 
 struct col_http_response {
     int status;
-    const char *content_type; /* borrowed static string; NULL for no body */
-    struct proto_buf body;    /* owned */
-    unsigned retry_after_s;   /* > 0 adds Retry-After */
-    char allow[64];           /* e.g. "GET, POST": adds Allow when not empty (for 405) */
-    bool bearer_challenge;    /* adds WWW-Authenticate: Bearer (for 401) */
-    bool close;               /* force Connection: close */
+    const char *content_type;       /* borrowed static string; NULL for no body */
+    struct proto_buf body;          /* owned */
+    unsigned retry_after_s;         /* > 0 adds Retry-After */
+    char allow[COL_HTTP_ALLOW_MAX]; /* e.g. "GET, POST": adds Allow when not empty (for 405) */
+    bool bearer_challenge;          /* adds WWW-Authenticate: Bearer (for 401) */
+    bool close;                     /* force Connection: close */
 };
 
 void col_http_response_init(struct col_http_response *resp);

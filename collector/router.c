@@ -98,13 +98,13 @@ static bool router_authorize(struct col_api_call *call, const struct route *r,
     return true;
 }
 
-/* The route for the request, or NULL with resp answered 404 or 405 (Allow: the methods the path
- * takes). *arg gets the {id} segment. */
+/* The route for the request, or NULL; then resp, when given, is answered 404 or 405 (Allow: the
+ * methods the path takes). *arg gets the {id} segment. */
 static const struct route *router_match(const struct col_http_request *req,
                                         const struct col_peer *peer, const char **arg,
                                         struct col_http_response *resp)
 {
-    char allow[sizeof(resp->allow)] = "";
+    char allow[COL_HTTP_ALLOW_MAX] = "";
     for (size_t i = 0; i < ROUTER_ROUTE_COUNT; i++) {
         const struct route *r = &routes[i];
         const char *candidate_arg = "";
@@ -117,6 +117,9 @@ static const struct route *router_match(const struct col_http_request *req,
         }
         size_t used = strlen(allow);
         snprintf(allow + used, sizeof(allow) - used, "%s%s", used ? ", " : "", r->method);
+    }
+    if (resp == NULL) {
+        return NULL;
     }
     if (allow[0] != '\0') {
         snprintf(resp->allow, sizeof(resp->allow), "%s", allow);
@@ -161,13 +164,9 @@ enum col_api_begin_result col_router_begin(struct col_app *app, const struct col
                                            void *done_arg, struct col_api_report_op **op)
 {
     *op = NULL;
-    /* Answers for unknown paths and wrong methods are the blocking router's (they are rare),
-     * so the event thread's resp is matched into a scratch answer and dropped. */
-    struct col_http_response scratch;
-    col_http_response_init(&scratch);
+    /* Unknown paths and wrong methods are answered by the blocking router (they are rare). */
     const char *arg = "";
-    const struct route *match = router_match(req, peer, &arg, &scratch);
-    col_http_response_free(&scratch);
+    const struct route *match = router_match(req, peer, &arg, NULL);
     if (match == NULL || match->begin == NULL) {
         return COL_API_NOT_HERE;
     }

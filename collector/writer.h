@@ -1,12 +1,12 @@
 /*
  * writer: the single thread that commits reports to the store, in batches (group commit).
  *
- * Connection threads submit a job and block until the batch holding it has committed (then
- * they may answer 202) or failed (col_writer_submit); the event thread submits without blocking
- * and is notified after the commit instead (col_writer_submit_async, decision 008). The queue is
- * bounded: when it is full, submit fails at once with PROTO_ELIMIT so the caller can answer 429
- * with Retry-After instead of piling up. The writer owns the store's write connection; nothing else
- * writes.
+ * A report is submitted without blocking and its submitter is notified once the batch holding
+ * it has committed (then it may answer 202) or failed (col_writer_submit_async; the API's
+ * blocking handler and the event thread both use it, decision 008); col_writer_submit is the
+ * same with a wait, for tools and tests. The queue is bounded: when it is full, submit fails at
+ * once with PROTO_ELIMIT so the caller can answer 429 with Retry-After instead of piling up. The
+ * writer owns the store's write connection; nothing else writes.
  */
 #ifndef COL_WRITER_H
 #define COL_WRITER_H
