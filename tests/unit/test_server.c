@@ -1813,6 +1813,16 @@ static void tclient_echo(struct tclient *c, int count, char *answer, size_t size
     }
 }
 
+/* A mutual-TLS connection (host1) that has carried two requests, so the server has parked it
+ * with the event thread. conf is initialized here; the caller frees it. */
+static void tclient_open_parked(struct fixture *f, mbedtls_ssl_config *conf, struct tclient *c,
+                                char *answer, size_t size)
+{
+    tconf_init(conf, true, MBEDTLS_SSL_MINOR_VERSION_3, true);
+    assert_int_equal(tclient_open(c, conf, f->agent_port, NULL), 0);
+    tclient_echo(c, 2, answer, size);
+}
+
 static void test_event_thread_serves_kept_connections_and_hands_other_requests_back(void **state)
 {
     (void)state;
@@ -1897,9 +1907,8 @@ static void test_parked_connection_is_closed_with_close_notify_after_the_idle_ti
     struct col_server_config cfg = events_config();
     cfg.idle_timeout_ms = 300;
     fixture_start(&f, cfg);
-    tconf_init(&conf, true, MBEDTLS_SSL_MINOR_VERSION_3, true);
-    assert_int_equal(tclient_open(&c, &conf, f.agent_port, NULL), 0);
-    tclient_echo(&c, 4, answer, sizeof(answer)); /* two on the thread, two on the event thread */
+    tclient_open_parked(&f, &conf, &c, answer, sizeof(answer));
+    tclient_echo(&c, 2, answer, sizeof(answer)); /* on the event thread */
     double t0 = now_ms();
     assert_int_equal(tclient_read_response(&c, answer, sizeof(answer), &last), 0);
     double waited = now_ms() - t0;
@@ -1923,9 +1932,7 @@ test_a_request_that_arrives_with_the_close_on_a_parked_connection_is_answered(vo
     char answer[1024];
     int last = 0;
     fixture_start(&f, events_config());
-    tconf_init(&conf, true, MBEDTLS_SSL_MINOR_VERSION_3, true);
-    assert_int_equal(tclient_open(&c, &conf, f.agent_port, NULL), 0);
-    tclient_echo(&c, 2, answer, sizeof(answer));
+    tclient_open_parked(&f, &conf, &c, answer, sizeof(answer));
     /* Corked: the request and close_notify leave in one segment, so the event thread reads the
      * whole request and then the close in one go. */
     int one = 1;
@@ -1954,9 +1961,7 @@ static void test_half_sent_head_on_a_parked_connection_is_answered_408(void **st
     cfg.header_timeout_ms = 300;
     cfg.body_timeout_ms = 600;
     fixture_start(&f, cfg);
-    tconf_init(&conf, true, MBEDTLS_SSL_MINOR_VERSION_3, true);
-    assert_int_equal(tclient_open(&c, &conf, f.agent_port, NULL), 0);
-    tclient_echo(&c, 2, answer, sizeof(answer));
+    tclient_open_parked(&f, &conf, &c, answer, sizeof(answer));
     /* Parked now: half a head, then nothing. A whole head with half its body, likewise. */
     double t0 = now_ms();
     tclient_send(&c, "POST /echo HTTP/1.1\r\nHost: x\r\n");
@@ -1996,11 +2001,9 @@ static void test_answer_too_big_for_the_socket_is_finished_by_the_connection_thr
     char *answer = malloc(size);
     assert_non_null(answer);
     fixture_start(&f, events_config());
-    tconf_init(&conf, true, MBEDTLS_SSL_MINOR_VERSION_3, true);
     tclient_rcvbuf = 16384;
-    assert_int_equal(tclient_open(&c, &conf, f.agent_port, NULL), 0);
+    tclient_open_parked(&f, &conf, &c, answer, size);
     tclient_rcvbuf = 0;
-    tclient_echo(&c, 2, answer, size);
     /* Ask for 8 MiB and read nothing for a while: the event thread cannot wait for the socket. */
     tclient_send(&c, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
     sleep_ms(200);
