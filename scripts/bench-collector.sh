@@ -50,7 +50,7 @@ function get(line, key,    n, i, parts) {
 }
 function round_of(line,    r) { r = get(line, "round"); return r == "" ? 1 : r + 0 }
 # The round whose reports/s is the median of the rounds of k (the lower middle of an even count).
-function median_round(k,    r, n, i, j, t, order) {
+function median_round(k,    r, n, i, t, order) {
     n = 0
     for (r = 1; r <= nr[k]; r++) {
         if (!((k, r) in line) || get(line[k, r], "errors") == "all") { continue }
@@ -393,11 +393,12 @@ run_load() {
         --template "$T/template.json" --mode "$mode" --hosts "$HOSTS" --count "$COUNT" \
         --concurrency "$CONC" --label "$label" "$@" >"$T/run.out" 2>"$T/run.err" || rc=$?
     cat "$T/run.err" >&2
-    grep '^RESULT ' "$T/run.out" | sed "s/\$/ round=$ROUND/" >>"$T/results"
-    grep -q '^RESULT ' "$T/run.out" || {
+    if grep -q '^RESULT ' "$T/run.out"; then
+        grep '^RESULT ' "$T/run.out" | sed "s/\$/ round=$ROUND/" >>"$T/results"
+    else
         ERRORS=1
         echo "RESULT label=$label mode=$mode errors=all round=$ROUND" >>"$T/results"
-    }
+    fi
     [ $rc -eq 0 ] || ERRORS=1
 }
 : >"$T/results"
@@ -408,7 +409,6 @@ done
 # ratio come from the same second: the speed of this VM was seen to drift by up to 30% between
 # two runs a minute apart. The modes with a ratio target run ROUNDS such pairs; the verdict is
 # the median of the rounds' ratios (decision 010).
-ROUND=1
 for mode in $MODES; do
     rounds=$ROUNDS
     [ "$mode" != noresume ] || rounds=1 # no ratio target, and 10 s per run
