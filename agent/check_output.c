@@ -5,6 +5,7 @@
 
 #include "alloc.h"
 #include "json.h"
+#include "timefmt.h"
 #include "x509.h"
 
 #define CHECK_COL_SUBJECT 26

@@ -6,6 +6,7 @@
 #include "bundle.h"
 #include "cli.h"
 #include "json.h"
+#include "uuid.h"
 
 /* Moves the diagnosis' findings into the report (the report then owns them). */
 static void collect_take_findings(struct proto_report *report, struct proto_diagnosis *diag)

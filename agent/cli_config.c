@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "config.h"
+#include "agent_config.h"
 
 static void config_usage(FILE *to)
 {

@@ -8,7 +8,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "limits.h"
+#include "caps.h"
+#include "timefmt.h"
 #include "x509.h"
 
 #define AGENT_MAX_EXPIRY_DAYS 3650L

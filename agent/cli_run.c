@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "config.h"
+#include "agent_config.h"
 #include "run.h"
 #include "spool.h"
 #include "transport.h"

@@ -20,6 +20,8 @@
 #include "bundle.h"
 #include "json.h"
 #include "printf_like.h"
+#include "timefmt.h"
+#include "uuid.h"
 #include "x509.h"
 
 #define RUN_SLEEP_SLICE_MS 200u /* the real sleep checks the stop flag this often */

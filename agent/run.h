@@ -16,7 +16,7 @@
 #include <stdio.h>
 
 #include "backoff.h"
-#include "config.h"
+#include "agent_config.h"
 #include "spool.h"
 #include "transport.h"
 

@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
+#include "agent_config.h"
 
 #define AGENT_TRANSPORT_MAX_RESPONSE (64u * 1024u) /* response body kept; the rest is ignored */
 #define AGENT_REPORTS_PATH "/v1/reports"

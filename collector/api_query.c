@@ -12,8 +12,9 @@
 #include <time.h>
 
 #include "api.h"
-#include "limits.h"
+#include "caps.h"
 #include "table_render.h"
+#include "timefmt.h"
 #include "x509.h"
 
 #define API_DEFAULT_LIMIT 100u

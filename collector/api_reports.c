@@ -15,7 +15,7 @@
 #include "api.h"
 #include "json.h"
 #include "json_span.h"
-#include "limits.h"
+#include "caps.h"
 #include "log.h"
 #include "snapcache.h"
 #include "writer.h"

@@ -7,7 +7,7 @@
 #ifndef COL_APP_H
 #define COL_APP_H
 
-#include "config.h"
+#include "collector_config.h"
 #include "diagnose.h"
 #include "metrics.h"
 #include "snapcache.h"

@@ -19,7 +19,7 @@
 #include "alloc.h"
 #include "app.h"
 #include "checkpoint.h"
-#include "config.h"
+#include "collector_config.h"
 #include "log.h"
 #include "retention.h"
 #include "router.h"

@@ -35,7 +35,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
-#include "limits.h"
+#include "caps.h"
 #include "log.h"
 #include "tls.h"
 #include "server_events.h"

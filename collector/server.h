@@ -16,7 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "config.h"
+#include "collector_config.h"
 #include "http.h"
 #include "metrics.h"
 #include "peer.h"

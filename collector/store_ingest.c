@@ -20,7 +20,7 @@
 #include "alloc.h"
 #include "buf.h"
 #include "json_span.h"
-#include "limits.h"
+#include "caps.h"
 #include "store.h"
 #include "store_int.h"
 

@@ -15,9 +15,10 @@
 
 #include "alloc.h"
 #include "buf.h"
-#include "limits.h"
+#include "caps.h"
 #include "store.h"
 #include "store_int.h"
+#include "timefmt.h"
 #include "x509.h"
 
 #define QRY_LIMIT_MAX COL_QUERY_MAX_LIMIT

@@ -17,7 +17,7 @@
 
 #include "alloc.h"
 #include "hex.h"
-#include "limits.h"
+#include "caps.h"
 #include "store.h"
 #include "store_int.h"
 

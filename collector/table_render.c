@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "text.h"
+#include "timefmt.h"
 #include "x509.h"
 
 #define RENDER_TIME_TEXT 32u /* "YYYY-MM-DDTHH:MM:SSZ" and then some */

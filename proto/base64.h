@@ -10,7 +10,7 @@
  * Non-zero bits left over before the padding ("QR==" has 4 spare bits set) are ACCEPTED and
  * discarded, exactly as mbedTLS 2.28's mbedtls_base64_decode did behind the alphabet check that
  * the report decoder used before this module, so no report changes from accepted to refused or
- * back. tests/unit/test_base64.c and tests/fuzz/fuzz_base64.c check that equivalence.
+ * back. tests/unit/proto/test_base64.c and tests/fuzz/fuzz_base64.c check that equivalence.
  */
 #ifndef PROTO_BASE64_H
 #define PROTO_BASE64_H

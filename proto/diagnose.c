@@ -15,8 +15,9 @@
 #include <strings.h>
 
 #include "alloc.h"
-#include "limits.h"
+#include "caps.h"
 #include "printf_like.h"
+#include "timefmt.h"
 #include "x509.h"
 
 #define DIAG_L2TP_PORT 1701L

@@ -13,7 +13,7 @@
 
 #include "alloc.h"
 #include "buf.h"
-#include "limits.h"
+#include "caps.h"
 
 /* Longest attribute type kept (a dotted OID may be long; anything longer is refused). */
 #define DN_MAX_TYPE 128u

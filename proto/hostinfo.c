@@ -15,8 +15,9 @@
 #include <strings.h>
 
 #include "alloc.h"
-#include "limits.h"
+#include "caps.h"
 #include "text.h"
+#include "timefmt.h"
 #include "x509.h"
 
 #define HOSTINFO_NUMBER_MAX 16u

@@ -5,7 +5,7 @@
  * Owns the mapping between the proto model and the document that schema/json/report.schema.json
  * describes; the two must change together. The decoder trusts nothing: size, nesting depth and
  * NUL bytes are checked before cJSON sees the text, then every member's type and every cap of
- * limits.h, naming the first offending member. It never re-parses certificate DER (the collector
+ * caps.h, naming the first offending member. It never re-parses certificate DER (the collector
  * does) and never re-derives typed fields the document carries. All memory goes through alloc.h.
  */
 #include "json.h"
@@ -19,8 +19,9 @@
 #include "alloc.h"
 #include "base64.h"
 #include "buf.h"
-#include "limits.h"
+#include "caps.h"
 #include "printf_like.h"
+#include "timefmt.h"
 #include "x509.h"
 
 /* 2^53: the largest integer a JSON number (an IEEE double) carries exactly. */

@@ -1,7 +1,7 @@
 /*
  * json: the report wire format (DESIGN §7) on cJSON: encode, and strict decode.
  *
- * Decoding checks every member's type and the caps of limits.h (document size, depth, array
+ * Decoding checks every member's type and the caps of caps.h (document size, depth, array
  * lengths, string lengths), ignores unknown members (forward compatibility) and names the first
  * offending member in `err->field` as a JSON-pointer-like path ("snapshot.certs[3].sha1").
  * Encode then decode gives back an equal report. The schema is schema/json/report.schema.json.
@@ -61,8 +61,5 @@ cJSON *proto_json_from_host(const struct proto_host *host);
 cJSON *proto_json_from_cert(const struct proto_cert *cert);
 cJSON *proto_json_from_finding(const struct proto_finding *finding);
 cJSON *proto_json_from_snapshot(const struct proto_snapshot *snap);
-
-/* Generates a random version-4 UUID into out (37 bytes). PROTO_EIO if no randomness. */
-enum proto_rc proto_uuid_v4(char out[37]);
 
 #endif

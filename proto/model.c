@@ -7,7 +7,7 @@
 #include <strings.h>
 
 #include "alloc.h"
-#include "limits.h"
+#include "caps.h"
 
 const struct proto_rule_field_info proto_rule_fields[PROTO_RULE_FIELD_COUNT] = {
     [PROTO_RULE_NAME] = {"Rule Name", "name"},

@@ -3,7 +3,7 @@
  *
  * A snapshot owns everything it points to; proto_snapshot_destroy() frees all of it. Sources
  * (capture bundle, live Win32) fill it through the proto_snapshot_add_* functions, which enforce
- * the count caps of limits.h. A source failure is recorded with proto_snapshot_add_error() and
+ * the count caps of caps.h. A source failure is recorded with proto_snapshot_add_error() and
  * is data, never a crash. The model never holds secrets: parsers redact before storing.
  */
 #ifndef PROTO_MODEL_H

@@ -16,7 +16,7 @@
 
 #include "alloc.h"
 #include "buf.h"
-#include "limits.h"
+#include "caps.h"
 #include "text.h"
 
 #define CONSEC_LABEL_COLUMN 38u

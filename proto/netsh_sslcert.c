@@ -17,7 +17,7 @@
 #include <strings.h>
 
 #include "alloc.h"
-#include "limits.h"
+#include "caps.h"
 #include "text.h"
 
 #define SSLCERT_QUOTE_MAX 120

@@ -12,7 +12,7 @@ enum proto_rc {
     PROTO_OK = 0,
     PROTO_ENOMEM,       /* an allocation failed */
     PROTO_EINVAL,       /* the caller passed something invalid (programmer error) */
-    PROTO_ELIMIT,       /* input exceeds a named limit in limits.h */
+    PROTO_ELIMIT,       /* input exceeds a named limit in caps.h */
     PROTO_EPARSE,       /* input is malformed */
     PROTO_ETYPE,        /* a JSON member has the wrong type */
     PROTO_EMISSING,     /* a required member or file is missing */

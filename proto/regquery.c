@@ -16,7 +16,7 @@
 #include <strings.h>
 
 #include "alloc.h"
-#include "limits.h"
+#include "caps.h"
 #include "text.h"
 
 #define REGQUERY_TYPE_MAX 32u

@@ -15,7 +15,7 @@
 
 #include "alloc.h"
 #include "buf.h"
-#include "limits.h"
+#include "caps.h"
 
 /* Code points of bytes 0x80..0xFF, written from the IBM code page 437 definition. */
 static const uint16_t text_cp437[128] = {

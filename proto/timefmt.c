@@ -1,13 +1,13 @@
 /*
- * timefmt: RFC 3339 timestamps <-> Unix seconds (declared in x509.h, used for report times and
- * certificate validity).
+ * timefmt: RFC 3339 timestamps <-> Unix seconds, used for report times and certificate
+ * validity.
  *
  * Pure calendar arithmetic on the proleptic Gregorian calendar (days-from-civil), so it never
  * depends on timegm, the TZ variable or the size of time_t. Accepts years 0000-9999, the whole
  * RFC 3339 range, so every date a certificate can carry round-trips. Owns no memory. Leap
  * seconds (:60) are refused rather than folded.
  */
-#include "x509.h"
+#include "timefmt.h"
 
 #include <stdbool.h>
 #include <stdio.h>

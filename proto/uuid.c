@@ -1,12 +1,12 @@
 /*
- * uuid: random version-4 UUIDs (RFC 4122 §4.4) for report ids, declared in json.h.
+ * uuid: random version-4 UUIDs (RFC 4122 §4.4) for report ids.
  *
  * Owns only the choice of randomness source. Never falls back to a weak generator (rand(),
  * the clock): a report id is an idempotency key, so without real randomness it fails with
  * PROTO_EIO. Windows randomness (BCryptGenRandom) needs windows.h, which lives only in
  * *_win32.c files, so on _WIN32 this returns PROTO_EUNSUPPORTED until that file exists.
  */
-#include "json.h"
+#include "uuid.h"
 
 #include <stdio.h>
 

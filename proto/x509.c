@@ -26,9 +26,10 @@
 #include "alloc.h"
 #include "buf.h"
 #include "hex.h"
-#include "limits.h"
+#include "caps.h"
 #include "printf_like.h"
 #include "text.h"
+#include "timefmt.h"
 
 /* Longest dotted OID text kept; real ones are under 64 characters. */
 #define X509_MAX_OID_TEXT 200u

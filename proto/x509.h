@@ -23,9 +23,4 @@
 enum proto_rc proto_x509_facts(const unsigned char *der, size_t len, struct proto_cert *cert,
                                char *why, size_t why_size);
 
-/* Converts "YYYY-MM-DDTHH:MM:SSZ" (RFC 3339, 'Z' or ±HH:MM offset) to Unix seconds. */
-enum proto_rc proto_time_parse_rfc3339(const char *s, int64_t *out);
-/* Formats Unix seconds as "YYYY-MM-DDTHH:MM:SSZ" into buf (at least 21 bytes). */
-enum proto_rc proto_time_format_rfc3339(int64_t t, char *buf, size_t size);
-
 #endif

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "timefmt.h"
 #include "x509.h"
 
 /* Where an option may be used. */

@@ -28,6 +28,7 @@
 #include "bundle.h"
 #include "diagnose.h"
 #include "json.h"
+#include "uuid.h"
 
 #define BENCH_MAX_CERTS 2000L
 #define BENCH_MAX_RULES 1000L

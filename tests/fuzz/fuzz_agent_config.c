@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../agent/config.h"
+#include "agent_config.h"
 #include "alloc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

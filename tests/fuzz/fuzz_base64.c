@@ -14,7 +14,7 @@
 
 #include "alloc.h"
 #include "base64.h"
-#include "limits.h"
+#include "caps.h"
 
 #define FUZZ_BASE64_MAX (4u * ((PROTO_MAX_CERT_DER_BYTES + 2u) / 3u)) /* as dec_der caps it */
 

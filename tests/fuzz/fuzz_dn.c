@@ -9,7 +9,7 @@
 
 #include "alloc.h"
 #include "dn.h"
-#include "limits.h"
+#include "caps.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "limits.h"
+#include "caps.h"
 #include "netsh_consec.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

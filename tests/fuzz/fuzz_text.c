@@ -9,7 +9,7 @@
 
 #include "alloc.h"
 #include "hostinfo.h"
-#include "limits.h"
+#include "caps.h"
 #include "netsh_consec.h"
 #include "netsh_sslcert.h"
 #include "regquery.h"

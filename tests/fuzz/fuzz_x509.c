@@ -10,8 +10,9 @@
 
 #include "alloc.h"
 #include "dn.h"
-#include "limits.h"
+#include "caps.h"
 #include "model.h"
+#include "timefmt.h"
 #include "x509.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -19,6 +19,7 @@
 #include "bundle.h"
 #include "diagnose.h"
 #include "json.h"
+#include "uuid.h"
 
 const char *testutil_fixture(const char *relative)
 {

@@ -19,7 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../agent/config.h"
+#include "agent_config.h"
 #include "alloc.h"
 #include "json.h"
 #include "run.h"

@@ -11,7 +11,7 @@
 
 #include "alloc.h"
 #include "hostinfo.h"
-#include "limits.h"
+#include "caps.h"
 #include "testutil.h"
 
 static enum proto_rc parse(const char *text, struct proto_host *host, unsigned *cp)

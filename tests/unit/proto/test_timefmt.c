@@ -10,6 +10,7 @@
 
 #include <string.h>
 
+#include "timefmt.h"
 #include "x509.h"
 
 static int64_t parse_ok(const char *s)

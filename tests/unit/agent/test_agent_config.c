@@ -17,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../agent/config.h"
+#include "agent_config.h"
 #include "alloc.h"
 
 #define GOOD_SETTINGS                                                                              \

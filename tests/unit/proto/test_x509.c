@@ -14,9 +14,10 @@
 
 #include "alloc.h"
 #include "dn.h"
-#include "limits.h"
+#include "caps.h"
 #include "model.h"
 #include "testutil.h"
+#include "timefmt.h"
 #include "x509.h"
 
 static const char *const fixture_names[] = {

@@ -13,7 +13,7 @@
 
 #include "alloc.h"
 #include "dn.h"
-#include "limits.h"
+#include "caps.h"
 
 static void parse_ok(const char *text, struct proto_dn *dn)
 {

@@ -1,5 +1,5 @@
 /*
- * config: the collector's settings table (STYLE rule 10) and its loader.
+ * collector_config: the collector's settings table (STYLE rule 10) and its loader.
  *
  * col_config_table is the one place a setting is declared: key, type, default, limits and the
  * line of documentation that docs/collector-config.md is generated from. col_config_load
@@ -7,7 +7,7 @@
  * (log level words, HOST:PORT listeners, the expected CA as a DN). Whether the TLS files exist
  * is judged by `serve`, not here, so `config --print` works without them.
  */
-#include "config.h"
+#include "collector_config.h"
 
 #include <errno.h>
 #include <stdlib.h>

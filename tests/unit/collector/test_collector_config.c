@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "collector_config.h"
 #include "testutil.h"
 
 struct fixture {

@@ -1,12 +1,12 @@
 /*
- * config: the agent's settings table and the checks that span several keys.
+ * agent_config: the agent's settings table and the checks that span several keys.
  *
  * The table below is the single place a setting is declared: conftab parses the file and the
  * flags with it, `config --print` shows it with origins, and `config --markdown` documents it.
  * Limits are chosen so that a mistyped value is refused rather than obeyed: an interval of
  * seconds, a jitter of at most half the interval, timeouts a collector can meet.
  */
-#include "config.h"
+#include "agent_config.h"
 
 #include <ctype.h>
 #include <stdarg.h>

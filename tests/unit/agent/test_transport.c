@@ -15,7 +15,7 @@
 
 #include <string.h>
 
-#include "../../agent/config.h"
+#include "agent_config.h"
 #include "alloc.h"
 #include "transport.h"
 

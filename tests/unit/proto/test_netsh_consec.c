@@ -12,7 +12,7 @@
 
 #include "alloc.h"
 #include "buf.h"
-#include "limits.h"
+#include "caps.h"
 #include "netsh_consec.h"
 #include "testutil.h"
 #include "text.h"

@@ -1,5 +1,5 @@
 /*
- * config: the agent's settings (DESIGN §11, STYLE rule 10) as one proto/conftab table.
+ * agent_config: the agent's settings (DESIGN §11, STYLE rule 10) as one proto/conftab table.
  *
  * Owns the table (key, type, default, limits, description) and the checks that span several
  * keys (URL form, backoff base <= cap, a parsable expected CA). Precedence: flags > file >
@@ -15,7 +15,7 @@
 
 #include "conftab.h"
 #include "diagnose.h"
-#include "limits.h"
+#include "caps.h"
 
 #define AGENT_CONFIG_PATH_BYTES 1024u /* a file or folder path, with its NUL */
 #define AGENT_CONFIG_URL_BYTES 1024u

@@ -29,6 +29,7 @@
 #include "store.h"
 #include "store_int.h"
 #include "testutil.h"
+#include "uuid.h"
 #include "writer.h"
 #include "writer_int.h"
 

@@ -1,13 +1,13 @@
 /*
- * limits: every cap on outside input, in one place (STYLE rule 6).
+ * caps: every cap on outside input, in one place (STYLE rule 6).
  *
  * Parsers reject input beyond these with PROTO_ELIMIT rather than allocate without bound.
  * The collector and agent may lower the transport-level ones by configuration, never raise
  * the structural ones. The JSON Schemas in schema/json repeat these numbers; a test keeps
  * them in step.
  */
-#ifndef PROTO_LIMITS_H
-#define PROTO_LIMITS_H
+#ifndef PROTO_CAPS_H
+#define PROTO_CAPS_H
 
 /* Files of a capture bundle and the text they hold. */
 #define PROTO_MAX_TEXT_FILE_BYTES (4u * 1024u * 1024u) /* one netsh/reg/host text file */

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "alloc.h"
-#include "limits.h"
+#include "caps.h"
 #include "testutil.h"
 #include "text.h"
 

@@ -3,8 +3,8 @@
  *
  * Builds a report that uses every field, checks encode -> decode gives it back field for field
  * and that re-encoding is byte-identical, then breaks the encoded document one member at a time
- * and checks the decoder names that member. Also: caps of limits.h, depth, size, OOM paths, and
- * that the schema repeats limits.h. With RRAS_WRITE_REPORT=path set, only writes the encoded
+ * and checks the decoder names that member. Also: caps of caps.h, depth, size, OOM paths, and
+ * that the schema repeats caps.h. With RRAS_WRITE_REPORT=path set, only writes the encoded
  * report there (tests/integration/test_schema.sh validates it against the schema).
  */
 #include <setjmp.h>
@@ -22,8 +22,9 @@
 
 #include "alloc.h"
 #include "json.h"
-#include "limits.h"
+#include "caps.h"
 #include "testutil.h"
+#include "uuid.h"
 
 #define TEST_UUID "0f8fad5b-d9cb-469f-a165-70867728950e"
 #define TEST_SHA1_A "A94A8FE5CCB19BA61C4C0873D391E987982FBBD3"
@@ -1494,7 +1495,7 @@ static void test_schema_repeats_the_caps_of_limits_h(void **state)
     for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
         double got = schema_number(schema, caps[i].path);
         if (got < caps[i].value || got > caps[i].value) {
-            fail_msg("%s is %.0f in the schema, %.0f in limits.h", caps[i].path, got,
+            fail_msg("%s is %.0f in the schema, %.0f in caps.h", caps[i].path, got,
                      caps[i].value);
         }
     }

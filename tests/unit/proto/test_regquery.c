@@ -11,7 +11,7 @@
 
 #include "alloc.h"
 #include "buf.h"
-#include "limits.h"
+#include "caps.h"
 #include "regquery.h"
 #include "testutil.h"
 #include "text.h"

@@ -19,9 +19,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../collector/ctl/args.c"
-#include "../../collector/ctl/output.c"
-#include "../../collector/ctl/settings.c"
+#include "../../../collector/ctl/args.c"
+#include "../../../collector/ctl/output.c"
+#include "../../../collector/ctl/settings.c"
 
 /* Stands in for curl_easy_escape: everything but ALPHA DIGIT - . _ ~ as %XX. */
 static char *test_escape(void *ctx, const char *s)
