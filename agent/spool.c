@@ -19,9 +19,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <mbedtls/sha256.h>
-
 #include "alloc.h"
+#include "digest.h"
 #include "spool.h"
 
 /* Record header layout (all integers little-endian). */
@@ -350,12 +349,6 @@ static bool spool_parse_record_name(const char *name, uint64_t *seq)
 
 /* ---- the record format (pure) ---- */
 
-static enum proto_rc spool_sha256(const unsigned char *data, size_t len,
-                                  unsigned char out[SPOOL_SHA_LEN])
-{
-    return mbedtls_sha256_ret(data, len, out, 0) == 0 ? PROTO_OK : PROTO_ECRYPTO;
-}
-
 /* Checks the fixed fields of a header (not the length against a file, not the checksum). */
 static enum proto_rc spool_header_parse(const unsigned char *h, uint64_t *seq, uint64_t *body_len)
 {
@@ -399,7 +392,7 @@ enum proto_rc agent_spool_record_check(const unsigned char *data, size_t len, ui
                                                                              : PROTO_EPARSE;
     }
     unsigned char sha[SPOOL_SHA_LEN];
-    result = spool_sha256(data + AGENT_SPOOL_HEADER_BYTES, (size_t)n, sha);
+    result = proto_sha256(data + AGENT_SPOOL_HEADER_BYTES, (size_t)n, sha);
     if (result != PROTO_OK) {
         return result;
     }
@@ -436,7 +429,7 @@ enum proto_rc agent_spool_record_encode(uint64_t seq, const char *body, size_t l
     if (len != 0) {
         memcpy(rec + AGENT_SPOOL_HEADER_BYTES, body, len);
     }
-    enum proto_rc result = spool_sha256(rec + AGENT_SPOOL_HEADER_BYTES, len, rec + SPOOL_OFF_SHA);
+    enum proto_rc result = proto_sha256(rec + AGENT_SPOOL_HEADER_BYTES, len, rec + SPOOL_OFF_SHA);
     if (result != PROTO_OK) {
         proto_free(rec);
         return result;
@@ -460,7 +453,7 @@ static enum proto_rc spool_state_save(struct agent_spool *sp)
     spool_put_u64(buf + 12, sp->next_seq);
     spool_put_u64(buf + 20, sp->dropped);
     spool_put_u64(buf + 28, sp->quarantined);
-    enum proto_rc result = spool_sha256(buf, SPOOL_STATE_SUMMED, buf + SPOOL_STATE_SUMMED);
+    enum proto_rc result = proto_sha256(buf, SPOOL_STATE_SUMMED, buf + SPOOL_STATE_SUMMED);
     if (result == PROTO_OK) {
         result = spool_path(sp, NULL, "tmp-state", tmp);
     }
@@ -493,7 +486,7 @@ static bool spool_state_load(struct agent_spool *sp)
     if (rc != PROTO_OK || got != SPOOL_STATE_BYTES ||
         memcmp(buf, SPOOL_STATE_MAGIC, SPOOL_MAGIC_LEN) != 0 ||
         spool_get_u32(buf + 8) != SPOOL_STATE_VERSION ||
-        spool_sha256(buf, SPOOL_STATE_SUMMED, sha) != PROTO_OK ||
+        proto_sha256(buf, SPOOL_STATE_SUMMED, sha) != PROTO_OK ||
         memcmp(sha, buf + SPOOL_STATE_SUMMED, SPOOL_SHA_LEN) != 0) {
         return false;
     }

@@ -53,10 +53,6 @@ const struct proto_conf_entry col_config_table[] = {
      COL_SIZE(ticket_key_file),
      "File (mode 0600, made at first start) keeping the agent listener's session-ticket keys, so "
      "agents resume their TLS sessions across a restart; empty: the db path + \"-tickets\""},
-    {"tls_gcm_accel", PROTO_CONF_BOOL, "true", 0, 0, COL_OFF(tls_gcm_accel), 0,
-     "AES-GCM TLS records sealed and opened with AES-NI by the collector instead of by mbedTLS "
-     "2.28 (decision 006; on only when the CPU has AES-NI and a self-test at start agrees with "
-     "mbedTLS)"},
     {"event_keepalive", PROTO_CONF_BOOL, "true", 0, 0, COL_OFF(event_keepalive), 0,
      "Idle keep-alive agent connections wait on one event thread, which also reads and answers "
      "the reports that arrive whole on them (decision 008); false: each connection's own thread "

@@ -25,7 +25,6 @@ struct col_config {
     unsigned long idle_timeout_ms;
     unsigned long handshake_timeout_ms;
     bool session_tickets;
-    bool tls_gcm_accel;
     bool event_keepalive;
     char ticket_key_file[512];
     char expected_ca[1024];

@@ -13,7 +13,6 @@
 
 #include "alloc.h"
 #include "ticket_keys.h"
-#include "tls_gcm.h"
 
 /* Upper bounds in seconds; an implicit +Inf bucket follows. Ingest waits for an fsync. */
 static const double col_metrics_bounds[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
@@ -264,17 +263,6 @@ static enum proto_rc col_metrics_render_transport(struct col_metrics *m, struct 
                                    (unsigned long long)col_metrics_get(&m->handshakes_full),
                                    (unsigned long long)col_metrics_get(&m->handshakes_resumed),
                                    (unsigned long long)col_metrics_get(&m->handshakes_failed));
-    }
-    if (result == PROTO_OK) {
-        result = col_metrics_header(
-            out, "rrasfleet_tls_gcm_accelerated_records_total", "counter",
-            "AES-GCM TLS records (and session tickets) sealed or opened by the collector's AES-NI "
-            "path (decision 006); "
-            "stays 0 while mbedTLS does them.");
-    }
-    if (result == PROTO_OK) {
-        result = proto_buf_appendf(out, "rrasfleet_tls_gcm_accelerated_records_total %llu\n",
-                                   (unsigned long long)col_tls_gcm_records());
     }
     if (result == PROTO_OK) {
         result = col_metrics_header(

@@ -40,7 +40,6 @@
 #include "tls.h"
 #include "server_events.h"
 #include "server_int.h"
-#include "tls_gcm.h"
 
 static const char *const col_server_kind_names[COL_SERVER_LISTENERS] = {"agent", "admin"};
 
@@ -53,7 +52,6 @@ void col_server_config_from(struct col_server_config *out, const struct col_conf
     out->tls_key = cfg->tls_key;
     out->client_ca = cfg->client_ca;
     out->session_tickets = cfg->session_tickets;
-    out->tls_gcm_library_only = !cfg->tls_gcm_accel;
     out->event_keepalive = cfg->event_keepalive;
     /* Next to the database by default: a directory only the collector's user writes. */
     int n =
@@ -329,12 +327,6 @@ enum proto_rc col_server_create(const struct col_server_config *cfg, struct col_
         .session_cache_max = 0,
         .session_lifetime_s = 0,
     };
-    char gcm_path[160];
-    result = col_tls_gcm_setup(!cfg->tls_gcm_library_only, gcm_path, sizeof(gcm_path));
-    if (result != PROTO_OK) {
-        col_server_errf(err, err_size, "TLS record protection: %s", gcm_path);
-        goto out;
-    }
     result = col_tls_create(&ts, &srv->tls, err, err_size);
     if (result != PROTO_OK) {
         goto out;
@@ -357,9 +349,9 @@ enum proto_rc col_server_create(const struct col_server_config *cfg, struct col_
     col_server_raise_fd_limit(srv->cfg.max_connections);
     col_log(COL_LOG_INFO,
             "listening: agent port %u (mutual TLS), admin port %u; max %lu connections, "
-            "session tickets %s; AES-GCM records: %s",
+            "session tickets %s",
             srv->port[COL_LISTENER_AGENT], srv->port[COL_LISTENER_ADMIN], srv->cfg.max_connections,
-            cfg->session_tickets ? "on" : "off", gcm_path);
+            cfg->session_tickets ? "on" : "off");
 out:
     if (result != PROTO_OK) {
         col_server_destroy(srv);

@@ -67,7 +67,6 @@ struct col_server_config {
     const char *client_ca; /* required when agent_listen is set */
     bool session_tickets;
     char ticket_key_file[600];     /* "": ticket keys in memory only (a restart forgets them) */
-    bool tls_gcm_library_only;     /* false (default): AES-GCM records by tls_gcm when it can */
     unsigned long max_connections; /* beyond it: accepted and closed at once */
     unsigned long max_body_bytes;  /* larger Content-Length: 413 before reading */
     unsigned long handshake_timeout_ms; /* from accept to the end of the TLS handshake */

@@ -9,34 +9,32 @@
  */
 #include <string.h>
 
-#include <mbedtls/sha256.h>
-
 #include "alloc.h"
 #include "hex.h"
 #include "json_span.h"
-#include "sha256.h"
+#include "digest.h"
 #include "store.h"
 
 #define FACTS_SNAPSHOT_KEY "snapshot"
 
 /* Every field is length-prefixed, so no two different diagnoses feed the same bytes. */
-static void facts_feed_u64(mbedtls_sha256_context *ctx, uint64_t v)
+static void facts_feed_u64(struct proto_sha256_stream *ctx, uint64_t v)
 {
     unsigned char b[8];
     for (size_t i = 0; i < 8; i++) {
         b[i] = (unsigned char)(v >> (8 * i));
     }
-    mbedtls_sha256_update_ret(ctx, b, sizeof(b));
+    proto_sha256_update(ctx, b, sizeof(b));
 }
 
-static void facts_feed_str(mbedtls_sha256_context *ctx, const char *s)
+static void facts_feed_str(struct proto_sha256_stream *ctx, const char *s)
 {
     size_t len = s != NULL ? strlen(s) : 0;
     facts_feed_u64(ctx, s != NULL ? (uint64_t)len + 1 : 0); /* NULL and "" differ */
-    mbedtls_sha256_update_ret(ctx, (const unsigned char *)s, len);
+    proto_sha256_update(ctx, (const unsigned char *)s, len);
 }
 
-static void facts_feed_strv(mbedtls_sha256_context *ctx, const struct proto_strv *v)
+static void facts_feed_strv(struct proto_sha256_stream *ctx, const struct proto_strv *v)
 {
     facts_feed_u64(ctx, v->count);
     for (size_t i = 0; i < v->count; i++) {
@@ -48,9 +46,8 @@ static void facts_diagnosis_hash(const struct proto_diagnosis *d,
                                  char out[PROTO_SHA256_HEX_LEN + 1])
 {
     unsigned char digest[32];
-    mbedtls_sha256_context ctx;
-    mbedtls_sha256_init(&ctx);
-    mbedtls_sha256_starts_ret(&ctx, 0);
+    struct proto_sha256_stream ctx;
+    proto_sha256_init(&ctx);
     facts_feed_u64(&ctx, d->automatic_policy);
     facts_feed_u64(&ctx, (uint64_t)(int64_t)d->predicted);
     facts_feed_u64(&ctx, d->eligible_count);
@@ -66,8 +63,10 @@ static void facts_diagnosis_hash(const struct proto_diagnosis *d,
         facts_feed_strv(&ctx, &f->certs);
         facts_feed_strv(&ctx, &f->rules);
     }
-    mbedtls_sha256_finish_ret(&ctx, digest);
-    mbedtls_sha256_free(&ctx);
+    if (proto_sha256_final(&ctx, digest) != PROTO_OK) {
+        out[0] = '\0'; /* no digest: the store then treats the diagnosis as changed */
+        return;
+    }
     proto_hex_encode(digest, sizeof(digest), false, out);
 }
 
@@ -109,8 +108,10 @@ void col_ingest_facts_of_span(const char *body, size_t off, size_t len,
     out->snapshot = body + off;
     out->snapshot_len = len;
     out->snapshot_offset = (int64_t)off;
-    proto_sha256(out->snapshot, len, digest);
-    proto_hex_encode(digest, sizeof(digest), false, out->snapshot_hash);
+    /* No digest leaves snapshot_hash empty, which the store refuses (never a wrong address). */
+    if (proto_sha256(out->snapshot, len, digest) == PROTO_OK) {
+        proto_hex_encode(digest, sizeof(digest), false, out->snapshot_hash);
+    }
 }
 
 enum proto_rc col_ingest_facts_compute(const struct col_ingest *in, struct col_ingest_facts *out)
@@ -130,7 +131,10 @@ enum proto_rc col_ingest_facts_compute(const struct col_ingest *in, struct col_i
     }
     if (out->snapshot_hash[0] == '\0') { /* re-printed: not hashed yet */
         unsigned char digest[32];
-        proto_sha256(out->snapshot, out->snapshot_len, digest);
+        if (proto_sha256(out->snapshot, out->snapshot_len, digest) != PROTO_OK) {
+            col_ingest_facts_release(out);
+            return PROTO_ECRYPTO;
+        }
         proto_hex_encode(digest, sizeof(digest), false, out->snapshot_hash);
     }
     facts_diagnosis_hash(in->diagnosis, out->diagnosis_hash);

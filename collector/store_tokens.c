@@ -13,9 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <mbedtls/sha256.h>
-
 #include "alloc.h"
+#include "digest.h"
 #include "hex.h"
 #include "caps.h"
 #include "store.h"
@@ -109,9 +108,9 @@ static enum proto_rc tok_hash(const unsigned char salt[TOK_SALT_BYTES], const ch
     unsigned char in[TOK_SALT_BYTES + TOK_SECRET_HEX];
     memcpy(in, salt, TOK_SALT_BYTES);
     memcpy(in + TOK_SALT_BYTES, secret, TOK_SECRET_HEX);
-    int rc = mbedtls_sha256_ret(in, sizeof(in), out, 0);
+    enum proto_rc result = proto_sha256(in, sizeof(in), out);
     memset(in, 0, sizeof(in));
-    return rc == 0 ? PROTO_OK : PROTO_ECRYPTO;
+    return result;
 }
 
 /* Splits "rft_<id>_<secret>"; false for anything else. */

@@ -24,12 +24,12 @@
 #include <mbedtls/net_sockets.h>
 #include <mbedtls/oid.h>
 #include <mbedtls/pk.h>
-#include <mbedtls/sha256.h>
 #include <mbedtls/ssl.h>
 #include <mbedtls/ssl_cache.h>
 #include <mbedtls/ssl_ticket.h>
 
 #include "alloc.h"
+#include "digest.h"
 #include "ticket_keys.h"
 
 #define COL_TLS_LISTENERS 2
@@ -164,21 +164,14 @@ static int col_tls_ticket_parse(void *ctx, mbedtls_ssl_session *session, unsigne
  * so saved ticket keys are only used under the same trusted CAs (ticket_keys.h). */
 static void col_tls_ca_digest(const mbedtls_x509_crt *chain, unsigned char out[32])
 {
-    mbedtls_sha256_context sha;
-    mbedtls_sha256_init(&sha);
-    int ret = mbedtls_sha256_starts_ret(&sha, 0);
-    for (const mbedtls_x509_crt *c = chain; ret == 0 && c != NULL; c = c->next) {
-        if (c->raw.p != NULL) {
-            ret = mbedtls_sha256_update_ret(&sha, c->raw.p, c->raw.len);
-        }
+    struct proto_sha256_stream sha;
+    proto_sha256_init(&sha);
+    for (const mbedtls_x509_crt *c = chain; c != NULL; c = c->next) {
+        proto_sha256_update(&sha, c->raw.p, c->raw.len);
     }
-    if (ret == 0) {
-        ret = mbedtls_sha256_finish_ret(&sha, out);
-    }
-    mbedtls_sha256_free(&sha);
-    if (ret != 0) {
-        memset(out, 0, 32); /* cannot happen with the C implementation; keys then just rebind */
-    }
+    /* A failure (impossible with the C implementation) leaves a zeroed digest: keys then just
+     * rebind. */
+    (void)proto_sha256_final(&sha, out);
 }
 
 /*

@@ -19,12 +19,12 @@
 #include <mbedtls/oid.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/sha1.h>
-#include <mbedtls/sha256.h>
 #include <mbedtls/x509.h>
 #include <mbedtls/x509_crt.h>
 
 #include "alloc.h"
 #include "buf.h"
+#include "digest.h"
 #include "hex.h"
 #include "caps.h"
 #include "printf_like.h"
@@ -55,7 +55,7 @@ static enum proto_rc x509_hashes(const unsigned char *der, size_t len, struct pr
     unsigned char sha1[20];
     unsigned char sha256[32];
 
-    if (mbedtls_sha1_ret(der, len, sha1) != 0 || mbedtls_sha256_ret(der, len, sha256, 0) != 0) {
+    if (proto_sha1(der, len, sha1) != PROTO_OK || proto_sha256(der, len, sha256) != PROTO_OK) {
         return PROTO_ECRYPTO;
     }
     proto_hex_encode(sha1, sizeof(sha1), true, cert->sha1);

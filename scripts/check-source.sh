@@ -1,5 +1,6 @@
 #!/bin/sh
-# Source checks that need no build: banned functions (STYLE rule 8) and cppcheck.
+# Source checks that need no build: banned functions (STYLE rule 8), no cryptography of our own
+# (STYLE rule 16: no AES/SHA/CLMUL intrinsics, no interposed mbedTLS functions), and cppcheck.
 set -eu
 cd "$(dirname "$0")/.."
 banned='\b(strcpy|strcat|sprintf|vsprintf|gets|atoi|atol|strtok|system|popen)[[:space:]]*\('
@@ -7,6 +8,15 @@ files=$(git ls-files '*.c' '*.h' 2>/dev/null || find proto agent collector tests
 # shellcheck disable=SC2086
 if hits=$(grep -nHE "$banned" $files | grep -v 'banned-ok'); then
     echo "banned functions (STYLE rule 8):" >&2
+    echo "$hits" >&2
+    exit 1
+fi
+# A file of ours never implements a primitive: no crypto intrinsics or their headers, and no
+# definition of an mbedTLS function (symbol interposition), whatever the file.
+crypto='(_mm_(aes|sha|clmul)[a-z0-9_]*|<wmmintrin\.h>|<immintrin\.h>|<shaintrin\.h>|^[a-z].*[[:space:]\*]mbedtls_[a-z0-9_]+\([^;]*$)'
+# shellcheck disable=SC2086
+if hits=$(grep -nHE "$crypto" $files); then
+    echo "cryptography of our own (STYLE rule 16; use mbedTLS through proto/digest.h & co.):" >&2
     echo "$hits" >&2
     exit 1
 fi

@@ -94,7 +94,7 @@ static void test_defaults_are_the_documented_ones(void **state)
 static void test_table_has_one_entry_per_member_with_distinct_offsets(void **state)
 {
     (void)state;
-    assert_int_equal(col_config_table_count, 25);
+    assert_int_equal(col_config_table_count, 24);
     for (size_t i = 0; i < col_config_table_count; i++) {
         const struct proto_conf_entry *e = &col_config_table[i];
         assert_non_null(e->description);
@@ -158,6 +158,15 @@ static void test_unknown_key_in_the_file_is_refused_with_its_line(void **state)
     assert_non_null(strstr(f->err, ":2: unknown key 'listen_port'"));
 }
 
+/* tls_gcm_accel (decision 006, superseded) is gone: an old file that still sets it is refused
+ * with the key and line, so the operator deletes the line instead of believing it still acts. */
+static void test_the_removed_tls_gcm_accel_key_is_refused_with_its_line(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(load(f, "tls_gcm_accel = true\n", 0, NULL), PROTO_EPARSE);
+    assert_non_null(strstr(f->err, ":1: unknown key 'tls_gcm_accel'"));
+}
+
 static void test_a_named_config_file_that_is_missing_is_an_error(void **state)
 {
     struct fixture *f = *state;
@@ -215,15 +224,6 @@ static void test_session_tickets_can_be_turned_off(void **state)
     assert_false(f->cfg.session_tickets);
 }
 
-static void test_tls_gcm_acceleration_is_on_by_default_and_can_be_turned_off(void **state)
-{
-    struct fixture *f = *state;
-    assert_int_equal(load(f, "", 0, NULL), PROTO_OK);
-    assert_true(f->cfg.tls_gcm_accel);
-    assert_int_equal(load(f, "tls_gcm_accel = no\n", 0, NULL), PROTO_OK);
-    assert_false(f->cfg.tls_gcm_accel);
-}
-
 static void test_reference_doc_holds_the_generated_table(void **state)
 {
     (void)state;
@@ -254,14 +254,14 @@ int main(void)
             test_flags_override_the_file_and_positional_arguments_survive, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_key_in_the_file_is_refused_with_its_line,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_the_removed_tls_gcm_accel_key_is_refused_with_its_line,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_named_config_file_that_is_missing_is_an_error, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_log_level_must_be_a_known_word, setup, teardown),
         cmocka_unit_test_setup_teardown(test_listen_addresses_need_host_and_port, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expected_ca_must_parse_as_a_dn, setup, teardown),
         cmocka_unit_test_setup_teardown(test_session_tickets_can_be_turned_off, setup, teardown),
-        cmocka_unit_test_setup_teardown(
-            test_tls_gcm_acceleration_is_on_by_default_and_can_be_turned_off, setup, teardown),
         cmocka_unit_test(test_reference_doc_holds_the_generated_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
