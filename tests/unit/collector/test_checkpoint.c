@@ -26,6 +26,7 @@
 #include "json.h"
 #include "log.h"
 #include "metrics.h"
+#include "facts.h"
 #include "store.h"
 #include "store_int.h"
 #include "testutil.h"
@@ -100,6 +101,9 @@ static void commit_one(struct fx *f)
                             .report = r.rep,
                             .diagnosis = r.diag,
                             .received_at = NOW};
+    struct col_ingest_facts facts;
+    assert_int_equal(col_ingest_facts_compute(&in, &facts), PROTO_OK);
+    in.facts = &facts;
     uint64_t before = wal_pages(f);
     assert_int_equal(col_store_begin(f->st), PROTO_OK);
     assert_int_equal(col_store_ingest(f->st, &in, &duplicate), PROTO_OK);
@@ -110,6 +114,7 @@ static void commit_one(struct fx *f)
     f->max_commit_pages = added > f->max_commit_pages ? added : f->max_commit_pages;
     f->pages_written += added;
 
+    col_ingest_facts_release(&facts);
     testutil_report_free(&r);
 }
 

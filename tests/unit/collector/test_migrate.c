@@ -21,7 +21,7 @@
 #include "alloc.h"
 #include "schema_sql.h"
 #include "store.h"
-#include "store_migrate.h"
+#include "store_migrate_int.h"
 
 struct fx {
     char dir[64];

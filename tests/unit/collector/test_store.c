@@ -20,6 +20,7 @@
 #include "bundle.h"
 #include "diagnose.h"
 #include "json.h"
+#include "facts.h"
 #include "store.h"
 #include "testutil.h"
 
@@ -51,17 +52,24 @@ static enum proto_rc ingest_one(struct col_store *st, const struct testutil_repo
                                 int64_t received_at, bool *dup)
 {
     struct col_ingest in = {m->body, m->len, m->rep, m->diag, received_at, NULL};
+    struct col_ingest_facts facts;
     bool local = false;
-    enum proto_rc rc = col_store_begin(st);
+    enum proto_rc rc = col_ingest_facts_compute(&in, &facts);
     if (rc) {
         return rc;
     }
-    rc = col_store_ingest(st, &in, dup != NULL ? dup : &local);
-    if (rc) {
-        col_store_rollback(st);
-        return rc;
+    in.facts = &facts;
+    rc = col_store_begin(st);
+    if (!rc) {
+        rc = col_store_ingest(st, &in, dup != NULL ? dup : &local);
+        if (rc) {
+            col_store_rollback(st);
+        } else {
+            rc = col_store_commit(st);
+        }
     }
-    return col_store_commit(st);
+    col_ingest_facts_release(&facts);
+    return rc;
 }
 
 /* Builds, ingests and frees one report. */
@@ -335,6 +343,13 @@ static void test_failed_ingest_leaves_the_rest_of_the_batch_intact(void **state)
     struct col_ingest ia = {a.body, a.len, a.rep, a.diag, NOW, NULL};
     struct col_ingest ibad = {bad.body, bad.len, bad.rep, bad.diag, NOW, NULL};
     struct col_ingest ib = {b.body, b.len, b.rep, b.diag, NOW, NULL};
+    struct col_ingest_facts fa, fbad, fb;
+    assert_int_equal(col_ingest_facts_compute(&ia, &fa), PROTO_OK);
+    assert_int_equal(col_ingest_facts_compute(&ibad, &fbad), PROTO_OK);
+    assert_int_equal(col_ingest_facts_compute(&ib, &fb), PROTO_OK);
+    ia.facts = &fa;
+    ibad.facts = &fbad;
+    ib.facts = &fb;
     assert_int_equal(col_store_ingest(f->st, &ia, &dup), PROTO_EINVAL); /* no transaction */
     assert_int_equal(col_store_begin(f->st), PROTO_OK);
     assert_int_equal(col_store_ingest(f->st, &ia, &dup), PROTO_OK);
@@ -345,12 +360,16 @@ static void test_failed_ingest_leaves_the_rest_of_the_batch_intact(void **state)
     assert_int_equal(testutil_sql_int(f->db, "SELECT count(*) FROM reports"), 2);
 
     /* A rolled-back batch stores nothing. */
+    col_ingest_facts_release(&fa);
     testutil_report_free(&a);
     make_report(&a, "kb-787-wildcard-first", "rras-z.corp.contoso.com", 1, NOW);
     ia.body = a.body;
     ia.body_len = a.len;
     ia.report = a.rep;
     ia.diagnosis = a.diag;
+    ia.facts = NULL;
+    assert_int_equal(col_ingest_facts_compute(&ia, &fa), PROTO_OK);
+    ia.facts = &fa;
     assert_int_equal(col_store_begin(f->st), PROTO_OK);
     assert_int_equal(col_store_ingest(f->st, &ia, &dup), PROTO_OK);
     col_store_rollback(f->st);
@@ -358,6 +377,9 @@ static void test_failed_ingest_leaves_the_rest_of_the_batch_intact(void **state)
     testutil_report_free(&a);
     testutil_report_free(&bad);
     testutil_report_free(&b);
+    col_ingest_facts_release(&fa);
+    col_ingest_facts_release(&fbad);
+    col_ingest_facts_release(&fb);
 }
 
 static void test_host_names_are_case_insensitive(void **state)
@@ -529,10 +551,14 @@ static void test_snapshot_behind_an_escaped_key_is_stored_reprinted(void **state
     memcpy(body + at + 7, key + 2, m.len - at - 2);
     body[len] = '\0';
     struct col_ingest in = {body, len, m.rep, m.diag, NOW, NULL};
+    struct col_ingest_facts facts;
+    assert_int_equal(col_ingest_facts_compute(&in, &facts), PROTO_OK);
+    in.facts = &facts;
     bool dup = true;
     assert_int_equal(col_store_begin(f->st), PROTO_OK);
     assert_int_equal(col_store_ingest(f->st, &in, &dup), PROTO_OK);
     assert_int_equal(col_store_commit(f->st), PROTO_OK);
+    col_ingest_facts_release(&facts);
     /* The whole body is the envelope, and the snapshot is still there to be shown. */
     assert_int_equal(testutil_sql_int(f->db, "SELECT snapshot_offset IS NULL FROM reports"), 1);
     assert_int_equal(testutil_sql_int(f->db, "SELECT length(envelope) FROM reports"), (int64_t)len);

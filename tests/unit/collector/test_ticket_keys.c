@@ -22,6 +22,7 @@
 #include <mbedtls/ssl_ticket.h>
 
 #include "testutil.h"
+#include "metrics.h"
 #include "ticket_keys.h"
 
 #define LIFETIME 200u
@@ -370,14 +371,14 @@ static void test_a_failed_save_is_counted_and_the_new_keys_still_work(void **sta
     /* A directory where the file was: the rename of the next save fails. */
     assert_int_equal(unlink(f->path), 0);
     assert_int_equal(mkdir(f->path, 0700), 0);
-    uint64_t failures = col_ticket_keys_save_failures();
+    uint64_t failures = col_metrics_ticket_key_save_failures();
     s.ticket.active = (unsigned char)(1 - s.ticket.active); /* forces a rotation */
     assert_int_equal(col_ticket_keys_refresh(s.keys), PROTO_EIO);
     assert_false(col_ticket_keys_saved(s.keys));
-    assert_int_equal(col_ticket_keys_save_failures(), failures + 1);
+    assert_int_equal(col_metrics_ticket_key_save_failures(), failures + 1);
     /* Within the retry interval nothing is tried again; the keys in use still work. */
     assert_int_equal(col_ticket_keys_refresh(s.keys), PROTO_OK);
-    assert_int_equal(col_ticket_keys_save_failures(), failures + 1);
+    assert_int_equal(col_metrics_ticket_key_save_failures(), failures + 1);
     unsigned char ticket[512];
     size_t len = write_ticket(&s, 0x66, ticket, sizeof(ticket));
     assert_int_equal(parse_ticket(&s, ticket, len, 0x66), 0);

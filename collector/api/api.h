@@ -6,13 +6,13 @@
 #ifndef COL_API_H
 #define COL_API_H
 
-#include "app.h"
+#include "api_ctx.h"
 #include "http.h"
 #include "peer.h"
 #include "store.h"
 
 struct col_api_call {
-    struct col_app *app;
+    struct col_api_ctx *app;
     const struct col_http_request *req;
     const struct col_peer *peer;
     const char *path_arg; /* the {id} part of the path, "" when none */

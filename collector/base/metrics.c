@@ -12,7 +12,6 @@
 #include <stdatomic.h>
 
 #include "alloc.h"
-#include "ticket_keys.h"
 
 /* Upper bounds in seconds; an implicit +Inf bucket follows. Ingest waits for an fsync. */
 static const double col_metrics_bounds[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
@@ -272,7 +271,7 @@ static enum proto_rc col_metrics_render_transport(struct col_metrics *m, struct 
     }
     if (result == PROTO_OK) {
         result = proto_buf_appendf(out, "rrasfleet_tls_ticket_key_save_failures_total %llu\n",
-                                   (unsigned long long)col_ticket_keys_save_failures());
+                                   (unsigned long long)col_metrics_ticket_key_save_failures());
     }
     if (result == PROTO_OK) {
         result = col_metrics_header(out, "rrasfleet_connections_open", "gauge",
@@ -325,6 +324,18 @@ static enum proto_rc col_metrics_render_transport(struct col_metrics *m, struct 
                                    (unsigned long long)col_metrics_get(&m->requests_connection));
     }
     return result;
+}
+
+static atomic_uint_fast64_t metrics_ticket_key_save_failures;
+
+void col_metrics_ticket_key_save_failed(void)
+{
+    atomic_fetch_add(&metrics_ticket_key_save_failures, 1);
+}
+
+uint64_t col_metrics_ticket_key_save_failures(void)
+{
+    return (uint64_t)atomic_load(&metrics_ticket_key_save_failures);
 }
 
 enum proto_rc col_metrics_render(struct col_metrics *m, uint64_t writer_queue_depth,

@@ -1,11 +1,11 @@
 /*
- * app: the collector's long-lived state shared by every connection thread: configuration,
+ * api_ctx: the collector's long-lived state shared by every connection thread: configuration,
  * store, writer, metrics, the known-snapshot cache and the fleet policy. Created once by `serve`,
  * destroyed after the server has stopped and every connection thread has finished. Threads only
  * read the pointers.
  */
-#ifndef COL_APP_H
-#define COL_APP_H
+#ifndef COL_API_CTX_H
+#define COL_API_CTX_H
 
 #include "collector_config.h"
 #include "diagnose.h"
@@ -14,7 +14,7 @@
 #include "store.h"
 #include "writer.h"
 
-struct col_app {
+struct col_api_ctx {
     const struct col_config *config; /* borrowed */
     struct col_store *store;         /* owned by serve */
     struct col_writer *writer;       /* owned by serve */

@@ -22,11 +22,16 @@
 #include <time.h>
 
 #include "alloc.h"
-#include "store_int.h"
+#include "facts.h"
 #include "writer_int.h"
 
 struct writer_job {
     const struct col_ingest *in;
+    /* When the submitter brought no facts: `in` points at own_in, whose facts are own_facts,
+     * computed on the submitter's thread (the store requires them). */
+    struct col_ingest own_in;
+    struct col_ingest_facts own_facts;
+    bool owns_facts;
     bool duplicate;
     enum proto_rc result;
     /* Called once the job's batch has ended; then the writer frees the job. */
@@ -248,6 +253,9 @@ static void writer_leave(struct col_writer *w)
 static void writer_notify(struct col_writer *w, struct writer_job *j)
 {
     j->notify(j->notify_ctx, j->result, j->duplicate);
+    if (j->owns_facts) {
+        col_ingest_facts_release(&j->own_facts);
+    }
     proto_free(j);
     pthread_mutex_lock(&w->mu);
     writer_leave(w);
@@ -500,6 +508,17 @@ enum proto_rc col_writer_submit_async(struct col_writer *w, const struct col_ing
         return PROTO_ENOMEM;
     }
     job->in = in;
+    if (in->facts == NULL) {
+        enum proto_rc result = col_ingest_facts_compute(in, &job->own_facts);
+        if (result != PROTO_OK) {
+            proto_free(job);
+            return result;
+        }
+        job->own_in = *in;
+        job->own_in.facts = &job->own_facts;
+        job->in = &job->own_in;
+        job->owns_facts = true;
+    }
     job->notify = notify;
     job->notify_ctx = ctx;
     enum proto_rc refused = PROTO_OK;
@@ -511,6 +530,9 @@ enum proto_rc col_writer_submit_async(struct col_writer *w, const struct col_ing
     }
     pthread_mutex_unlock(&w->mu);
     if (!queued) {
+        if (job->owns_facts) {
+            col_ingest_facts_release(&job->own_facts);
+        }
         proto_free(job);
         return refused;
     }

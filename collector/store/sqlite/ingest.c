@@ -715,15 +715,9 @@ enum proto_rc col_store_ingest(struct col_store *st, const struct col_ingest *in
     if (result) {
         return result;
     }
-    /* Facts computed here only when the caller did not compute them on its own thread. */
-    struct col_ingest_facts own;
     const struct col_ingest_facts *facts = in->facts;
     if (facts == NULL) {
-        result = col_ingest_facts_compute(in, &own);
-        if (result) {
-            return result;
-        }
-        facts = &own;
+        return PROTO_EINVAL; /* the writer computes them when its submitter did not */
     }
     bool in_body = facts->snapshot_offset >= 0;
     if (facts->snapshot == NULL || strlen(facts->snapshot_hash) != PROTO_SHA256_HEX_LEN ||
@@ -739,9 +733,6 @@ enum proto_rc col_store_ingest(struct col_store *st, const struct col_ingest *in
     }
     if (!result) {
         result = ing_all(st, in, facts, duplicate);
-    }
-    if (facts == &own) {
-        col_ingest_facts_release(&own);
     }
     if (result) {
         *duplicate = false;

@@ -3,7 +3,7 @@
  * summary and one host's detail (see store.h). Runs on the read-only pool, any thread.
  *
  * Owns the translation of struct col_query into one prepared statement: filter fragments and
- * the ORDER BY expression come only from store_sql.h (the sort column is looked up in the
+ * the ORDER BY expression come only from store_sql_int.h (the sort column is looked up in the
  * result's column list, never copied from the request), every value is bound by name, and the
  * total before LIMIT/OFFSET comes from a window count in the same statement. Never writes.
  * "expiring_within_days" means not yet expired and not_after within the next N days; expired

@@ -1,4 +1,4 @@
-/* test_table_render: query results as the API's JSON list document and as guarded RFC 4180 CSV.
+/* test_render: query results as the API's JSON list document and as guarded RFC 4180 CSV.
  * Tables are built by hand and freed by table_free() here: col_table_destroy belongs to the
  * store and this test must not depend on it. */
 #include <setjmp.h>
@@ -15,7 +15,7 @@
 
 #include "alloc.h"
 #include "buf.h"
-#include "table_render.h"
+#include "render.h"
 
 static const struct col_column columns[] = {
     {"fqdn", COL_CELL_TEXT},

@@ -1,5 +1,5 @@
 /*
- * table_render: turns a query result (struct col_table from store.h) into the API's two list
+ * render: turns a query result (struct col_table from store.h) into the API's two list
  * formats, JSON {"items": [...], "total", "limit", "offset"} and CSV (RFC 4180).
  *
  * Cells are typed by their column: TEXT a string, INT a number, BOOL true/false, TIME (Unix

@@ -10,11 +10,11 @@
 #define COL_ROUTER_H
 
 #include "api.h"
-#include "app.h"
+#include "api_ctx.h"
 #include "http.h"
 #include "peer.h"
 
-void col_router_handle(struct col_app *app, const struct col_http_request *req,
+void col_router_handle(struct col_api_ctx *app, const struct col_http_request *req,
                        const struct col_peer *peer, struct col_http_response *resp);
 
 /*
@@ -23,7 +23,8 @@ void col_router_handle(struct col_app *app, const struct col_http_request *req,
  * (nothing answered) and must go through col_router_handle. PENDING: *op is
  * set, done(done_arg) comes once, then col_router_finish (api.h explains the calls).
  */
-enum col_api_begin_result col_router_begin(struct col_app *app, const struct col_http_request *req,
+enum col_api_begin_result col_router_begin(struct col_api_ctx *app,
+                                           const struct col_http_request *req,
                                            const struct col_peer *peer,
                                            struct col_http_response *resp, col_api_done_fn done,
                                            void *done_arg, struct col_api_report_op **op);

@@ -43,6 +43,12 @@ void col_metrics_request_served(struct col_metrics *m, bool event_thread);
 void col_metrics_wal_checkpoint(struct col_metrics *m);
 void col_metrics_wal_pages(struct col_metrics *m, uint64_t pages);
 
+/* Process-wide, because the ticket-key store has no metrics of its own to hold: a save of
+ * rotated session-ticket keys failed (the file no longer holds the keys in use, so the next
+ * restart will cost every agent a full handshake). Any thread. */
+void col_metrics_ticket_key_save_failed(void);
+uint64_t col_metrics_ticket_key_save_failures(void);
+
 enum proto_rc col_metrics_render(struct col_metrics *m, uint64_t writer_queue_depth,
                                  int64_t db_size_bytes, struct proto_buf *out);
 

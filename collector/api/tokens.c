@@ -1,26 +1,15 @@
 /*
- * api_admin: tokens (approver only; every change audited by the store), health and metrics,
- * and the JSON response helper the other handlers share.
+ * tokens: the bearer-token resource on the admin listener (approver only; every change audited
+ * by the store): create (the secret shown once), list, revoke.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "alloc.h"
 #include "api.h"
-#include "table_render.h"
-#include "writer.h"
+#include "render.h"
 
 #define API_MAX_TOKEN_NAME 120u
-
-void col_api_send_json(struct col_http_response *resp, int status, cJSON *doc)
-{
-    char *text = doc != NULL ? cJSON_PrintUnformatted(doc) : NULL;
-    cJSON_Delete(doc);
-    if (text == NULL || col_http_response_json(resp, status, text) != PROTO_OK) {
-        col_http_response_error(resp, 500, "internal", "out of memory", NULL);
-    }
-    proto_free(text);
-}
 
 void col_api_tokens_create(struct col_api_call *call, struct col_http_response *resp)
 {
@@ -103,26 +92,4 @@ void col_api_tokens_revoke(struct col_api_call *call, struct col_http_response *
         cJSON_AddStringToObject(doc, "revoked", call->path_arg);
     }
     col_api_send_json(resp, 200, doc);
-}
-
-void col_api_healthz(struct col_api_call *call, struct col_http_response *resp)
-{
-    (void)call;
-    col_http_response_json(resp, 200, "{\"status\":\"ok\"}");
-}
-
-void col_api_metrics(struct col_api_call *call, struct col_http_response *resp)
-{
-    int64_t db_size = 0;
-    if (col_store_db_size(call->app->store, &db_size) != PROTO_OK) {
-        db_size = -1;
-    }
-    proto_buf_reset(&resp->body);
-    if (col_metrics_render(call->app->metrics, col_writer_queue_depth(call->app->writer), db_size,
-                           &resp->body) != PROTO_OK) {
-        col_http_response_error(resp, 500, "internal", "out of memory", NULL);
-        return;
-    }
-    resp->status = 200;
-    resp->content_type = "text/plain; version=0.0.4";
 }

@@ -9,10 +9,12 @@
  */
 #include <string.h>
 
+#include "facts.h"
+
 #include "alloc.h"
+#include "digest.h"
 #include "hex.h"
 #include "json_span.h"
-#include "digest.h"
 #include "store.h"
 
 #define FACTS_SNAPSHOT_KEY "snapshot"

@@ -1,7 +1,7 @@
 /*
- * collector_config: the collector's settings, declared once in col_config_table (config.c) and loaded from
- * the config file and then the flags (flags win). docs/collector-config.md is generated from
- * the same table (`rrasfleet-collector config --markdown`).
+ * collector_config: the collector's settings, declared once in col_config_table (config.c) and
+ * loaded from the config file and then the flags (flags win). docs/collector-config.md is generated
+ * from the same table (`rrasfleet-collector config --markdown`).
  */
 #ifndef COL_CONFIG_H
 #define COL_CONFIG_H

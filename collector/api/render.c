@@ -1,12 +1,12 @@
 /*
- * table_render: a col_table as the API's JSON list document or as RFC 4180 CSV.
+ * render: a col_table as the API's JSON list document or as RFC 4180 CSV.
  *
  * Writes by hand rather than through cJSON so that integers keep every digit (cJSON holds
  * numbers as doubles) and large result sets need no second tree. Each cell is judged against
  * its column type; a cell that does not fit is written as text rather than refused, because the
  * text came from the database and a list must always render. Owns nothing.
  */
-#include "table_render.h"
+#include "render.h"
 
 #include <errno.h>
 #include <stdbool.h>

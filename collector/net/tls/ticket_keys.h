@@ -61,8 +61,4 @@ void col_ticket_keys_destroy(struct col_ticket_keys *k); /* accepts NULL */
 enum proto_rc col_ticket_keys_refresh(struct col_ticket_keys *k);
 bool col_ticket_keys_saved(struct col_ticket_keys *k);
 
-/* Saves that failed after start, in this process (for /metrics: the file no longer holds the
- * keys in use, so the next restart will cost every agent a full handshake). */
-uint64_t col_ticket_keys_save_failures(void);
-
 #endif

@@ -47,20 +47,9 @@ struct col_ingest {
     const struct proto_report *report;       /* decoded from body */
     const struct proto_diagnosis *diagnosis; /* the collector's own, with the fleet policy */
     int64_t received_at;                     /* Unix seconds */
-    const struct col_ingest_facts *facts;    /* NULL: the writer computes them itself */
+    const struct col_ingest_facts *facts;    /* required by the store (ingest/facts.h makes
+                                              * them); the writer fills them in when NULL */
 };
-
-/* Any thread. Fills *out (release it after the ingest); PROTO_ENOMEM, or PROTO_EINVAL when the
- * body holds no snapshot object. */
-enum proto_rc col_ingest_facts_compute(const struct col_ingest *in, struct col_ingest_facts *out);
-void col_ingest_facts_release(struct col_ingest_facts *facts); /* accepts NULL */
-/* The snapshot half alone, for bytes body[off, off + len) already located and checked to be an
- * object; diagnosis_hash is left empty for the caller. Any thread. */
-void col_ingest_facts_of_span(const char *body, size_t off, size_t len,
-                              struct col_ingest_facts *out);
-/* Completes facts from col_ingest_facts_of_span with the diagnosis digest. Any thread. */
-void col_ingest_facts_add_diagnosis(const struct proto_diagnosis *diagnosis,
-                                    struct col_ingest_facts *facts);
 
 enum proto_rc col_store_begin(struct col_store *st);
 /* Stores one report inside the open transaction under a savepoint, so a failure leaves the
@@ -68,6 +57,13 @@ enum proto_rc col_store_begin(struct col_store *st);
 enum proto_rc col_store_ingest(struct col_store *st, const struct col_ingest *in, bool *duplicate);
 enum proto_rc col_store_commit(struct col_store *st);
 void col_store_rollback(struct col_store *st);
+/* True while the write connection holds an open transaction. The store may roll a transaction
+ * back by itself on some errors (I/O, disk full, out of memory); the writer checks this after
+ * a failed ingest to learn whether the batch so far is lost. */
+bool col_store_in_transaction(struct col_store *st);
+/* True while another connection of the store (prune, tokens, a checkpoint) waits for the write
+ * lock: the writer then ends its transaction instead of keeping it open for more reports. */
+bool col_store_other_writer_waiting(struct col_store *st);
 /* Deletes raw bodies and reports older than `before` (latest state is kept). Unlike the
  * calls above it may be called from any thread: it runs on the store's admin connection in
  * short chunked transactions. *deleted counts report rows. */

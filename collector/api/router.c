@@ -131,7 +131,7 @@ static const struct route *router_match(const struct col_http_request *req,
     return NULL;
 }
 
-static void router_call_init(struct col_api_call *call, struct col_app *app,
+static void router_call_init(struct col_api_call *call, struct col_api_ctx *app,
                              const struct col_http_request *req, const struct col_peer *peer,
                              const char *arg)
 {
@@ -142,7 +142,7 @@ static void router_call_init(struct col_api_call *call, struct col_app *app,
     }
 }
 
-void col_router_handle(struct col_app *app, const struct col_http_request *req,
+void col_router_handle(struct col_api_ctx *app, const struct col_http_request *req,
                        const struct col_peer *peer, struct col_http_response *resp)
 {
     const char *arg = "";
@@ -158,7 +158,8 @@ void col_router_handle(struct col_app *app, const struct col_http_request *req,
     match->handler(&call, resp);
 }
 
-enum col_api_begin_result col_router_begin(struct col_app *app, const struct col_http_request *req,
+enum col_api_begin_result col_router_begin(struct col_api_ctx *app,
+                                           const struct col_http_request *req,
                                            const struct col_peer *peer,
                                            struct col_http_response *resp, col_api_done_fn done,
                                            void *done_arg, struct col_api_report_op **op)

@@ -11,7 +11,6 @@
 #include "ticket_keys.h"
 
 #include <errno.h>
-#include <stdatomic.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -25,6 +24,7 @@
 #include <mbedtls/threading.h>
 
 #include "alloc.h"
+#include "metrics.h"
 
 #define TK_MAGIC "RRTK"
 #define TK_VERSION 2
@@ -36,8 +36,6 @@
 #if 6 + COL_TICKET_KEYS_BINDING_LEN + 2 * TK_SLOT_BYTES != COL_TICKET_KEYS_FILE_BYTES
 #error "ticket key file layout and COL_TICKET_KEYS_FILE_BYTES disagree"
 #endif
-
-static atomic_uint_fast64_t tk_save_failures = 0;
 
 struct tk_slot {
     unsigned char name[TK_NAME_BYTES];
@@ -359,7 +357,7 @@ enum proto_rc col_ticket_keys_refresh(struct col_ticket_keys *k)
         result = tk_save(k, NULL, 0);
         k->saved = result == PROTO_OK;
         if (!k->saved) {
-            atomic_fetch_add(&tk_save_failures, 1);
+            col_metrics_ticket_key_save_failed();
         }
     }
     (void)mbedtls_mutex_unlock(&k->ticket->mutex);
@@ -383,9 +381,4 @@ void col_ticket_keys_destroy(struct col_ticket_keys *k)
     }
     mbedtls_platform_zeroize(k->slots, sizeof(k->slots));
     proto_free(k);
-}
-
-uint64_t col_ticket_keys_save_failures(void)
-{
-    return (uint64_t)atomic_load(&tk_save_failures);
 }

@@ -13,7 +13,7 @@
 
 #include "api.h"
 #include "caps.h"
-#include "table_render.h"
+#include "render.h"
 #include "timefmt.h"
 #include "x509.h"
 

@@ -18,7 +18,7 @@
 #include <sqlite3.h>
 
 #include "store.h"
-#include "store_sql.h"
+#include "store_sql_int.h"
 
 #define COL_STORE_READERS 4
 #define COL_STORE_BUSY_TIMEOUT_MS 10000
@@ -78,11 +78,6 @@ sqlite3_stmt *col_store_wstmt(struct col_store *st, enum col_wsql which);
 /* Steps a cached writer statement that returns no row (SQLITE_DONE). */
 enum proto_rc col_store_wexec(struct col_store *st, enum col_wsql which);
 
-/* True while the write connection holds an open transaction. SQLite rolls a transaction back
- * by itself on some errors (I/O, disk full, out of memory); the writer checks this after a
- * failed ingest to learn whether the batch so far is lost. */
-bool col_store_in_transaction(struct col_store *st);
-
 /*
  * A connection other than the writer's (prune, tokens, a RESTART checkpoint) about to wait for
  * the write lock says so between _begin and _end. The writer keeps its transaction open for
@@ -93,7 +88,6 @@ bool col_store_in_transaction(struct col_store *st);
  */
 void col_store_other_writer_begin(struct col_store *st);
 void col_store_other_writer_end(struct col_store *st);
-bool col_store_other_writer_waiting(struct col_store *st);
 
 /* BEGIN IMMEDIATE on `db` (not the writer's), announced as above. */
 int col_store_begin_other(struct col_store *st, sqlite3 *db);

@@ -16,6 +16,7 @@
 #include "json.h"
 #include "json_span.h"
 #include "caps.h"
+#include "facts.h"
 #include "log.h"
 #include "snapcache.h"
 #include "writer.h"

@@ -19,7 +19,7 @@
 
 #include "alloc.h"
 #include "store_int.h"
-#include "store_migrate.h"
+#include "store_migrate_int.h"
 
 #define WSQL_TEXT(name, sql) sql,
 static const char *const store_wsql_text[COL_WSQL_COUNT] = {COL_WRITE_SQL(WSQL_TEXT)};
