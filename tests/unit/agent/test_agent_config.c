@@ -19,6 +19,7 @@
 
 #include "agent_config.h"
 #include "alloc.h"
+#include "spool.h"
 
 #define GOOD_SETTINGS                                                                              \
     "source = bundle:/var/lib/rrasfleet/bundle\n"                                                  \
@@ -404,11 +405,20 @@ static void test_policy_carries_expected_ca_expiry_days_and_now(void **state)
     proto_policy_clear(&policy);
 }
 
+/* The table's cap on spool_max_records is the spool's own: config sits below deliver and cannot
+ * include spool.h, so the two constants are tied here. */
+static void test_the_spool_record_cap_is_the_spools_own(void **state)
+{
+    (void)state;
+    assert_int_equal(AGENT_CONFIG_MAX_SPOOL_RECORDS, AGENT_SPOOL_MAX_RECORDS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_defaults_are_the_documented_values, setup, teardown),
         cmocka_unit_test(test_the_table_has_every_key_the_agent_needs),
+        cmocka_unit_test(test_the_spool_record_cap_is_the_spools_own),
         cmocka_unit_test_setup_teardown(test_file_values_are_loaded_and_marked_as_from_the_file,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(

@@ -17,6 +17,10 @@
 #include "diagnose.h"
 #include "caps.h"
 
+/* The highest spool_max_records the table accepts: the spool's own cap (AGENT_SPOOL_MAX_RECORDS
+ * in spool.h, which the deliver layer owns; test_agent_config checks they are equal). */
+#define AGENT_CONFIG_MAX_SPOOL_RECORDS 1000000u
+
 #define AGENT_CONFIG_PATH_BYTES 1024u /* a file or folder path, with its NUL */
 #define AGENT_CONFIG_URL_BYTES 1024u
 #define AGENT_CONFIG_LEVEL_BYTES 16u

@@ -17,9 +17,9 @@
 #include <time.h>
 
 #include "alloc.h"
-#include "bundle.h"
 #include "json.h"
 #include "printf_like.h"
+#include "source.h"
 #include "timefmt.h"
 #include "uuid.h"
 #include "x509.h"
@@ -252,15 +252,10 @@ enum proto_rc agent_run_collect(struct agent_run *run)
     struct proto_policy policy;
     char *text = NULL;
     size_t len = 0;
-    const char *dir = NULL;
-    const char *step = "source";
+    const char *step = "memory";
+    enum proto_rc result = PROTO_OK;
 
     memset(&policy, 0, sizeof(policy));
-    enum proto_rc result = agent_config_bundle_dir(run->cfg, &dir);
-    if (result) {
-        goto out;
-    }
-    step = "memory";
     report = proto_report_create();
     if (report == NULL) {
         result = PROTO_ENOMEM;
@@ -269,7 +264,7 @@ enum proto_rc agent_run_collect(struct agent_run *run)
     proto_snapshot_destroy(report->snapshot);
     report->snapshot = NULL;
     step = "source";
-    result = proto_bundle_read(dir, &report->snapshot);
+    result = agent_source_read(run->cfg, &report->snapshot);
     if (result) {
         goto out;
     }
@@ -329,7 +324,8 @@ out:
         run->stats.collect_failures++;
         run_log(run, AGENT_LOG_ERROR, "collect failed step=%s source=%s error=%s", step,
                 run->cfg->source,
-                result == PROTO_ENOTFOUND && dir != NULL ? "no such folder" : proto_rc_str(result));
+                result == PROTO_ENOTFOUND && strcmp(step, "source") == 0 ? "no such folder"
+                                                                         : proto_rc_str(result));
     }
     proto_free(text);
     proto_diagnosis_destroy(diag);

@@ -3,9 +3,9 @@
 #include <stdlib.h>
 
 #include "alloc.h"
-#include "bundle.h"
 #include "check_output.h"
 #include "cli.h"
+#include "source.h"
 
 int agent_cmd_check(int argc, char **argv)
 {
@@ -19,7 +19,7 @@ int agent_cmd_check(int argc, char **argv)
         exit_code = parsed < 0 ? AGENT_EXIT_OK : parsed;
         goto out;
     }
-    enum proto_rc rc = proto_bundle_read(opts.bundle, &snap);
+    enum proto_rc rc = agent_source_read_bundle(opts.bundle, &snap);
     if (rc) {
         fprintf(stderr, "rrasfleet-agent check: cannot read bundle %s: %s\n", opts.bundle,
                 rc == PROTO_ENOTFOUND ? "no such folder" : proto_rc_str(rc));

@@ -16,7 +16,6 @@
 #include "alloc.h"
 #include "dn.h"
 #include "printf_like.h"
-#include "spool.h"
 
 #define AGENT_DEFAULT_SPOOL_MAX_BYTES "67108864" /* 64 MiB */
 #define AGENT_MAX_SPOOL_BYTES 1073741824ul       /* 1 GiB; fits a 32-bit unsigned long */
@@ -50,7 +49,7 @@ static const struct proto_conf_entry agent_config_entries[] = {
               "HTTP proxy URL for the collector connection; empty connects directly and ignores "
               "proxy environment variables"),
     AGENT_STR(spool_dir, "", "folder of the on-disk spool of unsent reports"),
-    AGENT_UINT(spool_max_records, "1000", 1, AGENT_SPOOL_MAX_RECORDS,
+    AGENT_UINT(spool_max_records, "1000", 1, AGENT_CONFIG_MAX_SPOOL_RECORDS,
                "most reports kept in the spool; the oldest is dropped (and counted) beyond it"),
     AGENT_UINT(spool_max_bytes, AGENT_DEFAULT_SPOOL_MAX_BYTES, 4096, AGENT_MAX_SPOOL_BYTES,
                "most bytes of spool records; the oldest is dropped (and counted) beyond it"),

@@ -3,8 +3,8 @@
 #include <string.h>
 
 #include "alloc.h"
-#include "bundle.h"
 #include "cli.h"
+#include "source.h"
 #include "json.h"
 #include "uuid.h"
 
@@ -37,7 +37,7 @@ int agent_cmd_collect(int argc, char **argv)
     }
     proto_snapshot_destroy(report->snapshot);
     report->snapshot = NULL;
-    enum proto_rc rc = proto_bundle_read(opts.bundle, &report->snapshot);
+    enum proto_rc rc = agent_source_read_bundle(opts.bundle, &report->snapshot);
     if (rc) {
         fprintf(stderr, "rrasfleet-agent collect: cannot read bundle %s: %s\n", opts.bundle,
                 rc == PROTO_ENOTFOUND ? "no such folder" : proto_rc_str(rc));
