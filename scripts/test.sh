@@ -1,5 +1,6 @@
 #!/bin/sh
 # The README's test command (and what .ci/run runs): installs the dependencies, checks that the
+# architecture's arrows hold (scripts/check-layout.sh), checks that the
 # Windows-bound code compiles with mingw-w64 (scripts/check-windows.sh), builds with
 # warnings as errors, runs every test with ctest, runs the same suite built with
 # -fsanitize=address,undefined, then fuzzes each libFuzzer target briefly.
@@ -10,6 +11,7 @@ top=$(pwd)
 
 ./scripts/install-deps.sh
 ./scripts/check-source.sh
+./scripts/check-layout.sh
 ./scripts/check-windows.sh
 
 echo "== build and test (gcc, -Werror)"

@@ -6,6 +6,10 @@
 #ifndef COL_API_H
 #define COL_API_H
 
+#include <stdbool.h>
+
+#include <cjson/cJSON.h>
+
 #include "api_ctx.h"
 #include "http.h"
 #include "peer.h"
@@ -20,48 +24,57 @@ struct col_api_call {
     char actor[272];      /* "token:<name>" or "agent:<identity>", for the audit trail */
 };
 
+/* The blocking form of a route: fills resp before it returns. */
 typedef void (*col_api_handler_fn)(struct col_api_call *call, struct col_http_response *resp);
 
-/* api_reports.c */
-void col_api_reports_post(struct col_api_call *call, struct col_http_response *resp);
-
 /*
- * POST /v1/reports without blocking, for the server's event thread: the same checks and
- * answers as col_api_reports_post, split where it would wait for the writer.
- *   COL_API_ANSWERED  resp holds the answer (an error, or the writer refused at once).
- *   COL_API_PENDING   *op is set and the report is with the writer: `done(done_arg)` is called
- *                     once, on the writer's thread, when its batch has ended; then call
- *                     col_api_reports_finish on any one thread.
- *   COL_API_NOT_HERE  not returned by this handler; a router's answer for a route without a
- *                     non-blocking form.
- * call->req and call->peer stay borrowed until the op is finished; the op copies the rest of
- * `call`.
+ * The non-blocking form of a route, for a route whose answer waits for something (the writer's
+ * commit): the same checks and answers, split where the handler would wait. A route that has
+ * it fills `begin` and `finish` in the router's table (router.c) and needs no handler: the
+ * router runs the pair with a wait for the blocking path, and the server's event thread runs it
+ * without one (router.h).
+ *
+ * An op is the request in flight, of the route's own type behind the opaque struct col_api_op
+ * (api_op_int.h: the route's type starts with it; the router remembers the route in it).
+ *
+ * begin:
+ *   COL_API_ANSWERED  resp holds the answer (an error, or refused at once); *op stays NULL.
+ *   COL_API_PENDING   *op is set and the work is under way: `done(done_arg)` is called once,
+ *                     on any thread (the writer's), possibly before begin has returned; after
+ *                     it, call finish on any one thread.
+ *   COL_API_NOT_HERE  never returned by a route; the router's answer for a request whose route
+ *                     has no begin.
+ * finish: fills resp and frees op (true), or starts the work again (a route's own reason: for
+ *   reports, the known-snapshot shortcut did not hold in the store, decision 005) and returns
+ *   false: done comes once more, then finish again.
+ * call->req and call->peer stay borrowed until finish has returned true; begin copies the rest
+ * of `call` into its op.
  */
+struct col_api_op;
 typedef void (*col_api_done_fn)(void *done_arg);
-struct col_api_report_op;
 enum col_api_begin_result { COL_API_ANSWERED, COL_API_PENDING, COL_API_NOT_HERE };
 typedef enum col_api_begin_result (*col_api_begin_fn)(const struct col_api_call *call,
                                                       struct col_http_response *resp,
                                                       col_api_done_fn done, void *done_arg,
-                                                      struct col_api_report_op **op);
+                                                      struct col_api_op **op);
+typedef bool (*col_api_finish_fn)(struct col_api_op *op, struct col_http_response *resp);
+
+/* reports.c: POST /v1/reports (non-blocking form only), and the other agent endpoints. */
 enum col_api_begin_result col_api_reports_begin(const struct col_api_call *call,
                                                 struct col_http_response *resp,
                                                 col_api_done_fn done, void *done_arg,
-                                                struct col_api_report_op **op);
-/* After done: fills resp and frees op (true), or, when the known-snapshot shortcut did not hold
- * in the store (decision 005), hands the report to the writer again after the full decode and
- * returns false: done comes once more, then finish again. */
-bool col_api_reports_finish(struct col_api_report_op *op, struct col_http_response *resp);
+                                                struct col_api_op **op);
+bool col_api_reports_finish(struct col_api_op *op, struct col_http_response *resp);
 void col_api_profiles_get(struct col_api_call *call, struct col_http_response *resp);
 void col_api_results_post(struct col_api_call *call, struct col_http_response *resp);
 
-/* api_query.c */
+/* query.c */
 void col_api_summary(struct col_api_call *call, struct col_http_response *resp);
 void col_api_hosts_list(struct col_api_call *call, struct col_http_response *resp);
 void col_api_host_detail(struct col_api_call *call, struct col_http_response *resp);
 void col_api_certs_list(struct col_api_call *call, struct col_http_response *resp);
 
-/* api_admin.c */
+/* tokens.c, health.c */
 void col_api_tokens_create(struct col_api_call *call, struct col_http_response *resp);
 void col_api_tokens_list(struct col_api_call *call, struct col_http_response *resp);
 void col_api_tokens_revoke(struct col_api_call *call, struct col_http_response *resp);

@@ -4,15 +4,18 @@
  * the findings with the fleet policy and answers only after the writer has committed. A
  * snapshot whose bytes the collector has decoded and diagnosed before is not decoded again
  * (decision 005): only the envelope is, and the writer checks the shortcut against the store.
+ * POST /v1/reports has only the non-blocking form (begin/finish, api.h); the router waits for
+ * it on the blocking path.
  */
-#include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "alloc.h"
 #include "api.h"
+#include "api_op_int.h"
+#include "clock.h"
 #include "json.h"
 #include "json_span.h"
 #include "caps.h"
@@ -23,13 +26,6 @@
 
 /* Retry-After for an answer that says "try again in a moment" (out of memory, shutting down). */
 #define API_RETRY_SOON_S 5
-
-static double api_now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static bool api_is_json(const struct col_http_request *req)
 {
@@ -150,7 +146,8 @@ static bool api_is_own_host(const struct col_api_call *call, struct col_http_res
 }
 
 /* A report on its way through the writer (api.h): what the answer needs once it is stored. */
-struct col_api_report_op {
+struct api_report_op {
+    struct col_api_op op;     /* first: the router's view of it (api_op_int.h) */
     struct col_api_call call; /* req and peer stay borrowed from the server until the answer */
     struct proto_report *report;
     struct proto_diagnosis *diag; /* NULL on the known-snapshot path */
@@ -158,15 +155,22 @@ struct col_api_report_op {
     struct col_ingest in; /* what the writer borrows */
     size_t finding_count;
     bool known;
-    int64_t now;
-    double started;
+    int64_t now;          /* received_at, on the collector's wall clock */
+    uint64_t started_ms;  /* on its monotonic clock, for the ingest latency */
     enum proto_rc result; /* from the writer (api_op_stored) */
     bool duplicate;
     col_api_done_fn done;
     void *done_arg;
 };
 
-static void api_op_free(struct col_api_report_op *op)
+_Static_assert(offsetof(struct api_report_op, op) == 0, "an api_report_op is its col_api_op");
+
+static struct api_report_op *api_report_op_of(struct col_api_op *op)
+{
+    return (struct api_report_op *)(void *)op;
+}
+
+static void api_op_free(struct api_report_op *op)
 {
     col_ingest_facts_release(&op->facts);
     proto_diagnosis_destroy(op->diag);
@@ -177,14 +181,14 @@ static void api_op_free(struct col_api_report_op *op)
 /* The writer's notification (on its thread): keep the outcome, tell the caller. */
 static void api_op_stored(void *ctx, enum proto_rc result, bool duplicate)
 {
-    struct col_api_report_op *op = ctx;
+    struct api_report_op *op = ctx;
     op->result = result;
     op->duplicate = duplicate;
     op->done(op->done_arg);
 }
 
 /* The answer for a writer outcome (also one refused at once). */
-static void api_op_answer(struct col_api_report_op *op, enum proto_rc rc, bool duplicate,
+static void api_op_answer(struct api_report_op *op, enum proto_rc rc, bool duplicate,
                           struct col_http_response *resp)
 {
     struct col_api_call *call = &op->call;
@@ -218,7 +222,8 @@ static void api_op_answer(struct col_api_report_op *op, enum proto_rc rc, bool d
         memcpy(entry.diagnosis_hash, op->facts.diagnosis_hash, sizeof(entry.diagnosis_hash));
         col_snapcache_put(call->app->snapshots, &entry);
     }
-    col_metrics_report_accepted(call->app->metrics, duplicate, api_now_seconds() - op->started);
+    uint64_t elapsed_ms = col_clock_monotonic_ms() - op->started_ms;
+    col_metrics_report_accepted(call->app->metrics, duplicate, (double)elapsed_ms / 1000.0);
     col_metrics_snapshot_reused(call->app->metrics, op->known);
 
     /* report_id was checked to be a lower-case UUID, so it needs no escaping. */
@@ -236,7 +241,7 @@ static void api_op_answer(struct col_api_report_op *op, enum proto_rc rc, bool d
 
 /* Decodes what the known-snapshot path did not and hands the report to the writer. True when
  * the writer took it; false when resp holds the answer (an error). */
-static bool api_op_submit(struct col_api_report_op *op, struct col_http_response *resp)
+static bool api_op_submit(struct api_report_op *op, struct col_http_response *resp)
 {
     struct col_api_call *call = &op->call;
     if (!op->known) {
@@ -262,7 +267,7 @@ static bool api_op_submit(struct col_api_report_op *op, struct col_http_response
 enum col_api_begin_result col_api_reports_begin(const struct col_api_call *call,
                                                 struct col_http_response *resp,
                                                 col_api_done_fn done, void *done_arg,
-                                                struct col_api_report_op **out)
+                                                struct col_api_op **out)
 {
     const struct col_http_request *req = call->req;
 
@@ -277,15 +282,15 @@ enum col_api_begin_result col_api_reports_begin(const struct col_api_call *call,
                    "reports are application/json", NULL);
         return COL_API_ANSWERED;
     }
-    struct col_api_report_op *op = proto_calloc(1, sizeof(*op));
+    struct api_report_op *op = proto_calloc(1, sizeof(*op));
     if (op == NULL) {
         api_reject(call, resp, COL_REJECT_INTERNAL, 503, "busy", "out of memory", NULL);
         resp->retry_after_s = API_RETRY_SOON_S;
         return COL_API_ANSWERED;
     }
     op->call = *call;
-    op->started = api_now_seconds();
-    op->now = (int64_t)time(NULL);
+    op->started_ms = col_clock_monotonic_ms();
+    op->now = col_clock_now_s();
     op->done = done;
     op->done_arg = done_arg;
     op->known =
@@ -294,12 +299,13 @@ enum col_api_begin_result col_api_reports_begin(const struct col_api_call *call,
         api_op_free(op);
         return COL_API_ANSWERED;
     }
-    *out = op;
+    *out = &op->op;
     return COL_API_PENDING;
 }
 
-bool col_api_reports_finish(struct col_api_report_op *op, struct col_http_response *resp)
+bool col_api_reports_finish(struct col_api_op *base, struct col_http_response *resp)
 {
+    struct api_report_op *op = api_report_op_of(base);
     if (op->result == PROTO_ECHANGED && op->known) {
         /* The host's latest state is not what the cache assumed: do the full work. */
         proto_report_destroy(op->report);
@@ -313,52 +319,6 @@ bool col_api_reports_finish(struct col_api_report_op *op, struct col_http_respon
     }
     api_op_free(op);
     return true;
-}
-
-/* The blocking form waits for the writer's notification on its own condition variable. */
-struct api_waiter {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool done;
-};
-
-static void api_waiter_wake(void *arg)
-{
-    struct api_waiter *wt = arg;
-    pthread_mutex_lock(&wt->mu);
-    wt->done = true;
-    pthread_cond_signal(&wt->cv);
-    pthread_mutex_unlock(&wt->mu);
-}
-
-void col_api_reports_post(struct col_api_call *call, struct col_http_response *resp)
-{
-    struct api_waiter wt = {.done = false};
-    bool mu_ready = pthread_mutex_init(&wt.mu, NULL) == 0;
-    if (!mu_ready || pthread_cond_init(&wt.cv, NULL) != 0) {
-        if (mu_ready) {
-            pthread_mutex_destroy(&wt.mu);
-        }
-        api_reject(call, resp, COL_REJECT_INTERNAL, 503, "busy", "out of memory", NULL);
-        resp->retry_after_s = API_RETRY_SOON_S;
-        return;
-    }
-    struct col_api_report_op *op = NULL;
-    if (col_api_reports_begin(call, resp, api_waiter_wake, &wt, &op) == COL_API_PENDING) {
-        for (;;) {
-            pthread_mutex_lock(&wt.mu);
-            while (!wt.done) {
-                pthread_cond_wait(&wt.cv, &wt.mu);
-            }
-            wt.done = false;
-            pthread_mutex_unlock(&wt.mu);
-            if (col_api_reports_finish(op, resp)) {
-                break;
-            }
-        }
-    }
-    pthread_cond_destroy(&wt.cv);
-    pthread_mutex_destroy(&wt.mu);
 }
 
 void col_api_profiles_get(struct col_api_call *call, struct col_http_response *resp)

@@ -3,49 +3,65 @@
  *
  * A route names its listener, method, path (exact, or a prefix that takes one {id} segment)
  * and, on the admin listener, the least role allowed. The router answers 404/405/401/403
- * itself so handlers start from a caller that may call them.
+ * itself so handlers start from a caller that may call them. A route answers with its handler,
+ * or with its begin/finish pair (api.h), which the router also runs for the blocking path: a
+ * route that waits for something fills only `begin` and `finish`.
  */
 #include "router.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "api.h"
+#include "api_op_int.h"
 #include "log.h"
 
-struct route {
+/* Each route has a handler, or a begin and a finish (never both forms, never half a pair). */
+struct col_api_route {
     enum col_listener_kind listener;
     const char *method;
-    const char *path;       /* exact path, or a prefix ending in '/' that takes one segment */
-    bool takes_id;          /* path is a prefix followed by {id} */
-    enum col_role min_role; /* admin listener only; COL_ROLE_NONE = no token needed */
-    col_api_handler_fn handler;
-    col_api_begin_fn begin; /* the non-blocking form for the event thread, or NULL */
+    const char *path;           /* exact path, or a prefix ending in '/' that takes one segment */
+    bool takes_id;              /* path is a prefix followed by {id} */
+    enum col_role min_role;     /* admin listener only; COL_ROLE_NONE = no token needed */
+    col_api_handler_fn handler; /* the blocking form, or NULL */
+    col_api_begin_fn begin;     /* the non-blocking form, or NULL */
+    col_api_finish_fn finish;
 };
 
-static const struct route routes[] = {
-    {COL_LISTENER_AGENT, "POST", "/v1/reports", false, COL_ROLE_NONE, col_api_reports_post,
-     col_api_reports_begin},
-    {COL_LISTENER_AGENT, "GET", "/v1/profiles/", true, COL_ROLE_NONE, col_api_profiles_get, NULL},
-    {COL_LISTENER_AGENT, "POST", "/v1/results", false, COL_ROLE_NONE, col_api_results_post, NULL},
-    {COL_LISTENER_AGENT, "GET", "/healthz", false, COL_ROLE_NONE, col_api_healthz, NULL},
-    {COL_LISTENER_ADMIN, "GET", "/healthz", false, COL_ROLE_NONE, col_api_healthz, NULL},
-    {COL_LISTENER_ADMIN, "GET", "/metrics", false, COL_ROLE_VIEWER, col_api_metrics, NULL},
-    {COL_LISTENER_ADMIN, "GET", "/v1/fleet/summary", false, COL_ROLE_VIEWER, col_api_summary, NULL},
-    {COL_LISTENER_ADMIN, "GET", "/v1/hosts", false, COL_ROLE_VIEWER, col_api_hosts_list, NULL},
-    {COL_LISTENER_ADMIN, "GET", "/v1/hosts/", true, COL_ROLE_VIEWER, col_api_host_detail, NULL},
-    {COL_LISTENER_ADMIN, "GET", "/v1/certs", false, COL_ROLE_VIEWER, col_api_certs_list, NULL},
+/* Retry-After when the blocking path cannot set up its wait (out of memory). */
+#define ROUTER_RETRY_SOON_S 5
+
+static const struct col_api_route routes[] = {
+    {COL_LISTENER_AGENT, "POST", "/v1/reports", false, COL_ROLE_NONE, NULL, col_api_reports_begin,
+     col_api_reports_finish},
+    {COL_LISTENER_AGENT, "GET", "/v1/profiles/", true, COL_ROLE_NONE, col_api_profiles_get, NULL,
+     NULL},
+    {COL_LISTENER_AGENT, "POST", "/v1/results", false, COL_ROLE_NONE, col_api_results_post, NULL,
+     NULL},
+    {COL_LISTENER_AGENT, "GET", "/healthz", false, COL_ROLE_NONE, col_api_healthz, NULL, NULL},
+    {COL_LISTENER_ADMIN, "GET", "/healthz", false, COL_ROLE_NONE, col_api_healthz, NULL, NULL},
+    {COL_LISTENER_ADMIN, "GET", "/metrics", false, COL_ROLE_VIEWER, col_api_metrics, NULL, NULL},
+    {COL_LISTENER_ADMIN, "GET", "/v1/fleet/summary", false, COL_ROLE_VIEWER, col_api_summary, NULL,
+     NULL},
+    {COL_LISTENER_ADMIN, "GET", "/v1/hosts", false, COL_ROLE_VIEWER, col_api_hosts_list, NULL,
+     NULL},
+    {COL_LISTENER_ADMIN, "GET", "/v1/hosts/", true, COL_ROLE_VIEWER, col_api_host_detail, NULL,
+     NULL},
+    {COL_LISTENER_ADMIN, "GET", "/v1/certs", false, COL_ROLE_VIEWER, col_api_certs_list, NULL,
+     NULL},
     {COL_LISTENER_ADMIN, "POST", "/v1/tokens", false, COL_ROLE_APPROVER, col_api_tokens_create,
+     NULL, NULL},
+    {COL_LISTENER_ADMIN, "GET", "/v1/tokens", false, COL_ROLE_APPROVER, col_api_tokens_list, NULL,
      NULL},
-    {COL_LISTENER_ADMIN, "GET", "/v1/tokens", false, COL_ROLE_APPROVER, col_api_tokens_list, NULL},
     {COL_LISTENER_ADMIN, "DELETE", "/v1/tokens/", true, COL_ROLE_APPROVER, col_api_tokens_revoke,
-     NULL},
+     NULL, NULL},
 };
 
 #define ROUTER_ROUTE_COUNT (sizeof(routes) / sizeof(routes[0]))
 
 /* Does `path` match the route's path? Sets *arg to the {id} segment for prefix routes. */
-static bool router_path_matches(const struct route *r, const char *path, const char **arg)
+static bool router_path_matches(const struct col_api_route *r, const char *path, const char **arg)
 {
     if (!r->takes_id) {
         *arg = "";
@@ -60,7 +76,7 @@ static bool router_path_matches(const struct route *r, const char *path, const c
 }
 
 /* Checks the bearer token. Returns false after filling resp with 401 or 403. */
-static bool router_authorize(struct col_api_call *call, const struct route *r,
+static bool router_authorize(struct col_api_call *call, const struct col_api_route *r,
                              struct col_http_response *resp)
 {
     if (r->min_role == COL_ROLE_NONE) {
@@ -100,13 +116,13 @@ static bool router_authorize(struct col_api_call *call, const struct route *r,
 
 /* The route for the request, or NULL; then resp, when given, is answered 404 or 405 (Allow: the
  * methods the path takes). *arg gets the {id} segment. */
-static const struct route *router_match(const struct col_http_request *req,
-                                        const struct col_peer *peer, const char **arg,
-                                        struct col_http_response *resp)
+static const struct col_api_route *router_match(const struct col_http_request *req,
+                                                const struct col_peer *peer, const char **arg,
+                                                struct col_http_response *resp)
 {
     char allow[COL_HTTP_ALLOW_MAX] = "";
     for (size_t i = 0; i < ROUTER_ROUTE_COUNT; i++) {
-        const struct route *r = &routes[i];
+        const struct col_api_route *r = &routes[i];
         const char *candidate_arg = "";
         if (r->listener != peer->listener || !router_path_matches(r, req->path, &candidate_arg)) {
             continue;
@@ -142,11 +158,74 @@ static void router_call_init(struct col_api_call *call, struct col_api_ctx *app,
     }
 }
 
+/* Starts the route's op and remembers the route in it, for col_router_finish. */
+static enum col_api_begin_result router_begin(const struct col_api_route *r,
+                                              const struct col_api_call *call,
+                                              struct col_http_response *resp, col_api_done_fn done,
+                                              void *done_arg, struct col_api_op **op)
+{
+    *op = NULL;
+    enum col_api_begin_result result = r->begin(call, resp, done, done_arg, op);
+    if (result == COL_API_PENDING) {
+        (*op)->route = r;
+    }
+    return result;
+}
+
+/* The blocking path's wait for a route's done, on this thread's own condition variable. */
+struct router_waiter {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done;
+};
+
+static void router_waiter_wake(void *arg)
+{
+    struct router_waiter *wt = arg;
+    pthread_mutex_lock(&wt->mu);
+    wt->done = true;
+    pthread_cond_signal(&wt->cv);
+    pthread_mutex_unlock(&wt->mu);
+}
+
+/* A begin/finish route on the calling thread: begin, then wait for each done and finish until
+ * finish holds the answer. */
+static void router_run_op(const struct col_api_route *r, const struct col_api_call *call,
+                          struct col_http_response *resp)
+{
+    struct router_waiter wt = {.done = false};
+    bool mu_ready = pthread_mutex_init(&wt.mu, NULL) == 0;
+    if (!mu_ready || pthread_cond_init(&wt.cv, NULL) != 0) {
+        if (mu_ready) {
+            pthread_mutex_destroy(&wt.mu);
+        }
+        col_http_response_error(resp, 503, "busy", "out of memory", NULL);
+        resp->retry_after_s = ROUTER_RETRY_SOON_S;
+        return;
+    }
+    struct col_api_op *op = NULL;
+    if (router_begin(r, call, resp, router_waiter_wake, &wt, &op) == COL_API_PENDING) {
+        for (;;) {
+            pthread_mutex_lock(&wt.mu);
+            while (!wt.done) {
+                pthread_cond_wait(&wt.cv, &wt.mu);
+            }
+            wt.done = false;
+            pthread_mutex_unlock(&wt.mu);
+            if (col_router_finish(op, resp)) {
+                break;
+            }
+        }
+    }
+    pthread_cond_destroy(&wt.cv);
+    pthread_mutex_destroy(&wt.mu);
+}
+
 void col_router_handle(struct col_api_ctx *app, const struct col_http_request *req,
                        const struct col_peer *peer, struct col_http_response *resp)
 {
     const char *arg = "";
-    const struct route *match = router_match(req, peer, &arg, resp);
+    const struct col_api_route *match = router_match(req, peer, &arg, resp);
     if (match == NULL) {
         return;
     }
@@ -155,19 +234,23 @@ void col_router_handle(struct col_api_ctx *app, const struct col_http_request *r
     if (!router_authorize(&call, match, resp)) {
         return;
     }
-    match->handler(&call, resp);
+    if (match->handler != NULL) {
+        match->handler(&call, resp);
+    } else {
+        router_run_op(match, &call, resp);
+    }
 }
 
 enum col_api_begin_result col_router_begin(struct col_api_ctx *app,
                                            const struct col_http_request *req,
                                            const struct col_peer *peer,
                                            struct col_http_response *resp, col_api_done_fn done,
-                                           void *done_arg, struct col_api_report_op **op)
+                                           void *done_arg, struct col_api_op **op)
 {
     *op = NULL;
     /* Unknown paths and wrong methods are answered by the blocking router (they are rare). */
     const char *arg = "";
-    const struct route *match = router_match(req, peer, &arg, NULL);
+    const struct col_api_route *match = router_match(req, peer, &arg, NULL);
     if (match == NULL || match->begin == NULL) {
         return COL_API_NOT_HERE;
     }
@@ -176,10 +259,10 @@ enum col_api_begin_result col_router_begin(struct col_api_ctx *app,
     if (!router_authorize(&call, match, resp)) {
         return COL_API_ANSWERED;
     }
-    return match->begin(&call, resp, done, done_arg, op);
+    return router_begin(match, &call, resp, done, done_arg, op);
 }
 
-bool col_router_finish(struct col_api_report_op *op, struct col_http_response *resp)
+bool col_router_finish(struct col_api_op *op, struct col_http_response *resp)
 {
-    return col_api_reports_finish(op, resp);
+    return op->route->finish(op, resp);
 }

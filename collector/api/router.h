@@ -1,5 +1,7 @@
 /*
- * router: maps (listener, method, path) to a handler and enforces who may call it.
+ * router: maps (listener, method, path) to a route and enforces who may call it. A route
+ * answers with a handler, or with a begin/finish pair (api.h) that the router runs blocking
+ * (col_router_handle) or not (col_router_begin/finish, for the server's event thread).
  *
  * Agent endpoints (/v1/reports, /v1/profiles/{id}, /v1/results) exist only on the agent
  * listener and need a client identity; everything else lives on the admin listener and needs a
@@ -14,21 +16,24 @@
 #include "http.h"
 #include "peer.h"
 
+/* Answers the request on this thread: a route's handler, or its begin and finish with a wait
+ * for done in between. */
 void col_router_handle(struct col_api_ctx *app, const struct col_http_request *req,
                        const struct col_peer *peer, struct col_http_response *resp);
 
 /*
- * The non-blocking form, for the server's event thread: a route with a `begin` (today
- * POST /v1/reports on the agent listener) is started; anything else is COL_API_NOT_HERE
- * (nothing answered) and must go through col_router_handle. PENDING: *op is
- * set, done(done_arg) comes once, then col_router_finish (api.h explains the calls).
+ * The non-blocking form, for the server's event thread: a route with a `begin` is started
+ * (api.h explains the results and the calls that follow); anything else is COL_API_NOT_HERE,
+ * with nothing answered, and must go through col_router_handle. PENDING: *op is set,
+ * done(done_arg) comes once, then col_router_finish.
  */
 enum col_api_begin_result col_router_begin(struct col_api_ctx *app,
                                            const struct col_http_request *req,
                                            const struct col_peer *peer,
                                            struct col_http_response *resp, col_api_done_fn done,
-                                           void *done_arg, struct col_api_report_op **op);
-/* True when resp holds the answer; false when op is pending again. */
-bool col_router_finish(struct col_api_report_op *op, struct col_http_response *resp);
+                                           void *done_arg, struct col_api_op **op);
+/* Calls the finish of the route that began `op`: true when resp holds the answer (op is freed);
+ * false when op is pending again. */
+bool col_router_finish(struct col_api_op *op, struct col_http_response *resp);
 
 #endif

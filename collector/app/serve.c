@@ -37,15 +37,15 @@ static void serve_handle(void *ctx, const struct col_http_request *req, const st
     col_router_handle(ctx, req, peer, resp);
 }
 
+/* The server's non-blocking seam, onto the router's: whatever route began the op finishes it. */
 static enum col_server_begin_result serve_begin(void *ctx, const struct col_http_request *req,
                                                 const struct col_peer *peer,
                                                 struct col_http_response *resp,
                                                 col_server_done_fn done, void *done_arg, void **op)
 {
-    struct col_api_report_op *report_op = NULL;
-    enum col_api_begin_result r =
-        col_router_begin(ctx, req, peer, resp, done, done_arg, &report_op);
-    *op = report_op;
+    struct col_api_op *api_op = NULL;
+    enum col_api_begin_result r = col_router_begin(ctx, req, peer, resp, done, done_arg, &api_op);
+    *op = api_op;
     switch (r) {
     case COL_API_PENDING:
         return COL_SERVER_BEGIN_PENDING;

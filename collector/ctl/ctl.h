@@ -3,9 +3,9 @@
  *
  * args.c (command line -> options -> request), settings.c (URL/token/CA file from flags >
  * environment > config file) and output.c (API JSON -> aligned text) are pure or file-only and
- * never include curl, so tests/unit/collector/test_ctl.c compiles them in directly; http_client.c is the
- * only file that talks to the network and main.c only wires them together. rrasfleetctl links
- * rrasproto and libcurl only: nothing here may call the collector library.
+ * never include curl, so tests/unit/collector/test_ctl.c compiles them in directly; http_client.c
+ * is the only file that talks to the network and main.c only wires them together. rrasfleetctl
+ * links rrasproto and libcurl only: nothing here may call the collector library.
  */
 #ifndef COL_CTL_H
 #define COL_CTL_H

@@ -9,6 +9,8 @@
  */
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "facts.h"
 
 #include "alloc.h"

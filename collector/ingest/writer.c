@@ -1,5 +1,5 @@
 /*
- * writer: the one thread that writes reports, committing them in batches (see writer.h).
+ * writer: the thread that commits reports in batches, and the one module that writes (writer.h).
  *
  * Owns the job queue (a linked list of jobs on the heap, bounded by queue_max; the writer
  * notifies and frees each when its batch has ended: col_writer_submit is a wait for that) and
@@ -9,7 +9,8 @@
  * fsync for the batch: group commit) and only then notifies each submitter of its own result.
  * While the writer waits idle in that linger, a submitter ingests its own report into the open
  * transaction itself (on the writer's connection, which is idle then; `combining` hands it
- * back) instead of waking the writer for it. A job
+ * back) instead of waking the writer for it: every store call goes through writer_conn, which
+ * checks that the caller is the connection's one holder (writer.h states the rule). A job
  * that fails alone does not fail the batch; a failed COMMIT fails every job of it; if SQLite
  * itself rolled the transaction back mid-batch, the jobs already ingested in it fail too and
  * the rest go on in a new transaction. Destroy stops new submissions and drains the queue.
@@ -18,11 +19,15 @@
 #include "writer.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "alloc.h"
+#include "clock.h"
 #include "facts.h"
+#include "log.h"
 #include "writer_int.h"
 
 struct writer_job {
@@ -42,18 +47,25 @@ struct writer_job {
 
 /* Group commit under load: when the previous batch held more than one report, the writer waits
  * for the queue to fill before it commits, so one fsync serves more reports: as long as reports
- * keep arriving less than WRITER_LINGER_GAP_NS apart, and never longer than WRITER_LINGER_NS.
+ * keep arriving less than WRITER_LINGER_GAP_NS apart, and not past WRITER_LINGER_MS after BEGIN.
  * Once the arrivals pause (every request in flight is queued) waiting longer gains nothing.
- * An idle collector (batches of one) commits at once and pays no extra latency. */
-#define WRITER_LINGER_NS 2000000L
+ * An idle collector (batches of one) commits at once and pays no extra latency. The limit is a
+ * decision on the collector's clock (clock.h), which counts whole milliseconds, so it falls 1 to
+ * 2 ms after BEGIN; the gap is a wait of real time, shorter than the clock's resolution. */
+#define WRITER_LINGER_MS 2u
 #define WRITER_LINGER_GAP_NS 250000L
 /* At most 500 x 0.5 ms = 250 ms without a transaction while another connection wants the lock. */
 #define WRITER_YIELD_POLLS 500
 #define WRITER_YIELD_POLL_NS 500000L
 
-static struct timespec writer_after(const struct timespec *from, long ns)
+/* The deadline, on the real monotonic clock (the condition variable's), of a wait of `ns`. This is
+ * the module's one direct clock read, and it decides nothing: the wait is shorter than a
+ * millisecond, which clock.h's col_clock_system_monotonic_ms cannot express (rounded to whole
+ * milliseconds, a 250 us gap would end anywhere from at once to 1 ms later). */
+static struct timespec writer_real_deadline(long ns)
 {
-    struct timespec t = *from;
+    struct timespec t = {0, 0};
+    (void)clock_gettime(CLOCK_MONOTONIC, &t);
     t.tv_nsec += ns;
     while (t.tv_nsec >= 1000000000L) {
         t.tv_sec++;
@@ -62,15 +74,11 @@ static struct timespec writer_after(const struct timespec *from, long ns)
     return t;
 }
 
-static bool writer_before(const struct timespec *a, const struct timespec *b)
-{
-    return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
-}
-
 struct writer_batch;
+struct writer_hold;
 
 struct col_writer {
-    struct col_store *st;
+    struct col_store *st; /* its write connection only through writer_conn */
     size_t queue_max;
     size_t batch_max;
 
@@ -93,10 +101,58 @@ struct col_writer {
     uint64_t arrivals;       /* reports ingested by submitters into open_batch */
     uint64_t combined_jobs;  /* all of them, since start (col_writer_combined) */
     pthread_cond_t combined; /* signalled when a submitter stops combining */
+    /* Who may use the store's write connection right now (writer_conn): set and cleared at each
+     * handover, which the mutex protocol above orders; NULL while nobody does. */
+    _Atomic(const struct writer_hold *) holder;
 
     pthread_t thread;
     bool thread_started;
 };
+
+/*
+ * The write connection's holder: the writer thread for its batch (lent while it lingers idle) or
+ * a submitter while `combining`. Each keeps one on its stack, publishes it in w->holder when the
+ * protocol gives it the connection and withdraws it when it hands the connection back. Every
+ * call on the write connection (begin, ingest, in_transaction, rollback, commit) takes the store
+ * from writer_conn(hold), which checks that `hold` is the one published (only
+ * col_store_other_writer_waiting, an atomic counter for any thread, is called on w->st): a broken
+ * handover would let two threads share one SQLite connection's transaction, so it stops the process
+ * rather than corrupt a batch.
+ */
+struct writer_hold {
+    struct col_writer *w;
+};
+
+static void writer_protocol_broken(const char *what)
+{
+    col_log(COL_LOG_ERROR, "writer: %s: the write connection's protocol is broken", what);
+    abort();
+}
+
+static void writer_conn_acquire(const struct writer_hold *h)
+{
+    const struct writer_hold *none = NULL;
+    if (!atomic_compare_exchange_strong(&h->w->holder, &none, h)) {
+        writer_protocol_broken("acquired while held");
+    }
+}
+
+static void writer_conn_release(const struct writer_hold *h)
+{
+    const struct writer_hold *mine = h;
+    if (!atomic_compare_exchange_strong(&h->w->holder, &mine, NULL)) {
+        writer_protocol_broken("released by a thread that did not hold it");
+    }
+}
+
+/* The only way to the write connection (writer.h's rule). */
+static struct col_store *writer_conn(const struct writer_hold *h)
+{
+    if (atomic_load_explicit(&h->w->holder, memory_order_relaxed) != h) {
+        writer_protocol_broken("used without holding it");
+    }
+    return h->w->st;
+}
 
 /* Fails every job from `from` up to (not including) `to` that had succeeded. */
 static void writer_fail_range(struct writer_job *from, struct writer_job *to, enum proto_rc rc)
@@ -118,14 +174,16 @@ struct writer_batch {
     enum proto_rc result; /* not OK: no transaction is open, and later jobs fail with this */
 };
 
-static void writer_batch_start(struct col_writer *w, struct writer_batch *b)
+static void writer_batch_start(const struct writer_hold *h, struct writer_batch *b)
 {
     memset(b, 0, sizeof(*b));
-    b->result = col_store_begin(w->st);
+    b->result = col_store_begin(writer_conn(h));
 }
 
-/* Ingests one job into the open transaction under its own savepoint. */
-static void writer_batch_ingest(struct col_writer *w, struct writer_batch *b, struct writer_job *j)
+/* Ingests one job into the open transaction under its own savepoint (by the writer thread, or
+ * by a submitter while `combining`: whoever holds the connection). */
+static void writer_batch_ingest(const struct writer_hold *h, struct writer_batch *b,
+                                struct writer_job *j)
 {
     j->next = NULL;
     if (b->last != NULL) {
@@ -142,24 +200,24 @@ static void writer_batch_ingest(struct col_writer *w, struct writer_batch *b, st
     if (b->tx_first == NULL) {
         b->tx_first = j;
     }
-    j->result = col_store_ingest(w->st, j->in, &j->duplicate);
-    if (j->result && !col_store_in_transaction(w->st)) {
+    j->result = col_store_ingest(writer_conn(h), j->in, &j->duplicate);
+    if (j->result && !col_store_in_transaction(writer_conn(h))) {
         /* SQLite ended the transaction on its own (I/O error, disk full, out of memory): what
          * this batch ingested before is gone. Start over for the jobs after it. */
         writer_fail_range(b->tx_first, j, j->result);
-        col_store_rollback(w->st);
+        col_store_rollback(writer_conn(h));
         b->tx_first = NULL;
-        b->result = col_store_begin(w->st);
+        b->result = col_store_begin(writer_conn(h));
     }
 }
 
 /* Returns true when the transaction committed; otherwise its jobs carry the failure. */
-static bool writer_batch_commit(struct col_writer *w, struct writer_batch *b)
+static bool writer_batch_commit(const struct writer_hold *h, struct writer_batch *b)
 {
     if (b->result) {
         return false;
     }
-    enum proto_rc result = col_store_commit(w->st);
+    enum proto_rc result = col_store_commit(writer_conn(h));
     if (result) {
         writer_fail_range(b->tx_first, NULL, result);
         return false;
@@ -206,36 +264,34 @@ static struct writer_job *writer_take(struct col_writer *w, size_t room)
 }
 
 /* Whether to keep the transaction open for more reports (w->mu held; may wait on it). Never
- * past the limit, never while another connection waits for the write lock (store_int.h), and
- * not when the transaction could not begin: the next batch tries BEGIN again. */
-static bool writer_linger(struct col_writer *w, struct writer_batch *b,
-                          const struct timespec *limit)
+ * past the limit (`until_ms`, on the collector's clock), never while another connection waits
+ * for the write lock, and not when the transaction could not begin: the next batch tries BEGIN
+ * again. While it waits idle, the writer lends its connection (`h`) to submitters. */
+static bool writer_linger(struct col_writer *w, const struct writer_hold *h, struct writer_batch *b,
+                          uint64_t until_ms)
 {
     if (b->result || b->count >= w->batch_max || w->stopping ||
-        col_store_other_writer_waiting(w->st)) {
-        return false;
-    }
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    if (!writer_before(&now, limit)) {
+        col_store_other_writer_waiting(w->st) || col_clock_monotonic_ms() >= until_ms) {
         return false;
     }
     if (w->head != NULL) {
         return true; /* arrived while the batch was being ingested */
     }
-    struct timespec gap = writer_after(&now, WRITER_LINGER_GAP_NS);
-    const struct timespec *until = writer_before(&gap, limit) ? &gap : limit;
+    struct timespec gap = writer_real_deadline(WRITER_LINGER_GAP_NS);
     uint64_t arrivals = w->arrivals;
-    w->open_batch = b; /* submitters may ingest into it while we wait (col_writer_submit) */
+    /* Submitters may ingest into the open batch while we wait (writer_enqueue). */
+    writer_conn_release(h);
+    w->open_batch = b;
     while (w->head == NULL && !w->stopping) {
-        if (pthread_cond_timedwait(&w->work, &w->mu, until) != 0) {
-            break; /* a whole gap without an arrival, or the limit */
+        if (pthread_cond_timedwait(&w->work, &w->mu, &gap) != 0) {
+            break; /* a whole gap without an arrival */
         }
     }
     while (w->combining) {
         pthread_cond_wait(&w->combined, &w->mu);
     }
     w->open_batch = NULL;
+    writer_conn_acquire(h);
     bool more = w->head != NULL || w->arrivals != arrivals;
     return more && !w->stopping && !col_store_other_writer_waiting(w->st);
 }
@@ -266,6 +322,7 @@ static void *writer_main(void *arg)
 {
     (void)pthread_setname_np(pthread_self(), "rras-writer"); /* top -H, perf, gdb */
     struct col_writer *w = arg;
+    const struct writer_hold hold = {w};
     pthread_mutex_lock(&w->mu);
     for (;;) {
         while (w->head == NULL && !w->stopping) {
@@ -281,19 +338,18 @@ static void *writer_main(void *arg)
 
         struct writer_batch batch;
         writer_yield(w);
-        writer_batch_start(w, &batch);
+        writer_conn_acquire(&hold);
+        writer_batch_start(&hold, &batch);
         /* The linger's clock starts once the transaction is open. */
-        struct timespec limit;
-        clock_gettime(CLOCK_MONOTONIC, &limit);
-        limit = writer_after(&limit, WRITER_LINGER_NS);
+        uint64_t linger_until_ms = col_clock_monotonic_ms() + WRITER_LINGER_MS;
         /* Reports are ingested as they arrive, so when the batch closes only COMMIT is left. */
         for (;;) {
             for (struct writer_job *j = jobs, *next = NULL; j != NULL; j = next) {
                 next = j->next;
-                writer_batch_ingest(w, &batch, j);
+                writer_batch_ingest(&hold, &batch, j);
             }
             pthread_mutex_lock(&w->mu);
-            if (!linger || !writer_linger(w, &batch, &limit)) {
+            if (!linger || !writer_linger(w, &hold, &batch, linger_until_ms)) {
                 break;
             }
             jobs = writer_take(w, w->batch_max - batch.count);
@@ -302,7 +358,8 @@ static void *writer_main(void *arg)
         w->last_batch = batch.count;
         pthread_mutex_unlock(&w->mu);
 
-        bool committed = writer_batch_commit(w, &batch);
+        bool committed = writer_batch_commit(&hold, &batch);
+        writer_conn_release(&hold);
 
         /* The counters first, so a submitter that returns sees its batch counted. */
         pthread_mutex_lock(&w->mu);
@@ -336,6 +393,7 @@ enum proto_rc col_writer_create(struct col_store *st, const struct col_writer_co
     w->st = st;
     w->queue_max = cfg->queue_max;
     w->batch_max = cfg->batch_max;
+    atomic_init(&w->holder, NULL);
     if (pthread_mutex_init(&w->mu, NULL) != 0) {
         proto_free(w);
         return PROTO_ENOMEM;
@@ -418,15 +476,18 @@ static bool writer_enqueue(struct col_writer *w, struct writer_job *job, enum pr
     }
     if (w->open_batch != NULL && !w->combining && w->head == NULL &&
         w->open_batch->count < w->batch_max && w->open_batch->result == PROTO_OK) {
-        /* The writer lingers idle with a transaction open: ingest this report into it here,
-         * on this thread, instead of waking the writer to do it (one context switch less per
-         * report, ~10% less CPU per keep-alive report). The writer waits for `combining` to clear
-         * before it touches its connection again. */
+        /* The writer lingers idle with a transaction open and has lent its connection: ingest
+         * this report into it here, on this thread, instead of waking the writer to do it (one
+         * wake-up and context switch less per report, writer.h). The writer waits for
+         * `combining` to clear before it takes its connection back. */
         struct writer_batch *b = w->open_batch;
+        const struct writer_hold hold = {w};
         w->combining = true;
+        writer_conn_acquire(&hold);
         pthread_mutex_unlock(&w->mu);
-        writer_batch_ingest(w, b, job);
+        writer_batch_ingest(&hold, b, job);
         pthread_mutex_lock(&w->mu);
+        writer_conn_release(&hold);
         w->combining = false;
         w->arrivals++;
         w->combined_jobs++;
@@ -572,4 +633,12 @@ uint64_t col_writer_combined(struct col_writer *w)
     uint64_t n = w->combined_jobs;
     pthread_mutex_unlock(&w->mu);
     return n;
+}
+
+bool col_writer_stopping(struct col_writer *w)
+{
+    pthread_mutex_lock(&w->mu);
+    bool stopping = w->stopping;
+    pthread_mutex_unlock(&w->mu);
+    return stopping;
 }

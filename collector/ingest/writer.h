@@ -5,8 +5,17 @@
  * it has committed (then it may answer 202) or failed (col_writer_submit_async; the API's
  * blocking handler and the event thread both use it, decision 008); col_writer_submit is the
  * same with a wait, for tools and tests. The queue is bounded: when it is full, submit fails at
- * once with PROTO_ELIMIT so the caller can answer 429 with Retry-After instead of piling up. The
- * writer owns the store's write connection; nothing else writes.
+ * once with PROTO_ELIMIT so the caller can answer 429 with Retry-After instead of piling up.
+ *
+ * The rule: only this module writes, only on the store's write connection, and one thread at a
+ * time under the writer's mutex protocol: the writer thread, or, while the writer lingers idle
+ * with a transaction open, the one submitter that has set `combining` to ingest its own report
+ * into that transaction (instead of waking the writer for it). writer_conn() in writer.c is the
+ * only way to the connection and checks that protocol on every call (it aborts when broken).
+ * Why not the writer thread alone: the submitter's ingest saves a wake-up and a context switch
+ * per report that arrives while the writer lingers, measurably less CPU per keep-alive report
+ * (docs/benchmarks.md, "ingested by its own connection thread"); the check costs an atomic load
+ * per store call.
  */
 #ifndef COL_WRITER_H
 #define COL_WRITER_H

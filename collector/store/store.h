@@ -6,8 +6,10 @@
  * connection used only by the writer thread, one admin connection for tokens, audit and prune
  * (serialized by a mutex), and a small pool of read connections for queries from connection
  * threads (WAL lets them run beside the writer). Every statement is prepared
- * with bound parameters; the SQL text lives in store_sql.h. It never decides policy: findings
- * arrive computed.
+ * with bound parameters; the SQL text lives in store_sql_int.h. It never decides policy: findings
+ * arrive computed, and it never renders: reads come back as C structs and tables, JSON that the
+ * store keeps (a snapshot, a finding's certificate list) as the stored text, for the API to
+ * render. This header is independent of SQLite and of any JSON library.
  */
 #ifndef COL_STORE_H
 #define COL_STORE_H
@@ -16,13 +18,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <cjson/cJSON.h>
-
 #include "diagnose.h"
-#include "json.h"
 #include "rc.h"
 
 struct col_store;
+struct proto_report; /* json.h: the decoded report the writer hands in */
 
 /* Opens (creating if needed) and migrates. `err` gets a one-line reason on failure. */
 enum proto_rc col_store_open(const char *path, struct col_store **out, char *err, size_t err_size);
@@ -111,13 +111,92 @@ enum proto_rc col_store_query_hosts(struct col_store *st, const struct col_query
                                     struct col_table **out);
 enum proto_rc col_store_query_certs(struct col_store *st, const struct col_query *q,
                                     struct col_table **out);
-/* {"hosts", "hosts_at_risk", "by_severity": {...}, "by_finding": {...}, "reports",
- * "last_report_at"} hosts_at_risk: highest finding high or critical; by_severity counts hosts by
- * their highest finding ("none" without findings); by_finding counts hosts per finding id. */
-enum proto_rc col_store_summary(struct col_store *st, cJSON **out);
-/* {"host": {...}, "snapshot": <latest report's snapshot>, "findings": [...], "history": [...]};
- * PROTO_ENOTFOUND for an unknown host. */
-enum proto_rc col_store_host_detail(struct col_store *st, const char *fqdn, cJSON **out);
+/* Hosts per finding id, for the summary. */
+struct col_summary_finding {
+    char *id;      /* owned by the summary */
+    int64_t hosts; /* hosts that have a current finding with this id */
+};
+
+/* The fleet at a glance; every number from the same read transaction. */
+struct col_summary {
+    int64_t hosts;
+    int64_t hosts_at_risk; /* hosts whose highest finding is high or critical */
+    /* Hosts by their highest finding, indexed by enum proto_severity; hosts without findings
+     * (or with a stored severity out of range) count in without_findings. */
+    int64_t by_severity[PROTO_SEV_CRITICAL + 1];
+    int64_t without_findings;
+    struct col_summary_finding *by_finding; /* owned; sorted by id */
+    size_t by_finding_count;
+    int64_t reports;        /* rows in `reports` */
+    bool has_last_report;   /* false while no report is stored */
+    int64_t last_report_at; /* received_at of the latest report, Unix seconds */
+};
+
+/* Fills *out (caller frees with col_store_summary_destroy). */
+enum proto_rc col_store_summary(struct col_store *st, struct col_summary **out);
+void col_store_summary_destroy(struct col_summary *s); /* accepts NULL */
+
+/* A current finding of a host. Strings are owned by the detail; NULL where the row holds NULL. */
+struct col_host_finding {
+    char *id;
+    int severity; /* enum proto_severity as stored; out of range means unknown */
+    char *message;
+    char *certs_json; /* the stored JSON array of certificate SHA-1s, not parsed */
+    char *rules_json; /* the stored JSON array of rule names, not parsed */
+    int64_t first_seen;
+    int64_t last_seen;
+};
+
+/* One row of a host's finding history, newest first. */
+struct col_host_history {
+    char *id;
+    char *key; /* id | sorted cert SHA-1s | sorted rule names */
+    int severity;
+    int64_t first_seen;
+    int64_t last_seen;
+    bool resolved; /* false while the finding is current */
+    int64_t resolved_at;
+};
+
+/* One host's latest state. Times are Unix seconds. Strings are owned by the detail and NULL
+ * where the row holds NULL. */
+struct col_host_detail {
+    char *fqdn;
+    char *hostname;
+    char *os;
+    char *agent_version;
+    int64_t first_seen;
+    int64_t last_seen;
+    int64_t collected_at;
+    char *last_report_id;
+    int64_t last_seq;
+    bool has_prohibit_ipsec; /* false: the snapshot did not say */
+    int64_t prohibit_ipsec;
+    bool automatic_policy;
+    char *predicted_sha1;
+    char *predicted_cn;
+    int max_severity; /* enum proto_severity; -1 without findings */
+    int64_t finding_count;
+    int64_t spool_dropped;
+    int64_t spool_quarantined;
+    /* The latest report's "snapshot" JSON value exactly as stored (NUL-terminated), not parsed;
+     * NULL when the store cannot find it. */
+    char *snapshot_json;
+    size_t snapshot_len;
+    struct col_host_finding *findings; /* owned; severity descending, then id */
+    size_t finding_rows;
+    struct col_host_history *history; /* owned; newest first, at most COL_HOST_HISTORY_MAX */
+    size_t history_rows;
+};
+
+#define COL_HOST_HISTORY_MAX 1000
+
+/* PROTO_ENOTFOUND for an unknown host. Fills *out (caller frees with
+ * col_store_host_detail_destroy). */
+enum proto_rc col_store_host_detail(struct col_store *st, const char *fqdn,
+                                    struct col_host_detail **out);
+void col_store_host_detail_destroy(struct col_host_detail *d); /* accepts NULL */
+
 /* All rows in `reports` (every report stored, duplicates excluded): for tests and metrics. */
 enum proto_rc col_store_count_reports(struct col_store *st, int64_t *count);
 enum proto_rc col_store_db_size(struct col_store *st, int64_t *bytes);

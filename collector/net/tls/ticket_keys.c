@@ -17,13 +17,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <mbedtls/platform_util.h>
 #include <mbedtls/threading.h>
 
 #include "alloc.h"
+#include "clock.h"
 #include "metrics.h"
 
 #define TK_MAGIC "RRTK"
@@ -245,9 +245,10 @@ static enum proto_rc tk_install(struct col_ticket_keys *k)
     return PROTO_OK;
 }
 
+/* The collector's wall clock (clock.h). */
 static uint32_t tk_now(void)
 {
-    return (uint32_t)time(NULL);
+    return (uint32_t)col_clock_now_s();
 }
 
 /* Whether the active key is at or near the end of its period, or from well in the future (the

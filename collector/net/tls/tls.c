@@ -3,7 +3,9 @@
  *
  * I/O goes through our own BIO callbacks instead of mbedtls_net_*: the socket is non-blocking
  * and each callback poll()s until the caller's deadline, so one rule bounds the handshake,
- * the request head, the body and writes to a client that stops reading. Resumption is detected
+ * the request head, the body and writes to a client that stops reading. Deadlines are read on
+ * the collector's clock (clock.h); a poll() sleeps at most clock_recheck_ms of real time
+ * before it looks at that clock again. Resumption is detected
  * by wrapping the cache and ticket callbacks: mbedTLS 2.28 has no public "was this resumed"
  * query, and each connection runs on one thread, so a thread-local flag is exact (it is cleared
  * at the start of every handshake, so a pooled thread's previous connection cannot leak into it).
@@ -16,7 +18,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
@@ -29,6 +30,7 @@
 #include <mbedtls/ssl_ticket.h>
 
 #include "alloc.h"
+#include "clock.h"
 #include "digest.h"
 #include "ticket_keys.h"
 
@@ -64,6 +66,7 @@ struct col_tls {
     mbedtls_pk_context key;
     mbedtls_x509_crt client_ca;
     bool has_client_ca;
+    unsigned long clock_recheck_ms;
     struct col_tls_listener listeners[COL_TLS_LISTENERS]; /* by enum col_listener_kind */
 };
 
@@ -82,13 +85,6 @@ struct col_tls_conn {
 
 /* Set by the cache/ticket wrappers when this thread's current handshake resumes a session. */
 static _Thread_local bool col_tls_resumed_here;
-
-uint64_t col_tls_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 const char *col_tls_io_str(enum col_tls_io io)
 {
@@ -262,6 +258,9 @@ enum proto_rc col_tls_create(const struct col_tls_settings *s, struct col_tls **
     if (tls == NULL) {
         return PROTO_ENOMEM;
     }
+    tls->clock_recheck_ms = s->clock_recheck_ms != 0 && s->clock_recheck_ms < 60000u
+                                ? s->clock_recheck_ms
+                                : COL_TLS_DEFAULT_CLOCK_RECHECK_MS;
     mbedtls_entropy_init(&tls->entropy);
     mbedtls_ctr_drbg_init(&tls->drbg);
     mbedtls_x509_crt_init(&tls->cert);
@@ -361,12 +360,13 @@ static enum col_tls_io col_tls_wait(struct col_tls_conn *c, short events)
         n = 2;
     }
     for (;;) {
-        uint64_t now = col_tls_now_ms();
+        uint64_t now = col_clock_monotonic_ms();
         if (now >= c->deadline_ms) {
             return COL_TLS_IO_TIMEOUT;
         }
         uint64_t left = c->deadline_ms - now;
-        int rc = poll(fds, n, left > 60000u ? 60000 : (int)left);
+        uint64_t slice = c->tls->clock_recheck_ms;
+        int rc = poll(fds, n, (int)(left > slice ? slice : left));
         if (rc < 0) {
             if (errno == EINTR) {
                 continue;

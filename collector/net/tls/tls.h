@@ -27,6 +27,7 @@
 
 #define COL_TLS_DEFAULT_CACHE_MAX 10000u        /* sessions kept for clients without tickets */
 #define COL_TLS_DEFAULT_SESSION_LIFETIME 86400u /* seconds a ticket or cache entry is valid */
+#define COL_TLS_DEFAULT_CLOCK_RECHECK_MS 1000u
 
 struct col_tls_settings {
     const char *cert_file;       /* PEM: server certificate (chain), leaf first */
@@ -36,6 +37,9 @@ struct col_tls_settings {
     const char *ticket_key_file; /* agent listener's ticket keys (ticket_keys.h); NULL/"": memory */
     unsigned long session_cache_max;  /* 0: COL_TLS_DEFAULT_CACHE_MAX */
     unsigned long session_lifetime_s; /* 0: COL_TLS_DEFAULT_SESSION_LIFETIME */
+    /* A blocked call poll()s at most this long (real time) before it reads the clock again, so
+     * a clock a test moves forward is noticed within it. 0: COL_TLS_DEFAULT_CLOCK_RECHECK_MS. */
+    unsigned long clock_recheck_ms;
 };
 
 struct col_tls;
@@ -60,10 +64,10 @@ enum col_tls_io {
 
 const char *col_tls_io_str(enum col_tls_io io); /* borrowed static string */
 
-/* Milliseconds on CLOCK_MONOTONIC: the clock of every deadline below. */
-uint64_t col_tls_now_ms(void);
-
 struct col_tls_conn;
+
+/* Every deadline_ms below is a reading of the collector's clock, col_clock_monotonic_ms()
+ * (clock.h), plus a timeout. */
 
 /*
  * A session on connected, non-blocking socket `fd` (borrowed). `stop_fd` (borrowed, or -1) is
@@ -104,7 +108,7 @@ enum col_tls_io col_tls_conn_write(struct col_tls_conn *conn, const void *data, 
                                    uint64_t deadline_ms);
 
 /*
- * Non-blocking use, for the server's event thread (server_events.c). While set, the calls
+ * Non-blocking use, for the server's event thread (events.c). While set, the calls
  * below never wait: a socket that would block makes them return COL_TLS_IO_AGAIN. Clear it
  * before using the deadline-bounded calls above again.
  */

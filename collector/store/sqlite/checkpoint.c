@@ -7,8 +7,10 @@
  * connection is checkpointing) marks the checkpointer stalled: it then waits for the tick instead
  * of running again on every commit. When the WAL is past cap_pages and readers still keep pages
  * from being copied, it tries a RESTART, which holds off the writer while it waits up to
- * CKPT_RESTART_BUSY_MS for them; after one that failed, it waits CKPT_RESTART_EVERY_NS before the
+ * CKPT_RESTART_BUSY_MS for them; after one that failed, it waits CKPT_RESTART_EVERY_MS before the
  * next. (A WAL past the cap that is wholly copied is the store's hook to restart: see store.c.)
+ * That pause is a deadline on the collector's clock (clock.h), which a test can drive; the tick
+ * is a real wait (pthread_cond_timedwait on CLOCK_MONOTONIC), so it reads the system clock.
  */
 #define _GNU_SOURCE /* pthread_setname_np */
 #include "checkpoint.h"
@@ -19,12 +21,13 @@
 #include <time.h>
 
 #include "alloc.h"
+#include "clock.h"
 #include "log.h"
 #include "store_int.h"
 
-#define CKPT_TICK_NS 1000000000LL
+#define CKPT_TICK_MS 1000u
 #define CKPT_RESTART_BUSY_MS 250
-#define CKPT_RESTART_EVERY_NS (10 * 1000000000LL)
+#define CKPT_RESTART_EVERY_MS (10u * 1000u)
 #define CKPT_NEVER_CLEAN UINT64_MAX
 
 struct col_checkpoint {
@@ -46,15 +49,8 @@ struct col_checkpoint {
     bool failing;
     int prev_log;
     int prev_done;
-    int64_t next_restart_ns;
+    uint64_t next_restart_ms; /* col_clock_monotonic_ms() before which no RESTART is tried */
 };
-
-static int64_t checkpoint_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 /* The store's WAL hook, on the writer thread: wake only. */
 static void checkpoint_wake(void *ctx)
@@ -69,7 +65,7 @@ static void checkpoint_wake(void *ctx)
 /* A WAL whose pages readers keep from being copied grows without bound: wait briefly for them. */
 static void checkpoint_restart(struct col_checkpoint *c, int log_pages, uint64_t commits)
 {
-    if (checkpoint_now_ns() < c->next_restart_ns) {
+    if (col_clock_monotonic_ms() < c->next_restart_ms) {
         return;
     }
     int log = 0, done = 0;
@@ -80,7 +76,7 @@ static void checkpoint_restart(struct col_checkpoint *c, int log_pages, uint64_t
     sqlite3_busy_timeout(c->db, COL_STORE_BUSY_TIMEOUT_MS);
     if (rc != SQLITE_OK) {
         /* Readers still hold it: do not stall the writer again on every commit. */
-        c->next_restart_ns = checkpoint_now_ns() + CKPT_RESTART_EVERY_NS;
+        c->next_restart_ms = col_clock_monotonic_ms() + CKPT_RESTART_EVERY_MS;
         col_log(COL_LOG_WARN,
                 "checkpoint: the WAL holds %d pages (cap %llu) and cannot restart: %s; a "
                 "long-running reader is holding it",
@@ -140,8 +136,9 @@ static void *checkpoint_main(void *arg)
     struct col_checkpoint *c = arg;
     pthread_mutex_lock(&c->mu);
     while (!c->stopping) {
-        int64_t due = checkpoint_now_ns() + CKPT_TICK_NS;
-        struct timespec until = {(time_t)(due / 1000000000LL), (long)(due % 1000000000LL)};
+        /* The condition variable waits on CLOCK_MONOTONIC, as the system clock reads it. */
+        uint64_t due = col_clock_system_monotonic_ms() + CKPT_TICK_MS;
+        struct timespec until = {(time_t)(due / 1000u), (long)(due % 1000u) * 1000000L};
         while (!c->stopping && !(c->woken && !c->stalled)) {
             if (pthread_cond_timedwait(&c->cv, &c->mu, &until) == ETIMEDOUT) {
                 break;

@@ -21,6 +21,8 @@
 #include "buf.h"
 #include "json_span.h"
 #include "caps.h"
+#include "json.h" /* struct proto_report is declared there; nothing here parses JSON */
+#include "json_text_int.h"
 #include "store.h"
 #include "store_int.h"
 
@@ -274,28 +276,10 @@ static enum proto_rc ing_finding_key(const struct proto_finding *f, char **out)
     return result;
 }
 
-/* A JSON array of the strings; caller frees with cJSON_free. */
+/* A JSON array of the strings; caller frees with proto_free. */
 static enum proto_rc ing_json_strings(const struct proto_strv *v, char **out)
 {
-    enum proto_rc result = PROTO_OK;
-    cJSON *arr = cJSON_CreateArray();
-    *out = NULL;
-    if (arr == NULL) {
-        return PROTO_ENOMEM;
-    }
-    for (size_t i = 0; i < v->count; i++) {
-        cJSON *s = cJSON_CreateString(v->items[i] != NULL ? v->items[i] : "");
-        if (s == NULL || !cJSON_AddItemToArray(arr, s)) {
-            cJSON_Delete(s);
-            result = PROTO_ENOMEM;
-            goto out;
-        }
-    }
-    *out = cJSON_PrintUnformatted(arr);
-    result = *out == NULL ? PROTO_ENOMEM : PROTO_OK;
-out:
-    cJSON_Delete(arr);
-    return result;
+    return col_store_json_string_array((const char *const *)v->items, v->count, out);
 }
 
 static enum proto_rc ing_finding(struct col_store *st, sqlite3_int64 host_id,
@@ -343,8 +327,8 @@ static enum proto_rc ing_finding(struct col_store *st, sqlite3_int64 host_id,
     result = ing_done(stmt);
 out:
     proto_free(key);
-    cJSON_free(certs);
-    cJSON_free(rules);
+    proto_free(certs);
+    proto_free(rules);
     return result;
 }
 

@@ -1,20 +1,20 @@
 /*
- * store_migrate: applies schema/sql migrations by PRAGMA user_version (see store_migrate_int.h).
+ * migrate: applies schema/sql migrations by PRAGMA user_version (see migrate_int.h).
  *
  * Owns the backup-before and restore-on-failure around a migration run. Each migration runs in
  * its own BEGIN IMMEDIATE transaction that also sets user_version, so a crash between two
  * migrations leaves a consistent, resumable database. Never edits the data of a migrated table
  * itself: what a migration does is in its .sql file.
  */
-#include "store_migrate_int.h"
+#include "migrate_int.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "conn_int.h"
 #include "schema_sql.h"
-#include "store_int.h"
 #include "store_sql_int.h"
 
 static void mig_err(char *err, size_t err_size, const char *fmt, ...)

@@ -1,6 +1,8 @@
 /*
  * store_query: the dashboard's reads: composable host and certificate lists, the fleet
- * summary and one host's detail (see store.h). Runs on the read-only pool, any thread.
+ * summary and one host's detail (see store.h). Runs on the read-only pool, any thread. Returns
+ * tables and structs; JSON the store keeps (snapshots, finding lists) goes back as the stored
+ * bytes, unparsed: rendering is the API's.
  *
  * Owns the translation of struct col_query into one prepared statement: filter fragments and
  * the ORDER BY expression come only from store_sql_int.h (the sort column is looked up in the
@@ -16,15 +18,14 @@
 #include "alloc.h"
 #include "buf.h"
 #include "caps.h"
+#include "json_span.h"
 #include "store.h"
 #include "store_int.h"
-#include "timefmt.h"
 #include "x509.h"
 
 #define QRY_LIMIT_MAX COL_QUERY_MAX_LIMIT
 #define QRY_DAYS_MAX 36500
 #define QRY_SQL_MAX (16u * 1024u)
-#define QRY_HISTORY_MAX 1000
 #define QRY_DAY 86400
 
 /* ---- tables ------------------------------------------------------------------------------- */
@@ -450,59 +451,7 @@ enum proto_rc col_store_query_certs(struct col_store *st, const struct col_query
     return qry_run(st, &qry_certs, q, out);
 }
 
-/* ---- JSON documents ----------------------------------------------------------------------- */
-
-static bool qry_add_time(cJSON *obj, const char *name, sqlite3_stmt *stmt, int col)
-{
-    char buf[32];
-    if (sqlite3_column_type(stmt, col) == SQLITE_NULL ||
-        proto_time_format_rfc3339(sqlite3_column_int64(stmt, col), buf, sizeof(buf)) != PROTO_OK) {
-        return cJSON_AddNullToObject(obj, name) != NULL;
-    }
-    return cJSON_AddStringToObject(obj, name, buf) != NULL;
-}
-
-static bool qry_add_text(cJSON *obj, const char *name, sqlite3_stmt *stmt, int col)
-{
-    const unsigned char *text = sqlite3_column_text(stmt, col);
-    if (text == NULL) {
-        return cJSON_AddNullToObject(obj, name) != NULL;
-    }
-    return cJSON_AddStringToObject(obj, name, (const char *)text) != NULL;
-}
-
-static bool qry_add_int(cJSON *obj, const char *name, sqlite3_stmt *stmt, int col)
-{
-    if (sqlite3_column_type(stmt, col) == SQLITE_NULL) {
-        return cJSON_AddNullToObject(obj, name) != NULL;
-    }
-    return cJSON_AddNumberToObject(obj, name, (double)sqlite3_column_int64(stmt, col)) != NULL;
-}
-
-static bool qry_add_severity(cJSON *obj, const char *name, sqlite3_stmt *stmt, int col)
-{
-    int v = sqlite3_column_int(stmt, col);
-    if (sqlite3_column_type(stmt, col) == SQLITE_NULL || v < PROTO_SEV_INFO ||
-        v > PROTO_SEV_CRITICAL) {
-        return cJSON_AddNullToObject(obj, name) != NULL;
-    }
-    return cJSON_AddStringToObject(obj, name, proto_severity_str((enum proto_severity)v)) != NULL;
-}
-
-/* Parses a JSON text column written by the store itself; null when absent or unparseable. */
-static bool qry_add_json(cJSON *obj, const char *name, sqlite3_stmt *stmt, int col)
-{
-    const char *text = (const char *)sqlite3_column_text(stmt, col);
-    cJSON *v = text != NULL ? cJSON_Parse(text) : NULL;
-    if (v == NULL) {
-        return cJSON_AddNullToObject(obj, name) != NULL;
-    }
-    if (!cJSON_AddItemToObject(obj, name, v)) {
-        cJSON_Delete(v);
-        return false;
-    }
-    return true;
-}
+/* ---- summary and host detail ------------------------------------------------------------ */
 
 static enum proto_rc qry_step_rc(int rc)
 {
@@ -510,12 +459,95 @@ static enum proto_rc qry_step_rc(int rc)
     return result ? result : PROTO_EIO;
 }
 
-static enum proto_rc qry_summary_fill(sqlite3 *db, cJSON *doc)
+/* A copy of a text column, NULL for SQL NULL. False only when the copy cannot be allocated. */
+static bool qry_text(sqlite3_stmt *stmt, int col, char **out)
+{
+    *out = NULL;
+    if (sqlite3_column_type(stmt, col) == SQLITE_NULL) {
+        return true;
+    }
+    const unsigned char *text = sqlite3_column_text(stmt, col);
+    int len = sqlite3_column_bytes(stmt, col);
+    if (text == NULL || len < 0) {
+        return false;
+    }
+    *out = proto_strndup((const char *)text, (size_t)len);
+    return *out != NULL;
+}
+
+/* A severity column as an int: -1 for SQL NULL. */
+static int qry_severity(sqlite3_stmt *stmt, int col)
+{
+    return sqlite3_column_type(stmt, col) == SQLITE_NULL ? -1 : sqlite3_column_int(stmt, col);
+}
+
+/* Doubles the array *items (of `size`-byte elements) when it is full. */
+static bool qry_grow(void **items, size_t size, size_t count, size_t *cap)
+{
+    if (count < *cap) {
+        return true;
+    }
+    size_t ncap = *cap == 0 ? 8 : *cap * 2;
+    void *grown = proto_realloc(*items, ncap * size);
+    if (grown == NULL) {
+        return false;
+    }
+    memset((char *)grown + *cap * size, 0, (ncap - *cap) * size);
+    *items = grown;
+    *cap = ncap;
+    return true;
+}
+
+void col_store_summary_destroy(struct col_summary *s)
+{
+    if (s == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < s->by_finding_count; i++) {
+        proto_free(s->by_finding[i].id);
+    }
+    proto_free(s->by_finding);
+    proto_free(s);
+}
+
+static enum proto_rc qry_summary_by_finding(sqlite3 *db, struct col_summary *s)
 {
     enum proto_rc result = PROTO_OK;
     sqlite3_stmt *stmt = NULL;
-    cJSON *by_sev = NULL;
-    cJSON *by_finding = NULL;
+    size_t cap = 0;
+    int rc = sqlite3_prepare_v2(db, COL_SQL_SUMMARY_BY_FINDING, -1, &stmt, NULL);
+    while (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (s->by_finding_count >= COL_TABLE_MAX_ROWS) {
+            result = PROTO_ELIMIT;
+            goto out;
+        }
+        if (!qry_grow((void **)&s->by_finding, sizeof(*s->by_finding), s->by_finding_count, &cap)) {
+            result = PROTO_ENOMEM;
+            goto out;
+        }
+        struct col_summary_finding *f = &s->by_finding[s->by_finding_count];
+        const char *id = (const char *)sqlite3_column_text(stmt, 0);
+        f->id = proto_strdup(id != NULL ? id : "");
+        if (f->id == NULL) {
+            result = PROTO_ENOMEM;
+            goto out;
+        }
+        f->hosts = sqlite3_column_int64(stmt, 1);
+        s->by_finding_count++;
+        rc = SQLITE_OK;
+    }
+    if (rc != SQLITE_DONE) {
+        result = qry_step_rc(rc);
+    }
+out:
+    sqlite3_finalize(stmt);
+    return result;
+}
+
+static enum proto_rc qry_summary_fill(sqlite3 *db, struct col_summary *s)
+{
+    enum proto_rc result = PROTO_OK;
+    sqlite3_stmt *stmt = NULL;
     int rc = sqlite3_prepare_v2(db, COL_SQL_SUMMARY_HOSTS, -1, &stmt, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_bind_int(stmt, 1, PROTO_SEV_HIGH);
@@ -525,40 +557,19 @@ static enum proto_rc qry_summary_fill(sqlite3 *db, cJSON *doc)
         result = qry_step_rc(rc);
         goto out;
     }
-    if (!qry_add_int(doc, "hosts", stmt, 0) || !qry_add_int(doc, "hosts_at_risk", stmt, 1)) {
-        result = PROTO_ENOMEM;
-        goto out;
-    }
+    s->hosts = sqlite3_column_int64(stmt, 0);
+    s->hosts_at_risk = sqlite3_column_int64(stmt, 1);
     sqlite3_finalize(stmt);
     stmt = NULL;
 
-    by_sev = cJSON_AddObjectToObject(doc, "by_severity");
-    if (by_sev == NULL) {
-        result = PROTO_ENOMEM;
-        goto out;
-    }
-    for (int s = PROTO_SEV_CRITICAL; s >= PROTO_SEV_INFO; s--) {
-        if (cJSON_AddNumberToObject(by_sev, proto_severity_str((enum proto_severity)s), 0) ==
-            NULL) {
-            result = PROTO_ENOMEM;
-            goto out;
-        }
-    }
-    if (cJSON_AddNumberToObject(by_sev, "none", 0) == NULL) {
-        result = PROTO_ENOMEM;
-        goto out;
-    }
     rc = sqlite3_prepare_v2(db, COL_SQL_SUMMARY_BY_SEVERITY, -1, &stmt, NULL);
     while (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        int s = sqlite3_column_int(stmt, 0);
-        const char *key = "none";
-        if (sqlite3_column_type(stmt, 0) != SQLITE_NULL && s >= PROTO_SEV_INFO &&
-            s <= PROTO_SEV_CRITICAL) {
-            key = proto_severity_str((enum proto_severity)s);
-        }
-        cJSON *item = cJSON_GetObjectItemCaseSensitive(by_sev, key);
-        if (item != NULL) {
-            cJSON_SetNumberValue(item, (double)sqlite3_column_int64(stmt, 1));
+        int sev = qry_severity(stmt, 0);
+        int64_t n = sqlite3_column_int64(stmt, 1);
+        if (sev >= PROTO_SEV_INFO && sev <= PROTO_SEV_CRITICAL) {
+            s->by_severity[sev] = n;
+        } else {
+            s->without_findings += n;
         }
         rc = SQLITE_OK;
     }
@@ -569,26 +580,10 @@ static enum proto_rc qry_summary_fill(sqlite3 *db, cJSON *doc)
     sqlite3_finalize(stmt);
     stmt = NULL;
 
-    by_finding = cJSON_AddObjectToObject(doc, "by_finding");
-    if (by_finding == NULL) {
-        result = PROTO_ENOMEM;
+    result = qry_summary_by_finding(db, s);
+    if (result) {
         goto out;
     }
-    rc = sqlite3_prepare_v2(db, COL_SQL_SUMMARY_BY_FINDING, -1, &stmt, NULL);
-    while (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        const char *id = (const char *)sqlite3_column_text(stmt, 0);
-        if (!qry_add_int(by_finding, id != NULL ? id : "", stmt, 1)) {
-            result = PROTO_ENOMEM;
-            goto out;
-        }
-        rc = SQLITE_OK;
-    }
-    if (rc != SQLITE_DONE) {
-        result = qry_step_rc(rc);
-        goto out;
-    }
-    sqlite3_finalize(stmt);
-    stmt = NULL;
 
     rc = sqlite3_prepare_v2(db, COL_SQL_SUMMARY_REPORTS, -1, &stmt, NULL);
     if (rc == SQLITE_OK) {
@@ -598,9 +593,9 @@ static enum proto_rc qry_summary_fill(sqlite3 *db, cJSON *doc)
         result = qry_step_rc(rc);
         goto out;
     }
-    if (!qry_add_int(doc, "reports", stmt, 0) || !qry_add_time(doc, "last_report_at", stmt, 1)) {
-        result = PROTO_ENOMEM;
-    }
+    s->reports = sqlite3_column_int64(stmt, 0);
+    s->has_last_report = sqlite3_column_type(stmt, 1) != SQLITE_NULL;
+    s->last_report_at = s->has_last_report ? sqlite3_column_int64(stmt, 1) : 0;
 out:
     sqlite3_finalize(stmt);
     return result;
@@ -613,105 +608,137 @@ static enum proto_rc qry_read_tx(sqlite3 *db, bool begin)
     return col_store_rc(rc);
 }
 
-enum proto_rc col_store_summary(struct col_store *st, cJSON **out)
+enum proto_rc col_store_summary(struct col_store *st, struct col_summary **out)
 {
     if (st == NULL || out == NULL) {
         return PROTO_EINVAL;
     }
     *out = NULL;
-    cJSON *doc = cJSON_CreateObject();
-    if (doc == NULL) {
+    struct col_summary *s = proto_calloc(1, sizeof(*s));
+    if (s == NULL) {
         return PROTO_ENOMEM;
     }
     sqlite3 *db = col_store_reader_acquire(st);
     enum proto_rc result = qry_read_tx(db, true);
     if (!result) {
-        result = qry_summary_fill(db, doc);
+        result = qry_summary_fill(db, s);
         qry_read_tx(db, false);
     }
     col_store_reader_release(st, db);
     if (result) {
-        cJSON_Delete(doc);
+        col_store_summary_destroy(s);
         return result;
     }
-    *out = doc;
+    *out = s;
     return PROTO_OK;
 }
 
-/* The latest snapshot: stored on its own (column snapshot_col), or, for a host last written by
- * schema version 1, the "snapshot" member of the whole stored body (body_col). NULL if neither
- * parses. */
-static cJSON *qry_snapshot_of(sqlite3_stmt *stmt, int body_col, int snapshot_col)
+void col_store_host_detail_destroy(struct col_host_detail *d)
 {
-    const void *text = sqlite3_column_blob(stmt, snapshot_col);
+    if (d == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < d->finding_rows; i++) {
+        struct col_host_finding *f = &d->findings[i];
+        proto_free(f->id);
+        proto_free(f->message);
+        proto_free(f->certs_json);
+        proto_free(f->rules_json);
+    }
+    proto_free(d->findings);
+    for (size_t i = 0; i < d->history_rows; i++) {
+        proto_free(d->history[i].id);
+        proto_free(d->history[i].key);
+    }
+    proto_free(d->history);
+    proto_free(d->fqdn);
+    proto_free(d->hostname);
+    proto_free(d->os);
+    proto_free(d->agent_version);
+    proto_free(d->last_report_id);
+    proto_free(d->predicted_sha1);
+    proto_free(d->predicted_cn);
+    proto_free(d->snapshot_json);
+    proto_free(d);
+}
+
+/* The latest snapshot's bytes: stored on their own (column snapshot_col), or, for a host last
+ * written by schema version 1, the "snapshot" member of the whole stored body (body_col),
+ * located without parsing. Leaves d->snapshot_json NULL when neither is there. */
+static enum proto_rc qry_snapshot_of(sqlite3_stmt *stmt, int body_col, int snapshot_col,
+                                     struct col_host_detail *d)
+{
+    const char *text = sqlite3_column_blob(stmt, snapshot_col);
     int len = sqlite3_column_bytes(stmt, snapshot_col);
-    if (text != NULL && len > 0) {
-        return cJSON_ParseWithLength(text, (size_t)len);
-    }
-    text = sqlite3_column_blob(stmt, body_col);
-    len = sqlite3_column_bytes(stmt, body_col);
+    size_t off = 0;
+    size_t span = len > 0 ? (size_t)len : 0;
     if (text == NULL || len <= 0) {
-        return NULL;
+        text = sqlite3_column_blob(stmt, body_col);
+        len = sqlite3_column_bytes(stmt, body_col);
+        if (text == NULL || len <= 0 ||
+            proto_json_member_span(text, (size_t)len, "snapshot", &off, &span) != PROTO_OK) {
+            return PROTO_OK;
+        }
     }
-    cJSON *doc = cJSON_ParseWithLength(text, (size_t)len);
-    cJSON *snap = doc != NULL ? cJSON_DetachItemFromObjectCaseSensitive(doc, "snapshot") : NULL;
-    cJSON_Delete(doc);
-    return snap;
-}
-
-static enum proto_rc qry_host_object(sqlite3_stmt *stmt, cJSON *doc)
-{
-    cJSON *h = cJSON_AddObjectToObject(doc, "host");
-    if (h == NULL || !qry_add_text(h, "fqdn", stmt, 1) || !qry_add_text(h, "hostname", stmt, 2) ||
-        !qry_add_text(h, "os", stmt, 3) || !qry_add_text(h, "agent_version", stmt, 4) ||
-        !qry_add_time(h, "first_seen", stmt, 5) || !qry_add_time(h, "last_seen", stmt, 6) ||
-        !qry_add_time(h, "collected_at", stmt, 7) || !qry_add_text(h, "last_report_id", stmt, 8) ||
-        !qry_add_int(h, "last_seq", stmt, 9) || !qry_add_int(h, "prohibit_ipsec", stmt, 10) ||
-        cJSON_AddBoolToObject(h, "automatic_policy", sqlite3_column_int(stmt, 11) != 0) == NULL ||
-        !qry_add_text(h, "predicted_sha1", stmt, 12) ||
-        !qry_add_text(h, "predicted_cn", stmt, 13) ||
-        !qry_add_severity(h, "max_severity", stmt, 14) ||
-        !qry_add_int(h, "finding_count", stmt, 15) || !qry_add_int(h, "spool_dropped", stmt, 18) ||
-        !qry_add_int(h, "spool_quarantined", stmt, 19)) {
+    d->snapshot_json = proto_strndup(text + off, span);
+    if (d->snapshot_json == NULL) {
         return PROTO_ENOMEM;
     }
-    cJSON *snap = qry_snapshot_of(stmt, 16, 17);
-    if (snap == NULL) {
-        return cJSON_AddNullToObject(doc, "snapshot") != NULL ? PROTO_OK : PROTO_ENOMEM;
-    }
-    if (!cJSON_AddItemToObject(doc, "snapshot", snap)) {
-        cJSON_Delete(snap);
-        return PROTO_ENOMEM;
-    }
+    d->snapshot_len = span;
     return PROTO_OK;
 }
 
-static enum proto_rc qry_host_findings(sqlite3 *db, sqlite3_int64 host_id, cJSON *doc)
+static enum proto_rc qry_host_row(sqlite3_stmt *stmt, struct col_host_detail *d)
+{
+    if (!qry_text(stmt, 1, &d->fqdn) || !qry_text(stmt, 2, &d->hostname) ||
+        !qry_text(stmt, 3, &d->os) || !qry_text(stmt, 4, &d->agent_version) ||
+        !qry_text(stmt, 8, &d->last_report_id) || !qry_text(stmt, 12, &d->predicted_sha1) ||
+        !qry_text(stmt, 13, &d->predicted_cn)) {
+        return PROTO_ENOMEM;
+    }
+    d->first_seen = sqlite3_column_int64(stmt, 5);
+    d->last_seen = sqlite3_column_int64(stmt, 6);
+    d->collected_at = sqlite3_column_int64(stmt, 7);
+    d->last_seq = sqlite3_column_int64(stmt, 9);
+    d->has_prohibit_ipsec = sqlite3_column_type(stmt, 10) != SQLITE_NULL;
+    d->prohibit_ipsec = sqlite3_column_int64(stmt, 10);
+    d->automatic_policy = sqlite3_column_int(stmt, 11) != 0;
+    d->max_severity = qry_severity(stmt, 14);
+    d->finding_count = sqlite3_column_int64(stmt, 15);
+    d->spool_dropped = sqlite3_column_int64(stmt, 18);
+    d->spool_quarantined = sqlite3_column_int64(stmt, 19);
+    return qry_snapshot_of(stmt, 16, 17, d);
+}
+
+static enum proto_rc qry_host_findings(sqlite3 *db, sqlite3_int64 host_id,
+                                       struct col_host_detail *d)
 {
     enum proto_rc result = PROTO_OK;
     sqlite3_stmt *stmt = NULL;
-    cJSON *arr = cJSON_AddArrayToObject(doc, "findings");
-    if (arr == NULL) {
-        return PROTO_ENOMEM;
-    }
+    size_t cap = 0;
     int rc = sqlite3_prepare_v2(db, COL_SQL_HOST_FINDINGS, -1, &stmt, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_bind_int64(stmt, 1, host_id);
     }
     while (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        cJSON *f = cJSON_CreateObject();
-        if (f == NULL || !cJSON_AddItemToArray(arr, f)) {
-            cJSON_Delete(f);
+        if (d->finding_rows >= COL_TABLE_MAX_ROWS) {
+            result = PROTO_ELIMIT;
+            goto out;
+        }
+        if (!qry_grow((void **)&d->findings, sizeof(*d->findings), d->finding_rows, &cap)) {
             result = PROTO_ENOMEM;
             goto out;
         }
-        if (!qry_add_text(f, "id", stmt, 0) || !qry_add_severity(f, "severity", stmt, 1) ||
-            !qry_add_text(f, "message", stmt, 2) || !qry_add_json(f, "certs", stmt, 3) ||
-            !qry_add_json(f, "rules", stmt, 4) || !qry_add_time(f, "first_seen", stmt, 5) ||
-            !qry_add_time(f, "last_seen", stmt, 6)) {
+        /* Counted before it is filled, so that destroy frees what was copied on a failure. */
+        struct col_host_finding *f = &d->findings[d->finding_rows++];
+        if (!qry_text(stmt, 0, &f->id) || !qry_text(stmt, 2, &f->message) ||
+            !qry_text(stmt, 3, &f->certs_json) || !qry_text(stmt, 4, &f->rules_json)) {
             result = PROTO_ENOMEM;
             goto out;
         }
+        f->severity = qry_severity(stmt, 1);
+        f->first_seen = sqlite3_column_int64(stmt, 5);
+        f->last_seen = sqlite3_column_int64(stmt, 6);
         rc = SQLITE_OK;
     }
     if (rc != SQLITE_DONE) {
@@ -722,32 +749,31 @@ out:
     return result;
 }
 
-static enum proto_rc qry_host_history(sqlite3 *db, sqlite3_int64 host_id, cJSON *doc)
+static enum proto_rc qry_host_history(sqlite3 *db, sqlite3_int64 host_id, struct col_host_detail *d)
 {
     enum proto_rc result = PROTO_OK;
     sqlite3_stmt *stmt = NULL;
-    cJSON *arr = cJSON_AddArrayToObject(doc, "history");
-    if (arr == NULL) {
-        return PROTO_ENOMEM;
-    }
+    size_t cap = 0;
     int rc = sqlite3_prepare_v2(db, COL_SQL_HOST_HISTORY, -1, &stmt, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_bind_int64(stmt, 1, host_id);
-        sqlite3_bind_int(stmt, 2, QRY_HISTORY_MAX);
+        sqlite3_bind_int(stmt, 2, COL_HOST_HISTORY_MAX);
     }
     while (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        cJSON *f = cJSON_CreateObject();
-        if (f == NULL || !cJSON_AddItemToArray(arr, f)) {
-            cJSON_Delete(f);
+        if (!qry_grow((void **)&d->history, sizeof(*d->history), d->history_rows, &cap)) {
             result = PROTO_ENOMEM;
             goto out;
         }
-        if (!qry_add_text(f, "id", stmt, 0) || !qry_add_text(f, "key", stmt, 1) ||
-            !qry_add_severity(f, "severity", stmt, 2) || !qry_add_time(f, "first_seen", stmt, 3) ||
-            !qry_add_time(f, "last_seen", stmt, 4) || !qry_add_time(f, "resolved_at", stmt, 5)) {
+        struct col_host_history *h = &d->history[d->history_rows++];
+        if (!qry_text(stmt, 0, &h->id) || !qry_text(stmt, 1, &h->key)) {
             result = PROTO_ENOMEM;
             goto out;
         }
+        h->severity = qry_severity(stmt, 2);
+        h->first_seen = sqlite3_column_int64(stmt, 3);
+        h->last_seen = sqlite3_column_int64(stmt, 4);
+        h->resolved = sqlite3_column_type(stmt, 5) != SQLITE_NULL;
+        h->resolved_at = h->resolved ? sqlite3_column_int64(stmt, 5) : 0;
         rc = SQLITE_OK;
     }
     if (rc != SQLITE_DONE) {
@@ -758,7 +784,7 @@ out:
     return result;
 }
 
-static enum proto_rc qry_host_detail(sqlite3 *db, const char *fqdn, cJSON *doc)
+static enum proto_rc qry_host_detail(sqlite3 *db, const char *fqdn, struct col_host_detail *d)
 {
     sqlite3_stmt *stmt = NULL;
     enum proto_rc result = PROTO_OK;
@@ -777,21 +803,22 @@ static enum proto_rc qry_host_detail(sqlite3 *db, const char *fqdn, cJSON *doc)
         goto out;
     }
     host_id = sqlite3_column_int64(stmt, 0);
-    result = qry_host_object(stmt, doc);
+    result = qry_host_row(stmt, d);
     sqlite3_finalize(stmt);
     stmt = NULL;
     if (!result) {
-        result = qry_host_findings(db, host_id, doc);
+        result = qry_host_findings(db, host_id, d);
     }
     if (!result) {
-        result = qry_host_history(db, host_id, doc);
+        result = qry_host_history(db, host_id, d);
     }
 out:
     sqlite3_finalize(stmt);
     return result;
 }
 
-enum proto_rc col_store_host_detail(struct col_store *st, const char *fqdn, cJSON **out)
+enum proto_rc col_store_host_detail(struct col_store *st, const char *fqdn,
+                                    struct col_host_detail **out)
 {
     if (st == NULL || fqdn == NULL || out == NULL) {
         return PROTO_EINVAL;
@@ -800,21 +827,21 @@ enum proto_rc col_store_host_detail(struct col_store *st, const char *fqdn, cJSO
     if (fqdn[0] == '\0' || strlen(fqdn) > PROTO_MAX_NAME) {
         return PROTO_ENOTFOUND;
     }
-    cJSON *doc = cJSON_CreateObject();
-    if (doc == NULL) {
+    struct col_host_detail *d = proto_calloc(1, sizeof(*d));
+    if (d == NULL) {
         return PROTO_ENOMEM;
     }
     sqlite3 *db = col_store_reader_acquire(st);
     enum proto_rc result = qry_read_tx(db, true);
     if (!result) {
-        result = qry_host_detail(db, fqdn, doc);
+        result = qry_host_detail(db, fqdn, d);
         qry_read_tx(db, false);
     }
     col_store_reader_release(st, db);
     if (result) {
-        cJSON_Delete(doc);
+        col_store_host_detail_destroy(d);
         return result;
     }
-    *out = doc;
+    *out = d;
     return PROTO_OK;
 }

@@ -8,52 +8,26 @@
  * covers the moments the writer and the admin connection contend for the write lock. The write
  * connection does not checkpoint inside COMMIT: its WAL hook records the WAL size and wakes the
  * checkpointer thread (checkpoint.c), and copies pages itself only as a backstop (see
- * store_wal_hook). Ingest, queries and tokens live in store_ingest.c, store_query.c and
- * store_tokens.c.
+ * store_wal_hook). Ingest, queries and tokens live in ingest.c, query.c and tokens.c; the
+ * migrations, which this file runs at open, in migrate.c (which needs nothing from here).
  */
 #include "store.h"
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "alloc.h"
+#include "clock.h"
+#include "migrate_int.h"
 #include "store_int.h"
-#include "store_migrate_int.h"
 
 #define WSQL_TEXT(name, sql) sql,
 static const char *const store_wsql_text[COL_WSQL_COUNT] = {COL_WRITE_SQL(WSQL_TEXT)};
 #undef WSQL_TEXT
 
-enum proto_rc col_store_rc(int sqlite_rc)
-{
-    switch (sqlite_rc & 0xff) {
-    case SQLITE_OK:
-    case SQLITE_DONE:
-    case SQLITE_ROW:
-        return PROTO_OK;
-    case SQLITE_NOMEM:
-        return PROTO_ENOMEM;
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-        return PROTO_EUNAVAILABLE;
-    case SQLITE_TOOBIG:
-        return PROTO_ELIMIT;
-    case SQLITE_CONSTRAINT:
-    case SQLITE_MISMATCH:
-    case SQLITE_RANGE:
-    case SQLITE_MISUSE:
-        return PROTO_EINVAL;
-    case SQLITE_NOTFOUND:
-        return PROTO_ENOTFOUND;
-    default:
-        return PROTO_EIO;
-    }
-}
-
 int64_t col_store_now(void)
 {
-    return (int64_t)time(NULL);
+    return col_clock_now_s();
 }
 
 static void store_err(char *err, size_t err_size, const char *what, sqlite3 *db)

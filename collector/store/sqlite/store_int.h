@@ -1,7 +1,7 @@
 /*
- * store_int: what the store's own files (store.c, store_ingest.c, store_query.c,
- * store_tokens.c, store_migrate.c), the writer and the checkpointer share, and nothing else may
- * include.
+ * store_int: what the store's own files (store.c, ingest.c, query.c, tokens.c) and the
+ * checkpointer share, and nothing else may include. migrate.c does not include it: what it
+ * shares with them is in conn_int.h.
  *
  * Owns the layout of struct col_store: the write connection (writer thread only, with its
  * statement cache), the admin connection (tokens, audit, prune; serialized by admin_mu) and the
@@ -17,11 +17,11 @@
 
 #include <sqlite3.h>
 
+#include "conn_int.h"
 #include "store.h"
 #include "store_sql_int.h"
 
 #define COL_STORE_READERS 4
-#define COL_STORE_BUSY_TIMEOUT_MS 10000
 #define COL_TABLE_MAX_ROWS 100000u
 /* WAL size (pages) at which the write connection checkpoints in line, as SQLite's own
  * autocheckpoint would, while no checkpointer listens (tools, tests). */
@@ -66,9 +66,6 @@ struct col_store {
     _Atomic int others_waiting; /* connections other than wdb waiting for the write lock */
 };
 
-/* Maps an SQLite result code to enum proto_rc. */
-enum proto_rc col_store_rc(int sqlite_rc);
-
 /* Blocks until a read connection is free; borrowed until col_store_reader_release. */
 sqlite3 *col_store_reader_acquire(struct col_store *st);
 void col_store_reader_release(struct col_store *st, sqlite3 *db);
@@ -100,7 +97,8 @@ int col_store_begin_other(struct col_store *st, sqlite3 *db);
 enum proto_rc col_store_table_from_stmt(sqlite3_stmt *stmt, const struct col_column *cols,
                                         size_t ncols, size_t total_col, struct col_table **out);
 
-/* Current Unix time for rows the store stamps itself (tokens, audit). */
+/* Current Unix time for rows the store stamps itself (tokens, audit): the collector's clock
+ * (clock.h), so tests can set it. */
 int64_t col_store_now(void);
 
 /* ---- WAL checkpoints (checkpoint.c) --------------------------------------------------------- */

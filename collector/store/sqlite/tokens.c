@@ -14,9 +14,11 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "buf.h"
+#include "caps.h"
 #include "digest.h"
 #include "hex.h"
-#include "caps.h"
+#include "json_text_int.h"
 #include "store.h"
 #include "store_int.h"
 
@@ -29,6 +31,7 @@
 #define TOK_SECRET_HEX (2 * TOK_SECRET_BYTES)
 #define TOK_TEXT_LEN (sizeof(TOK_PREFIX) - 1 + TOK_ID_HEX + 1 + TOK_SECRET_HEX)
 #define TOK_NAME_MAX 127u
+#define TOK_DETAIL_MAX 4096u /* {"name", "role"}: a name escaped at worst 6 bytes a byte */
 
 const char *col_role_str(enum col_role role)
 {
@@ -221,16 +224,30 @@ static enum proto_rc tok_insert(sqlite3 *db, const char *id, const char *name, e
     return rc != SQLITE_OK && !result ? PROTO_EIO : result;
 }
 
-/* The audit detail: {"name": ..., "role": ...}; caller frees with cJSON_free. */
+/* The audit detail: {"name": ..., "role": ...}; caller frees with proto_free. NULL on
+ * allocation failure. */
 static char *tok_detail(const char *name, enum col_role role)
 {
-    cJSON *o = cJSON_CreateObject();
+    struct proto_buf b;
     char *text = NULL;
-    if (o != NULL && cJSON_AddStringToObject(o, "name", name) != NULL &&
-        cJSON_AddStringToObject(o, "role", col_role_str(role)) != NULL) {
-        text = cJSON_PrintUnformatted(o);
+    proto_buf_init(&b, TOK_DETAIL_MAX);
+    enum proto_rc result = proto_buf_append_str(&b, "{\"name\":");
+    if (!result) {
+        result = col_store_json_string(&b, name);
     }
-    cJSON_Delete(o);
+    if (!result) {
+        result = proto_buf_append_str(&b, ",\"role\":");
+    }
+    if (!result) {
+        result = col_store_json_string(&b, col_role_str(role));
+    }
+    if (!result) {
+        result = proto_buf_append_byte(&b, '}');
+    }
+    if (!result) {
+        text = proto_buf_detach(&b, NULL);
+    }
+    proto_buf_free(&b);
     return text;
 }
 
@@ -287,7 +304,7 @@ enum proto_rc col_store_token_create(struct col_store *st, enum col_role role, c
         memcpy(id_out, id, sizeof(id));
     }
 out:
-    cJSON_free(detail);
+    proto_free(detail);
     memset(secret, 0, sizeof(secret));
     memset(raw, 0, sizeof(raw));
     return result;

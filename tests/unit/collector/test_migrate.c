@@ -21,7 +21,7 @@
 #include "alloc.h"
 #include "schema_sql.h"
 #include "store.h"
-#include "store_migrate_int.h"
+#include "migrate_int.h"
 
 struct fx {
     char dir[64];
@@ -266,12 +266,15 @@ static void test_version_1_reports_survive_the_snapshot_migration(void **state)
 
     struct col_store *st = NULL;
     assert_int_equal(col_store_open(f->db, &st, err, sizeof(err)), PROTO_OK);
-    cJSON *doc = NULL;
-    assert_int_equal(col_store_host_detail(st, "legacy.example.org", &doc), PROTO_OK);
-    assert_true(cJSON_IsArray(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "snapshot"), "certs")));
-    assert_int_equal(
-        cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "host"), "spool_dropped")->valueint, 0);
-    cJSON_Delete(doc);
+    struct col_host_detail *d = NULL;
+    assert_int_equal(col_store_host_detail(st, "legacy.example.org", &d), PROTO_OK);
+    /* The snapshot is the "snapshot" member of the whole version 1 body, byte for byte. */
+    assert_string_equal(d->snapshot_json, "{\"certs\":[],\"errors\":[]}");
+    assert_int_equal(d->snapshot_len, strlen(d->snapshot_json));
+    assert_int_equal(d->spool_dropped, 0);
+    assert_int_equal(d->last_seq, 7);
+    assert_int_equal(d->collected_at, 150);
+    col_store_host_detail_destroy(d);
     int64_t deleted = -1;
     assert_int_equal(col_store_prune(st, 1000, &deleted), PROTO_OK);
     assert_int_equal(deleted, 0); /* the host's latest report */

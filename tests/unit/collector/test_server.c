@@ -6,7 +6,13 @@
  * isolation across reused threads and TLS contexts, cap, expiry) and graceful stop. Clients are
  * libcurl (OpenSSL, like the agents on Linux) and, where a raw or old-protocol client is needed, an
  * mbedTLS client. Set RRAS_TEST_LOG=debug to see the server's log.
+ *
+ * No test waits a fixed time for something to happen: it waits for the event itself (a counter or
+ * state the server exposes, polled with a generous cap), and timeouts are tested on a clock the
+ * test drives (col_clock_set): it stands still unless a test moves it, so no deadline passes by
+ * accident on a slow machine and none needs real seconds to pass.
  */
+#define _GNU_SOURCE /* pthread_timedjoin_np, pthread_tryjoin_np */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -26,6 +32,7 @@
 #include <strings.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -38,6 +45,7 @@
 #include <mbedtls/x509_crt.h>
 
 #include "alloc.h"
+#include "clock.h"
 #include "log.h"
 #include "metrics.h"
 #include "server.h"
@@ -78,11 +86,157 @@ static double now_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-static void sleep_ms(long ms)
+/* ---- waiting for events ------------------------------------------------------------------ */
+
+/* How long a test waits for something that should happen at once before it fails: generous,
+ * for sanitizers on a busy machine; a passing test never waits for it. */
+#define WAIT_CAP_MS 20000.0
+
+/* The pause between two looks at a condition: WAIT_FOR's, the only pause of these tests. */
+static void wait_pause(void)
 {
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    struct timespec ts = {.tv_sec = 0, .tv_nsec = 1000000L};
+    (void)nanosleep(&ts, NULL);
+}
+
+/* Returns as soon as `cond` holds; fails the test when WAIT_CAP_MS pass first. */
+#define WAIT_FOR(cond)                                                                             \
+    do {                                                                                           \
+        double wait_start_ = now_ms();                                                             \
+        while (!(cond)) {                                                                          \
+            if (now_ms() - wait_start_ > WAIT_CAP_MS) {                                            \
+                fail_msg("line %d: still waiting for %s", __LINE__, #cond);                        \
+            }                                                                                      \
+            wait_pause();                                                                          \
+        }                                                                                          \
+    } while (0)
+
+/* ---- the test's clock -------------------------------------------------------------------- */
+
+/*
+ * The server's clock in every fixture: it stands still until tclock_advance. It records which
+ * threads read it, so a test can wait until every connection thread (or the event thread) has
+ * looked at it again after it moved (tclock_settle) before it checks that a deadline has not
+ * passed too early: a blocked thread reads it at least every clock_recheck_ms.
+ */
+#define TCLOCK_READERS 4096
+#define TCLOCK_SETTLE_CONN 5   /* reads: a deadline's set-up (<= 3 reads) plus a decision */
+#define TCLOCK_SETTLE_EVENTS 3 /* the event thread: a deadline set, then two scans */
+
+static struct {
+    pthread_mutex_t lock;
+    uint64_t mono_ms;
+    int64_t base_s;
+    struct {
+        pid_t tid;
+        unsigned reads;
+    } readers[TCLOCK_READERS]; /* since the last tclock_settle */
+    unsigned nreaders;
+} tclock = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static uint64_t tclock_monotonic_ms(void *ctx)
+{
+    (void)ctx;
+    pid_t tid = (pid_t)syscall(SYS_gettid);
+    pthread_mutex_lock(&tclock.lock);
+    uint64_t ms = tclock.mono_ms;
+    unsigned k = 0;
+    while (k < tclock.nreaders && tclock.readers[k].tid != tid) {
+        k++;
     }
+    if (k == tclock.nreaders && k < TCLOCK_READERS) {
+        tclock.readers[k].tid = tid;
+        tclock.readers[k].reads = 0;
+        tclock.nreaders++;
+    }
+    if (k < tclock.nreaders) {
+        tclock.readers[k].reads++;
+    }
+    pthread_mutex_unlock(&tclock.lock);
+    return ms;
+}
+
+static int64_t tclock_now_s(void *ctx)
+{
+    (void)ctx;
+    pthread_mutex_lock(&tclock.lock);
+    int64_t s = tclock.base_s + (int64_t)(tclock.mono_ms / 1000u);
+    pthread_mutex_unlock(&tclock.lock);
+    return s;
+}
+
+static const struct col_clock tclock_clock = {
+    .now_s = tclock_now_s, .monotonic_ms = tclock_monotonic_ms, .ctx = NULL};
+
+/* Before the server is created (col_clock_set wants nothing else running). */
+static void tclock_install(void)
+{
+    pthread_mutex_lock(&tclock.lock);
+    tclock.mono_ms = 1000000u;
+    tclock.base_s = col_clock_system_now_s();
+    tclock.nreaders = 0;
+    pthread_mutex_unlock(&tclock.lock);
+    col_clock_set(&tclock_clock);
+}
+
+static void tclock_advance(uint64_t ms)
+{
+    pthread_mutex_lock(&tclock.lock);
+    tclock.mono_ms += ms;
+    pthread_mutex_unlock(&tclock.lock);
+}
+
+/* Whether every thread of this process named `name` (at least one) has read the clock `reads`
+ * times since the last tclock_settle. */
+static bool tclock_read_by(const char *name, unsigned reads)
+{
+    unsigned named = 0;
+    bool all = true;
+    DIR *dir = opendir("/proc/self/task");
+    assert_non_null(dir);
+    for (struct dirent *d = readdir(dir); d != NULL; d = readdir(dir)) {
+        char path[320], comm[32] = "";
+        if (d->d_name[0] == '.') {
+            continue;
+        }
+        snprintf(path, sizeof(path), "/proc/self/task/%s/comm", d->d_name);
+        FILE *f = fopen(path, "r");
+        if (f == NULL) {
+            continue; /* it has just exited */
+        }
+        bool got = fgets(comm, sizeof(comm), f) != NULL;
+        fclose(f);
+        comm[strcspn(comm, "\n")] = '\0';
+        if (!got || strcmp(comm, name) != 0) {
+            continue;
+        }
+        named++;
+        pid_t tid = (pid_t)strtol(d->d_name, NULL, 10);
+        unsigned seen = 0;
+        pthread_mutex_lock(&tclock.lock);
+        for (unsigned k = 0; k < tclock.nreaders; k++) {
+            if (tclock.readers[k].tid == tid) {
+                seen = tclock.readers[k].reads;
+            }
+        }
+        pthread_mutex_unlock(&tclock.lock);
+        all = all && seen >= reads;
+    }
+    closedir(dir);
+    return named > 0 && all;
+}
+
+/*
+ * Returns once every thread named `name` ("rras-conn", "rras-events") has read the clock
+ * `reads` times from now on: one that was about to set a deadline has set it on the clock's
+ * present time, and one that waits for a deadline has compared it with the present time.
+ */
+static void tclock_settle(const char *name, unsigned reads)
+{
+    pthread_mutex_lock(&tclock.lock);
+    tclock.nreaders = 0;
+    pthread_mutex_unlock(&tclock.lock);
+    WAIT_FOR(tclock_read_by(name, reads));
 }
 
 /* ---- the stub handler -------------------------------------------------------------------- */
@@ -95,6 +249,7 @@ static struct {
     bool has_client_cert;
     size_t body_len;
     bool slow_entered;
+    bool slow_release; /* /slow waits for it: a request in flight for as long as a test needs */
     bool slow_done;
 } seen = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
 
@@ -119,9 +274,9 @@ static void stub_handler(void *ctx, const struct col_http_request *req, const st
         pthread_mutex_lock(&seen.lock);
         seen.slow_entered = true;
         pthread_cond_broadcast(&seen.cond);
-        pthread_mutex_unlock(&seen.lock);
-        sleep_ms(400);
-        pthread_mutex_lock(&seen.lock);
+        while (!seen.slow_release) {
+            pthread_cond_wait(&seen.cond, &seen.lock);
+        }
         seen.slow_done = true;
         pthread_mutex_unlock(&seen.lock);
     }
@@ -170,12 +325,12 @@ static bool events_mode;
 #define BIG_ANSWER_BYTES (8u * 1024u * 1024u)
 
 /* A pending request: its answer is made at once; a completer thread (standing in for the
- * writer) says it is done, at once or, for /delayed, 300 ms later. */
+ * writer) says it is done, at once or, for /delayed, once the test releases it. */
 struct stub_op {
     struct col_http_response resp;
     col_server_done_fn done;
     void *done_arg;
-    double due_ms;
+    bool held; /* /delayed: until completer_release */
     struct stub_op *next;
 };
 
@@ -185,6 +340,7 @@ static struct {
     struct stub_op *head;
     struct stub_op *tail;
     bool stop;
+    bool release; /* held requests may complete */
     pthread_t thread;
     unsigned pending_begun; /* requests begun as PENDING, for tests that wait for one */
 } completer = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
@@ -201,20 +357,28 @@ static void *completer_main(void *arg)
             break;
         }
         struct stub_op *op = completer.head;
+        while (op->held && !completer.release && !completer.stop) {
+            pthread_cond_wait(&completer.cond, &completer.lock);
+        }
         completer.head = op->next;
         if (completer.head == NULL) {
             completer.tail = NULL;
         }
         pthread_mutex_unlock(&completer.lock);
-        double wait = op->due_ms - now_ms();
-        if (wait > 0) {
-            sleep_ms((long)wait);
-        }
         op->done(op->done_arg);
         pthread_mutex_lock(&completer.lock);
     }
     pthread_mutex_unlock(&completer.lock);
     return NULL;
+}
+
+/* Whether held (/delayed) requests may complete from now on. */
+static void completer_set_release(bool release)
+{
+    pthread_mutex_lock(&completer.lock);
+    completer.release = release;
+    pthread_cond_broadcast(&completer.cond);
+    pthread_mutex_unlock(&completer.lock);
 }
 
 static unsigned completer_begun(void)
@@ -262,7 +426,7 @@ static enum col_server_begin_result stub_begin(void *ctx, const struct col_http_
     stub_handler(ctx, req, peer, &o->resp);
     o->done = done;
     o->done_arg = done_arg;
-    o->due_ms = now_ms() + (strcmp(req->path, "/delayed") == 0 ? 300.0 : 0.0);
+    o->held = strcmp(req->path, "/delayed") == 0;
     *op = o;
     pthread_mutex_lock(&completer.lock);
     if (completer.tail != NULL) {
@@ -315,6 +479,7 @@ static struct col_server_config base_config(void)
         .body_timeout_ms = 5000,
         .idle_timeout_ms = 5000,
         .stop_grace_ms = 5000,
+        .clock_recheck_ms = 5, /* a blocked thread sees the moved clock within 5 ms */
         .handler = stub_handler,
     };
     if (events_mode) {
@@ -357,6 +522,7 @@ static void fixture_start(struct fixture *f, struct col_server_config cfg)
     cfg.client_ca = ca;
     cfg.metrics = f->metrics;
     cfg.handler_ctx = f->metrics;
+    tclock_install();
     enum proto_rc rc = col_server_create(&cfg, &f->server, err, sizeof(err));
     if (rc != PROTO_OK) {
         fail_msg("col_server_create: %s: %s", proto_rc_str(rc), err);
@@ -368,17 +534,32 @@ static void fixture_start(struct fixture *f, struct col_server_config cfg)
     f->running = true;
 }
 
+/* Waits (at most WAIT_CAP_MS) for col_server_run to return; the milliseconds that took. */
+static double join_run(struct fixture *f)
+{
+    double t0 = now_ms();
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until); /* pthread_timedjoin_np's clock */
+    until.tv_sec += (time_t)(WAIT_CAP_MS / 1000);
+    int rc = pthread_timedjoin_np(f->thread, NULL, &until);
+    if (rc != 0) {
+        fail_msg("col_server_run did not return: %s", strerror(rc));
+    }
+    f->running = false;
+    assert_int_equal(f->run_rc, PROTO_OK);
+    return now_ms() - t0;
+}
+
 static void fixture_stop(struct fixture *f)
 {
     if (f->running) {
         col_server_stop(f->server);
-        assert_int_equal(pthread_join(f->thread, NULL), 0);
-        assert_int_equal(f->run_rc, PROTO_OK);
-        f->running = false;
+        (void)join_run(f);
     }
     assert_int_equal(col_server_connections(f->server), 0);
     col_server_destroy(f->server);
     col_metrics_destroy(f->metrics);
+    col_clock_set(NULL); /* nothing reads it any more: every server thread has ended */
     f->server = NULL;
     f->metrics = NULL;
 }
@@ -400,29 +581,29 @@ static unsigned long long metric(struct fixture *f, const char *sample)
     return value;
 }
 
-/* The server counts a handshake after the client's last flight: poll briefly for it. */
+/* The server counts a handshake after the client's last flight: wait for it. */
 static unsigned long long wait_metric_at_least(struct fixture *f, const char *sample,
                                                unsigned long long n)
 {
-    unsigned long long value = metric(f, sample);
-    for (int k = 0; k < 500 && value < n; k++) {
-        sleep_ms(10);
-        value = metric(f, sample);
-    }
-    return value;
+    WAIT_FOR(metric(f, sample) >= n);
+    return metric(f, sample);
 }
 
 #define HS_FULL "rrasfleet_tls_handshakes_total{result=\"full\"}"
 #define HS_RESUMED "rrasfleet_tls_handshakes_total{result=\"resumed\"}"
 #define HS_FAILED "rrasfleet_tls_handshakes_total{result=\"failed\"}"
 
-/* Waits (bounded) until the server has noticed closed connections. */
+/* Waits until the server has noticed closed connections. */
 static void wait_connections_at_most(struct fixture *f, unsigned long n)
 {
-    for (int k = 0; k < 500 && col_server_connections(f->server) > n; k++) {
-        sleep_ms(10);
-    }
-    assert_true(col_server_connections(f->server) <= n);
+    WAIT_FOR(col_server_connections(f->server) <= n);
+}
+
+/* Whether fd has something to read, or the peer has closed it (without waiting). */
+static bool fd_readable(int fd)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN, .revents = 0};
+    return poll(&p, 1, 0) != 0;
 }
 
 /* ---- libcurl client ---------------------------------------------------------------------- */
@@ -1060,17 +1241,23 @@ test_silent_client_is_closed_after_the_handshake_timeout_while_others_are_served
     struct col_server_config cfg = base_config();
     cfg.handshake_timeout_ms = 400;
     fixture_start(&f, cfg);
-    double t0 = now_ms();
     int fd = tcp_connect(f.admin_port);
+    WAIT_FOR(col_server_connections(f.server) == 1); /* accepted: its 400 ms run from now */
     struct reply r = fetch(f.admin_port, "/echo", NULL);
     assert_int_equal(r.rc, CURLE_OK);
     assert_int_equal(r.status, 200);
-    assert_true(now_ms() - t0 < 300); /* served while the silent one waits */
-    double closed = wait_closed_ms(fd, 3000);
-    double total = now_ms() - t0;
+    wait_connections_at_most(&f, 1);
+    assert_false(fd_readable(fd)); /* served while the silent one waits */
+    /* Not closed 1 ms before the timeout, once its thread has looked at the clock... */
+    tclock_advance(399);
+    tclock_settle("rras-conn", TCLOCK_SETTLE_CONN);
+    assert_false(fd_readable(fd));
+    assert_int_equal(col_server_connections(f.server), 1);
+    /* ...and closed at the timeout. */
+    tclock_advance(1);
+    double closed = wait_closed_ms(fd, (int)WAIT_CAP_MS);
     close(fd);
     assert_true(closed >= 0);
-    assert_true(total >= 350 && total < 1500);
     wait_connections_at_most(&f, 0);
     assert_int_equal(metric(&f, HS_FAILED), 1);
     fixture_stop(&f);
@@ -1088,16 +1275,22 @@ static void test_half_sent_head_is_answered_408_after_the_header_timeout(void **
     fixture_start(&f, cfg);
     tconf_init(&conf, false, MBEDTLS_SSL_MINOR_VERSION_3, true);
     assert_int_equal(tclient_open(&c, &conf, f.admin_port, NULL), 0);
-    double t0 = now_ms();
     tclient_send(&c, "GET /echo HTTP/1.1\r\nHost: a\r\nX-Slow: ");
     struct reply r = fetch(f.admin_port, "/echo", NULL);
     assert_int_equal(r.status, 200);
+    /* The head's 400 ms run from the handshake (both counted now): once its thread has looked
+     * at the clock since, its deadline is set. Nothing comes 1 ms before it... */
+    wait_metric_at_least(&f, HS_FULL, 2);
+    tclock_settle("rras-conn", TCLOCK_SETTLE_CONN);
+    tclock_advance(399);
+    tclock_settle("rras-conn", TCLOCK_SETTLE_CONN);
+    assert_false(fd_readable(c.net.fd));
+    /* ...and the 408 at it. */
+    tclock_advance(1);
     tclient_read_all(&c, answer, sizeof(answer));
-    double waited = now_ms() - t0;
     tclient_close(&c);
     assert_true(strncmp(answer, "HTTP/1.1 408 Request Timeout\r\n", 30) == 0);
     assert_non_null(strstr(answer, "\"code\":\"request_timeout\""));
-    assert_true(waited >= 300 && waited < 2000);
     mbedtls_ssl_config_free(&conf);
     fixture_stop(&f);
 }
@@ -1122,14 +1315,14 @@ static void test_oversize_content_length_is_413_before_the_body_is_read(void **s
     char answer[2048];
     fixture_start(&f, base_config());
     unsigned before = seen_calls();
-    double t0 = now_ms();
+    /* No body is sent and the server's clock stands still: a server that waited for the body
+     * (or its timeout) would never answer, and the client would read nothing. */
     raw_exchange(&f,
                  "POST /v1/reports HTTP/1.1\r\nHost: a\r\nContent-Length: 1000000000000\r\n\r\n",
                  answer, sizeof(answer));
     assert_true(strncmp(answer, "HTTP/1.1 413 Content Too Large\r\n", 32) == 0);
     assert_non_null(strstr(answer, "Connection: close\r\n"));
     assert_non_null(strstr(answer, "{\"error\":{\"code\":\"body_too_large\",\"message\":"));
-    assert_true(now_ms() - t0 < 2000);
 
     /* libcurl announcing 2 MiB with Expect: 100-continue gets the 413 instead of a 100. */
     size_t big = 2u * 1024u * 1024u;
@@ -1165,18 +1358,18 @@ static void test_expect_100_continue_gets_a_prompt_interim_answer(void **state)
     easy_url(e, f.agent_port, "/echo");
     struct curl_slist *headers = curl_slist_append(NULL, "Expect: 100-continue");
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(e, CURLOPT_EXPECT_100_TIMEOUT_MS, 3000L);
+    /* Without our 100 Continue curl would wait 60 s before it sent the body, and its 8 s
+     * transfer timeout (easy_new) would fail the request first. */
+    curl_easy_setopt(e, CURLOPT_EXPECT_100_TIMEOUT_MS, 60000L);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)sizeof(body));
     struct reply r;
-    double t0 = now_ms();
     easy_perform(e, &r);
-    double took = now_ms() - t0;
     curl_easy_cleanup(e);
     curl_slist_free_all(headers);
+    assert_int_equal(r.rc, CURLE_OK);
     assert_int_equal(r.status, 200);
     assert_string_equal(r.body, "{\"identity\":\"host1.contoso.com\",\"body_len\":10000}");
-    assert_true(took < 2000); /* without our 100 Continue curl would wait 3 s */
     fixture_stop(&f);
 }
 
@@ -1248,6 +1441,7 @@ test_a_thousand_concurrent_tls_connections_are_held_and_new_requests_still_work(
     struct col_server_config cfg = base_config();
     cfg.max_connections = MANY + 100;
     cfg.header_timeout_ms = 60000;
+    cfg.clock_recheck_ms = 0; /* the default: 1,000 waiting threads need not look every 5 ms */
     fixture_start(&f, cfg);
     tconf_init(&conf, false, MBEDTLS_SSL_MINOR_VERSION_3, true);
     mbedtls_ssl_session_init(&saved);
@@ -1302,13 +1496,11 @@ static void test_connections_beyond_the_cap_are_closed_at_once_and_counted(void 
     for (int k = 0; k < 3; k++) {
         held[k] = tcp_connect(f.admin_port);
     }
-    for (int k = 0; k < 200 && col_server_connections(f.server) < 3; k++) {
-        sleep_ms(5);
-    }
-    assert_int_equal(col_server_connections(f.server), 3);
+    WAIT_FOR(col_server_connections(f.server) == 3);
+    /* The clock stands still, so no handshake timeout can close it: only the cap. */
     int extra = tcp_connect(f.admin_port);
-    double closed = wait_closed_ms(extra, 2000);
-    assert_true(closed >= 0 && closed < 1000);
+    double closed = wait_closed_ms(extra, (int)WAIT_CAP_MS);
+    assert_true(closed >= 0);
     close(extra);
     assert_int_equal(metric(&f, "rrasfleet_connections_refused_total"), 1);
     for (int k = 0; k < 3; k++) {
@@ -1331,16 +1523,15 @@ static struct col_server_pool_stats pool_stats(struct fixture *f)
 
 /* Waits (bounded) until no connection is open and every connection thread is idle in the pool:
  * the next connection then goes to the most recently idle thread. */
+static bool pool_settled(struct fixture *f)
+{
+    struct col_server_pool_stats st = pool_stats(f);
+    return col_server_connections(f->server) == 0 && st.threads_idle == st.threads_alive;
+}
+
 static void wait_pool_settled(struct fixture *f)
 {
-    for (int k = 0; k < 5000; k++) {
-        struct col_server_pool_stats st = pool_stats(f);
-        if (col_server_connections(f->server) == 0 && st.threads_idle == st.threads_alive) {
-            return;
-        }
-        sleep_ms(1);
-    }
-    fail_msg("the pool did not settle");
+    WAIT_FOR(pool_settled(f));
 }
 
 /* Threads of this process right now. */
@@ -1603,9 +1794,7 @@ static void hold_connections(struct fixture *f, mbedtls_ssl_config *conf, struct
     for (int k = 0; k < n; k++) {
         assert_int_equal(tclient_open(&c[k], conf, f->admin_port, NULL), 0);
     }
-    for (int k = 0; k < 500 && col_server_connections(f->server) < (unsigned long)n; k++) {
-        sleep_ms(5);
-    }
+    WAIT_FOR(col_server_connections(f->server) >= (unsigned long)n);
     assert_int_equal(col_server_connections(f->server), n);
 }
 
@@ -1630,9 +1819,7 @@ static void test_idle_pooled_threads_are_capped_and_exit_after_the_idle_time(voi
         tclient_close(&c[k]);
     }
     wait_connections_at_most(&f, 0);
-    for (int k = 0; k < 500 && pool_stats(&f).threads_alive > CAP; k++) {
-        sleep_ms(2);
-    }
+    WAIT_FOR(pool_stats(&f).threads_alive <= CAP);
     st = pool_stats(&f);
     assert_int_equal(st.threads_alive, CAP); /* the rest exited when their connection ended */
     assert_int_equal(st.threads_idle, CAP);
@@ -1645,20 +1832,21 @@ static void test_idle_pooled_threads_are_capped_and_exit_after_the_idle_time(voi
     assert_int_equal(st.threads_started, HELD);
     assert_int_equal(st.handoffs, 1);
 
-    /* ...and after idle_thread_ms with nothing to do they all exit. */
-    double t0 = now_ms();
-    for (int k = 0; k < 300 && pool_stats(&f).threads_alive > 0; k++) {
-        sleep_ms(10);
-    }
-    double gone = now_ms() - t0;
+    /* ...and after idle_thread_ms with nothing to do they all exit: not 1 ms before it, once
+     * each has looked at the clock, but at it. */
+    tclock_settle("rras-conn", TCLOCK_SETTLE_CONN);
+    tclock_advance(399);
+    tclock_settle("rras-conn", TCLOCK_SETTLE_CONN);
+    st = pool_stats(&f);
+    assert_int_equal(st.threads_alive, CAP);
+    assert_int_equal(st.threads_idle, CAP);
+    tclock_advance(1);
+    WAIT_FOR(pool_stats(&f).threads_alive == 0);
     st = pool_stats(&f);
     assert_int_equal(st.threads_alive, 0);
     assert_int_equal(st.threads_idle, 0);
-    assert_true(gone >= 200 && gone < 2000);
-    for (int k = 0; k < 100 && task_count() > tasks_before; k++) {
-        sleep_ms(10); /* a detached thread is still unwinding after its last unlock */
-    }
-    assert_true(task_count() <= tasks_before);
+    /* A detached thread is still unwinding after its last unlock. */
+    WAIT_FOR(task_count() <= tasks_before);
 
     /* An empty pool still serves: a new thread. */
     r = fetch(f.admin_port, "/whoami", NULL);
@@ -1684,15 +1872,11 @@ static void test_stop_with_idle_pooled_threads_returns_within_a_second(void **st
     wait_pool_settled(&f);
     assert_int_equal(pool_stats(&f).threads_idle, HELD);
 
-    double t0 = now_ms();
+    /* The clock stands still, so only the stop can end the idle threads' wait. */
     col_server_stop(f.server);
-    assert_int_equal(pthread_join(f.thread, NULL), 0);
-    double stopped = now_ms() - t0;
-    f.running = false;
-    assert_int_equal(f.run_rc, PROTO_OK);
+    double stopped = join_run(&f);
     struct col_server_pool_stats st = pool_stats(&f);
     print_message("stop with %d idle pooled threads: %.1f ms\n", HELD, stopped);
-    assert_true(stopped < 1000);
     assert_int_equal(st.threads_alive, 0);
     assert_int_equal(st.threads_idle, 0);
     mbedtls_ssl_config_free(&conf);
@@ -1725,6 +1909,7 @@ static void test_graceful_stop_finishes_the_in_flight_request_and_closes_idle_on
     fixture_start(&f, cfg);
     pthread_mutex_lock(&seen.lock);
     seen.slow_entered = false;
+    seen.slow_release = false;
     seen.slow_done = false;
     pthread_mutex_unlock(&seen.lock);
 
@@ -1740,25 +1925,26 @@ static void test_graceful_stop_finishes_the_in_flight_request_and_closes_idle_on
     }
     pthread_mutex_unlock(&seen.lock);
 
-    double t0 = now_ms();
     col_server_stop(f.server);
-    assert_int_equal(pthread_join(f.thread, NULL), 0);
-    double stopped = now_ms() - t0;
-    f.running = false;
-    assert_int_equal(f.run_rc, PROTO_OK);
-    pthread_mutex_lock(&seen.lock);
-    assert_true(seen.slow_done); /* run returned only after the request finished */
-    pthread_mutex_unlock(&seen.lock);
-    assert_true(stopped < 2000); /* the idle connection did not hold it for 60 s */
-
-    assert_int_equal(pthread_join(client, NULL), 0);
-    assert_int_equal(call.reply.rc, CURLE_OK);
-    assert_int_equal(call.reply.status, 200);
-
+    /* The idle connection is closed at once (its 60 s cannot pass: the clock stands still)... */
     char answer[64];
     assert_int_equal(tclient_read_all(&idle, answer, sizeof(answer)), 0); /* closed */
     tclient_close(&idle);
     mbedtls_ssl_config_free(&conf);
+    /* ...while run waits for the request in flight. */
+    assert_int_equal(pthread_tryjoin_np(f.thread, NULL), EBUSY);
+    pthread_mutex_lock(&seen.lock);
+    seen.slow_release = true;
+    pthread_cond_broadcast(&seen.cond);
+    pthread_mutex_unlock(&seen.lock);
+    (void)join_run(&f);
+    pthread_mutex_lock(&seen.lock);
+    assert_true(seen.slow_done); /* run returned only after the request finished */
+    pthread_mutex_unlock(&seen.lock);
+
+    assert_int_equal(pthread_join(client, NULL), 0);
+    assert_int_equal(call.reply.rc, CURLE_OK);
+    assert_int_equal(call.reply.status, 200);
 
     int fd = socket(AF_INET, SOCK_STREAM, 0); /* the listener is gone */
     struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)f.admin_port)};
@@ -1802,7 +1988,7 @@ static size_t tclient_read_response(struct tclient *c, char *out, size_t size, i
 #define EV_EVENT "rrasfleet_http_requests_total{thread=\"event\"}"
 #define EV_CONN "rrasfleet_http_requests_total{thread=\"connection\"}"
 
-/* `count` small POSTs answered 200 on c (two park a connection: COL_SERVER_PARK_AFTER). */
+/* `count` small POSTs answered 200 on c (two park a connection: COL_CONN_PARK_AFTER). */
 static void tclient_echo(struct tclient *c, int count, char *answer, size_t size)
 {
     int last = 0;
@@ -1886,7 +2072,7 @@ static void test_event_thread_serves_kept_connections_and_hands_other_requests_b
     free(large);
     curl_easy_cleanup(e);
     assert_int_equal(connects, 1);
-    /* The first two requests come before the connection is parked (COL_SERVER_PARK_AFTER);
+    /* The first two requests come before the connection is parked (COL_CONN_PARK_AFTER);
      * /metrics and the large body go back to the connection's thread; the other 18 /digest, 5
      * /digest, 1 /now and 1 empty /digest are the event thread's. */
     assert_int_equal(metric(&f, EV_EVENT), 25);
@@ -1909,11 +2095,18 @@ static void test_parked_connection_is_closed_with_close_notify_after_the_idle_ti
     fixture_start(&f, cfg);
     tclient_open_parked(&f, &conf, &c, answer, sizeof(answer));
     tclient_echo(&c, 2, answer, sizeof(answer)); /* on the event thread */
-    double t0 = now_ms();
+    /* Idle from the last answer: once the event thread has set that deadline and looked at the
+     * clock since, nothing comes 1 ms before it... */
+    WAIT_FOR(metric(&f, EV_EVENT) == 2);
+    tclock_settle("rras-events", TCLOCK_SETTLE_EVENTS);
+    tclock_advance(299);
+    tclock_settle("rras-events", TCLOCK_SETTLE_EVENTS);
+    assert_false(fd_readable(c.net.fd));
+    assert_int_equal(col_server_events_handed_back(f.server, COL_SERVER_HANDBACK_CLOSE), 0);
+    /* ...and close_notify at it. */
+    tclock_advance(1);
     assert_int_equal(tclient_read_response(&c, answer, sizeof(answer), &last), 0);
-    double waited = now_ms() - t0;
     assert_int_equal(last, MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY);
-    assert_true(waited > 200 && waited < 2000);
     wait_connections_at_most(&f, 0);
     assert_int_equal(metric(&f, EV_EVENT), 2);
     assert_int_equal(col_server_events_handed_back(f.server, COL_SERVER_HANDBACK_CLOSE), 1);
@@ -1962,27 +2155,38 @@ static void test_half_sent_head_on_a_parked_connection_is_answered_408(void **st
     cfg.body_timeout_ms = 600;
     fixture_start(&f, cfg);
     tclient_open_parked(&f, &conf, &c, answer, sizeof(answer));
-    /* Parked now: half a head, then nothing. A whole head with half its body, likewise. */
-    double t0 = now_ms();
+    /* Parked now: half a head, then nothing. Its 300 ms run from when the event thread read
+     * it: nothing 1 ms before, the 408 at it. */
     tclient_send(&c, "POST /echo HTTP/1.1\r\nHost: x\r\n");
+    WAIT_FOR(col_server_events_requests_seen(f.server) == 1);
+    tclock_advance(299);
+    tclock_settle("rras-events", TCLOCK_SETTLE_EVENTS);
+    assert_false(fd_readable(c.net.fd));
+    tclock_advance(1);
     assert_true(tclient_read_response(&c, answer, sizeof(answer), &last) > 0);
-    double waited = now_ms() - t0;
     assert_non_null(strstr(answer, "HTTP/1.1 408 "));
     assert_non_null(strstr(answer, "Connection: close"));
-    assert_true(waited > 200 && waited < 2000);
     tclient_close(&c);
 
+    /* A whole head with half its body: the event thread holds it for the header timeout, then
+     * the connection's thread gives the body its own timeout: 300 + 600 ms here. */
     assert_int_equal(tclient_open(&c, &conf, f.agent_port, NULL), 0);
     tclient_echo(&c, 2, answer, sizeof(answer));
-    t0 = now_ms();
     tclient_send(&c, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc");
+    WAIT_FOR(col_server_events_requests_seen(f.server) == 2);
+    tclock_advance(299);
+    tclock_settle("rras-events", TCLOCK_SETTLE_EVENTS);
+    assert_int_equal(col_server_events_handed_back(f.server, COL_SERVER_HANDBACK_DATA), 1);
+    tclock_advance(1);
+    WAIT_FOR(col_server_events_handed_back(f.server, COL_SERVER_HANDBACK_DATA) == 2);
+    tclock_settle("rras-conn", TCLOCK_SETTLE_CONN); /* the body's deadline is set */
+    tclock_advance(599);
+    tclock_settle("rras-conn", TCLOCK_SETTLE_CONN);
+    assert_false(fd_readable(c.net.fd));
+    tclock_advance(1);
     size_t n = tclient_read_response(&c, answer, sizeof(answer), &last);
-    waited = now_ms() - t0;
-    /* The event thread holds it for the header timeout, then the thread gives the body its own
-     * timeout: 300 + 600 ms here. */
     assert_true(n > 0);
     assert_non_null(strstr(answer, "HTTP/1.1 408 "));
-    assert_true(waited > 800 && waited < 3000);
     tclient_close(&c);
     mbedtls_ssl_config_free(&conf);
     assert_int_equal(metric(&f, EV_EVENT), 0);
@@ -2005,14 +2209,10 @@ static void test_answer_too_big_for_the_socket_is_finished_by_the_connection_thr
     tclient_open_parked(&f, &conf, &c, answer, size);
     tclient_rcvbuf = 0;
     /* Ask for 8 MiB and read nothing until the event thread has handed the half-written answer
-     * back: more than the socket's buffers hold, so it must (a fixed sleep was not enough under
+     * back: more than the socket's buffers hold, so it must (a fixed wait was not enough under
      * ASan on a busy machine: the answer was still being made when the client began to read). */
     tclient_send(&c, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
-    for (int waited = 0;
-         col_server_events_handed_back(f.server, COL_SERVER_HANDBACK_WRITE) == 0 && waited < 20000;
-         waited += 10) {
-        sleep_ms(10);
-    }
+    WAIT_FOR(col_server_events_handed_back(f.server, COL_SERVER_HANDBACK_WRITE) > 0);
     assert_int_equal(col_server_events_handed_back(f.server, COL_SERVER_HANDBACK_WRITE), 1);
     size_t n = tclient_read_response(&c, answer, size, &last);
     assert_true(n > BIG_ANSWER_BYTES);
@@ -2089,19 +2289,19 @@ static void test_stop_answers_a_pending_request_with_close_and_ends_parked_conne
     wait_connections_at_most(&f, 2);
 
     unsigned begun = completer_begun();
+    completer_set_release(false);
     pthread_t client;
     assert_int_equal(pthread_create(&client, NULL, delayed_client, &call), 0);
-    for (int k = 0; k < 500 && completer_begun() == begun; k++) {
-        sleep_ms(5);
-    }
+    WAIT_FOR(completer_begun() != begun);
     assert_int_equal(completer_begun(), begun + 1); /* pending on the event thread */
-    double t0 = now_ms();
     col_server_stop(f.server);
-    assert_int_equal(pthread_join(f.thread, NULL), 0);
-    double stopped = now_ms() - t0;
-    f.running = false;
-    assert_int_equal(f.run_rc, PROTO_OK);
-    assert_true(stopped < 2000); /* the idle one did not hold the stop for 60 s */
+    /* The idle one goes back at once (its 60 s cannot pass: the clock stands still), while run
+     * waits for the pending one... */
+    WAIT_FOR(col_server_events_handed_back(f.server, COL_SERVER_HANDBACK_CLOSE) == 1);
+    assert_int_equal(pthread_tryjoin_np(f.thread, NULL), EBUSY);
+    /* ...which is answered once its commit completes. */
+    completer_set_release(true);
+    (void)join_run(&f);
     assert_int_equal(pthread_join(client, NULL), 0);
     assert_int_equal(call.reply.rc, CURLE_OK);
     assert_int_equal(call.reply.status, 200); /* answered, after its completion ... */

@@ -18,6 +18,7 @@
 
 #include "alloc.h"
 #include "bundle.h"
+#include "clock.h"
 #include "diagnose.h"
 #include "json.h"
 #include "facts.h"
@@ -70,6 +71,24 @@ static enum proto_rc ingest_one(struct col_store *st, const struct testutil_repo
     }
     col_ingest_facts_release(&facts);
     return rc;
+}
+
+/* The detail's snapshot bytes parsed (caller deletes), or NULL. */
+static cJSON *parse_snapshot(const struct col_host_detail *d)
+{
+    return d->snapshot_json != NULL ? cJSON_ParseWithLength(d->snapshot_json, d->snapshot_len)
+                                    : NULL;
+}
+
+/* Hosts counted for finding `id` in the summary; -1 when it is not listed. */
+static int64_t summary_finding_hosts(const struct col_summary *s, const char *id)
+{
+    for (size_t i = 0; i < s->by_finding_count; i++) {
+        if (strcmp(s->by_finding[i].id, id) == 0) {
+            return s->by_finding[i].hosts;
+        }
+    }
+    return -1;
 }
 
 /* Builds, ingests and frees one report. */
@@ -281,17 +300,13 @@ static void test_persisting_finding_keeps_first_seen_and_vanished_one_is_resolve
     put(f->st, "kb-787-wildcard-first", HOST_A, 1, NOW - 3 * DAY, NOW - 3 * DAY);
     put(f->st, "kb-787-wildcard-first", HOST_A, 2, NOW - 2 * DAY, NOW - 2 * DAY);
 
-    cJSON *doc = NULL;
-    assert_int_equal(col_store_host_detail(f->st, HOST_A, &doc), PROTO_OK);
-    cJSON *findings = cJSON_GetObjectItem(doc, "findings");
-    assert_int_equal(cJSON_GetArraySize(findings), 3);
-    cJSON *first = cJSON_GetArrayItem(findings, 0);
-    assert_string_equal(cJSON_GetObjectItem(first, "first_seen")->valuestring,
-                        "2026-11-22T00:00:00Z");
-    assert_string_equal(cJSON_GetObjectItem(first, "last_seen")->valuestring,
-                        "2026-11-23T00:00:00Z");
-    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "history")), 3);
-    cJSON_Delete(doc);
+    struct col_host_detail *d = NULL;
+    assert_int_equal(col_store_host_detail(f->st, HOST_A, &d), PROTO_OK);
+    assert_int_equal(d->finding_rows, 3);
+    assert_int_equal(d->findings[0].first_seen, NOW - 3 * DAY);
+    assert_int_equal(d->findings[0].last_seen, NOW - 2 * DAY);
+    assert_int_equal(d->history_rows, 3);
+    col_store_host_detail_destroy(d);
 
     /* Fixed: every finding closes in the history with the time of the report that shows it. */
     put(f->st, "resolution1-single-cert", HOST_A, 3, NOW - DAY, NOW - DAY);
@@ -388,11 +403,10 @@ static void test_host_names_are_case_insensitive(void **state)
     put(f->st, "kb-787-wildcard-first", "RRAS-A.corp.contoso.com", 1, NOW - DAY, NOW - DAY);
     put(f->st, "kb-787-wildcard-first", HOST_A, 2, NOW, NOW);
     assert_int_equal(testutil_sql_int(f->db, "SELECT count(*) FROM hosts"), 1);
-    cJSON *doc = NULL;
-    assert_int_equal(col_store_host_detail(f->st, "Rras-A.Corp.Contoso.Com", &doc), PROTO_OK);
-    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "host"), "fqdn")->valuestring,
-                        HOST_A);
-    cJSON_Delete(doc);
+    struct col_host_detail *d = NULL;
+    assert_int_equal(col_store_host_detail(f->st, "Rras-A.Corp.Contoso.Com", &d), PROTO_OK);
+    assert_string_equal(d->fqdn, HOST_A);
+    col_store_host_detail_destroy(d);
 }
 
 /* ---- snapshot dedup and the unchanged-report path (decision 005) ------------------------- */
@@ -461,22 +475,17 @@ static void test_unchanged_snapshot_is_stored_once_and_only_moves_times(void **s
     assert_int_equal(testutil_sql_int(f->db, "SELECT count(*) FROM findings"), 3);
     assert_int_equal(testutil_sql_int(f->db, "SELECT max(first_seen) FROM findings"), NOW - DAY);
     assert_int_equal(testutil_sql_int(f->db, "SELECT count(*) FROM certs"), 2);
-    cJSON *doc = NULL;
-    assert_int_equal(col_store_host_detail(f->st, HOST_A, &doc), PROTO_OK);
-    const char *arrays[] = {"findings", "history"};
-    for (size_t k = 0; k < 2; k++) {
-        cJSON *arr = cJSON_GetObjectItem(doc, arrays[k]);
-        assert_int_equal(cJSON_GetArraySize(arr), 3);
-        cJSON *row = NULL;
-        cJSON_ArrayForEach(row, arr)
-        {
-            assert_string_equal(cJSON_GetObjectItem(row, "last_seen")->valuestring,
-                                "2026-11-25T00:00:00Z");
-            assert_string_equal(cJSON_GetObjectItem(row, "first_seen")->valuestring,
-                                "2026-11-24T00:00:00Z");
-        }
+    struct col_host_detail *d = NULL;
+    assert_int_equal(col_store_host_detail(f->st, HOST_A, &d), PROTO_OK);
+    assert_int_equal(d->finding_rows, 3);
+    assert_int_equal(d->history_rows, 3);
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(d->findings[i].first_seen, NOW - DAY);
+        assert_int_equal(d->findings[i].last_seen, NOW);
+        assert_int_equal(d->history[i].first_seen, NOW - DAY);
+        assert_int_equal(d->history[i].last_seen, NOW);
     }
-    cJSON_Delete(doc);
+    col_store_host_detail_destroy(d);
     testutil_report_free(&m);
 }
 
@@ -562,12 +571,13 @@ static void test_snapshot_behind_an_escaped_key_is_stored_reprinted(void **state
     /* The whole body is the envelope, and the snapshot is still there to be shown. */
     assert_int_equal(testutil_sql_int(f->db, "SELECT snapshot_offset IS NULL FROM reports"), 1);
     assert_int_equal(testutil_sql_int(f->db, "SELECT length(envelope) FROM reports"), (int64_t)len);
-    cJSON *doc = NULL;
-    assert_int_equal(col_store_host_detail(f->st, HOST_A, &doc), PROTO_OK);
-    cJSON *snap = cJSON_GetObjectItem(doc, "snapshot");
+    struct col_host_detail *d = NULL;
+    assert_int_equal(col_store_host_detail(f->st, HOST_A, &d), PROTO_OK);
+    cJSON *snap = parse_snapshot(d);
     assert_true(cJSON_IsArray(cJSON_GetObjectItem(snap, "certs")));
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(snap, "certs")), 2);
-    cJSON_Delete(doc);
+    cJSON_Delete(snap);
+    col_store_host_detail_destroy(d);
     proto_free(body);
     testutil_report_free(&m);
 }
@@ -586,12 +596,11 @@ static void test_spool_losses_are_kept_per_report_and_summed_per_host(void **sta
     assert_int_equal(ingest_one(f->st, &m, NOW, NULL), PROTO_OK);
     testutil_report_free(&m);
     assert_int_equal(testutil_sql_int(f->db, "SELECT sum(spool_dropped) FROM reports"), 6);
-    cJSON *doc = NULL;
-    assert_int_equal(col_store_host_detail(f->st, HOST_A, &doc), PROTO_OK);
-    cJSON *host = cJSON_GetObjectItem(doc, "host");
-    assert_int_equal(cJSON_GetObjectItem(host, "spool_dropped")->valueint, 6);
-    assert_int_equal(cJSON_GetObjectItem(host, "spool_quarantined")->valueint, 1);
-    cJSON_Delete(doc);
+    struct col_host_detail *d = NULL;
+    assert_int_equal(col_store_host_detail(f->st, HOST_A, &d), PROTO_OK);
+    assert_int_equal(d->spool_dropped, 6);
+    assert_int_equal(d->spool_quarantined, 1);
+    col_store_host_detail_destroy(d);
 }
 
 /* ---- queries ------------------------------------------------------------------------------ */
@@ -861,49 +870,137 @@ static void test_summary_counts_hosts_findings_and_reports(void **state)
 {
     struct fx *f = *state;
     put_fleet(f->st);
-    cJSON *doc = NULL;
-    assert_int_equal(col_store_summary(f->st, &doc), PROTO_OK);
-    assert_int_equal(cJSON_GetObjectItem(doc, "hosts")->valueint, 4);
-    assert_int_equal(cJSON_GetObjectItem(doc, "hosts_at_risk")->valueint, 2);
-    cJSON *sev = cJSON_GetObjectItem(doc, "by_severity");
-    assert_int_equal(cJSON_GetObjectItem(sev, "critical")->valueint, 1);
-    assert_int_equal(cJSON_GetObjectItem(sev, "high")->valueint, 1);
-    assert_int_equal(cJSON_GetObjectItem(sev, "medium")->valueint, 1);
-    assert_int_equal(cJSON_GetObjectItem(sev, "none")->valueint, 1);
-    cJSON *fnd = cJSON_GetObjectItem(doc, "by_finding");
-    assert_int_equal(cJSON_GetObjectItem(fnd, "L2TP_CERT_WILDCARD")->valueint, 1);
-    assert_int_equal(cJSON_GetObjectItem(fnd, "CERT_EXPIRING")->valueint, 1);
-    assert_int_equal(cJSON_GetObjectItem(doc, "reports")->valueint, 4);
-    assert_string_equal(cJSON_GetObjectItem(doc, "last_report_at")->valuestring,
-                        "2026-11-25T00:00:00Z");
-    cJSON_Delete(doc);
+    struct col_summary *s = NULL;
+    assert_int_equal(col_store_summary(f->st, &s), PROTO_OK);
+    assert_int_equal(s->hosts, 4);
+    assert_int_equal(s->hosts_at_risk, 2);
+    assert_int_equal(s->by_severity[PROTO_SEV_CRITICAL], 1);
+    assert_int_equal(s->by_severity[PROTO_SEV_HIGH], 1);
+    assert_int_equal(s->by_severity[PROTO_SEV_MEDIUM], 1);
+    assert_int_equal(s->by_severity[PROTO_SEV_LOW], 0);
+    assert_int_equal(s->by_severity[PROTO_SEV_INFO], 0);
+    assert_int_equal(s->without_findings, 1);
+    assert_int_equal(summary_finding_hosts(s, "L2TP_CERT_WILDCARD"), 1);
+    assert_int_equal(summary_finding_hosts(s, "CERT_EXPIRING"), 1);
+    for (size_t i = 1; i < s->by_finding_count; i++) {
+        assert_true(strcmp(s->by_finding[i - 1].id, s->by_finding[i].id) < 0);
+    }
+    assert_int_equal(s->reports, 4);
+    assert_true(s->has_last_report);
+    assert_int_equal(s->last_report_at, NOW);
+    col_store_summary_destroy(s);
+}
+
+static void test_summary_of_an_empty_store_has_no_last_report(void **state)
+{
+    struct fx *f = *state;
+    struct col_summary *s = NULL;
+    assert_int_equal(col_store_summary(f->st, &s), PROTO_OK);
+    assert_int_equal(s->hosts, 0);
+    assert_int_equal(s->hosts_at_risk, 0);
+    assert_int_equal(s->without_findings, 0);
+    assert_int_equal(s->by_finding_count, 0);
+    assert_int_equal(s->reports, 0);
+    assert_false(s->has_last_report);
+    col_store_summary_destroy(s);
 }
 
 static void test_host_detail_returns_snapshot_findings_and_history(void **state)
 {
     struct fx *f = *state;
     put_fleet(f->st);
-    cJSON *doc = NULL;
-    assert_int_equal(col_store_host_detail(f->st, HOST_A, &doc), PROTO_OK);
-    cJSON *host = cJSON_GetObjectItem(doc, "host");
-    assert_string_equal(cJSON_GetObjectItem(host, "predicted_cn")->valuestring, "*.contoso.com");
-    assert_string_equal(cJSON_GetObjectItem(host, "max_severity")->valuestring, "high");
-    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(host, "automatic_policy")));
-    cJSON *snap = cJSON_GetObjectItem(doc, "snapshot");
+    struct col_host_detail *d = NULL;
+    assert_int_equal(col_store_host_detail(f->st, HOST_A, &d), PROTO_OK);
+    assert_string_equal(d->fqdn, HOST_A);
+    assert_string_equal(d->predicted_cn, "*.contoso.com");
+    assert_int_equal(d->max_severity, PROTO_SEV_HIGH);
+    assert_true(d->automatic_policy);
+    /* The snapshot comes back as the bytes that were stored, and they are the report's. */
+    assert_non_null(d->snapshot_json);
+    assert_int_equal(strlen(d->snapshot_json), d->snapshot_len);
+    cJSON *snap = parse_snapshot(d);
     assert_true(cJSON_IsObject(snap));
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(snap, "certs")), 2);
-    cJSON *findings = cJSON_GetObjectItem(doc, "findings");
-    assert_int_equal(cJSON_GetArraySize(findings), 3);
-    cJSON *top = cJSON_GetArrayItem(findings, 0);
-    assert_string_equal(cJSON_GetObjectItem(top, "severity")->valuestring, "high");
-    assert_true(cJSON_IsArray(cJSON_GetObjectItem(top, "certs")));
-    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "history")), 3);
-    cJSON_Delete(doc);
-    assert_int_equal(col_store_host_detail(f->st, "nowhere.example", &doc), PROTO_ENOTFOUND);
-    assert_null(doc);
+    cJSON_Delete(snap);
+    assert_int_equal(d->finding_rows, 3);
+    assert_int_equal(d->findings[0].severity, PROTO_SEV_HIGH);
+    for (size_t i = 1; i < d->finding_rows; i++) {
+        assert_true(d->findings[i - 1].severity >= d->findings[i].severity);
+    }
+    cJSON *certs = cJSON_Parse(d->findings[0].certs_json);
+    assert_true(cJSON_IsArray(certs));
+    cJSON_Delete(certs);
+    assert_int_equal(d->history_rows, 3);
+    for (size_t i = 0; i < d->history_rows; i++) {
+        assert_false(d->history[i].resolved);
+        assert_non_null(d->history[i].key);
+    }
+    col_store_host_detail_destroy(d);
+    assert_int_equal(col_store_host_detail(f->st, "nowhere.example", &d), PROTO_ENOTFOUND);
+    assert_null(d);
+}
+
+/* The lists a finding names are stored as JSON text the store writes itself: escaped the way
+ * rows written before were (cJSON's printer), so SQL's json_each and old rows agree. */
+static void test_finding_lists_are_stored_as_escaped_json_arrays(void **state)
+{
+    struct fx *f = *state;
+    struct testutil_report m;
+    make_report(&m, "kb-787-wildcard-first", HOST_A, 1, NOW);
+    assert_true(m.diag->finding_count > 0);
+    static const char odd[] = "rule \"q\" \\ \b\f\n\r\t\x01\x1f\x7f caf\xc3\xa9 <&>";
+    struct proto_finding *pf = &m.diag->findings[0]; /* the collector's diagnosis is stored */
+    proto_strv_clear(&pf->rules);
+    assert_int_equal(proto_strv_push(&pf->rules, odd, 8), PROTO_OK);
+    assert_int_equal(proto_strv_push(&pf->rules, "", 8), PROTO_OK);
+    cJSON *expected = cJSON_CreateArray();
+    cJSON_AddItemToArray(expected, cJSON_CreateString(odd));
+    cJSON_AddItemToArray(expected, cJSON_CreateString(""));
+    char *want = cJSON_PrintUnformatted(expected);
+    cJSON_Delete(expected);
+    assert_int_equal(ingest_one(f->st, &m, NOW, NULL), PROTO_OK);
+    testutil_report_free(&m);
+
+    struct col_host_detail *d = NULL;
+    assert_int_equal(col_store_host_detail(f->st, HOST_A, &d), PROTO_OK);
+    bool found = false;
+    for (size_t i = 0; i < d->finding_rows; i++) {
+        if (strstr(d->findings[i].rules_json, "caf") != NULL) {
+            assert_string_equal(d->findings[i].rules_json, want);
+            found = true;
+        }
+    }
+    assert_true(found);
+    col_store_host_detail_destroy(d);
+    cJSON_free(want);
 }
 
 /* ---- tokens and audit --------------------------------------------------------------------- */
+
+static int64_t fixed_now_s(void *ctx)
+{
+    return *(const int64_t *)ctx;
+}
+
+/* Rows the store stamps itself take the collector's clock (clock.h), not time(). */
+static void test_token_and_audit_rows_are_stamped_by_the_collector_clock(void **state)
+{
+    struct fx *f = *state;
+    int64_t now = NOW - 7 * DAY;
+    const struct col_clock clock = {fixed_now_s, NULL, &now};
+    char token[COL_TOKEN_MAX];
+    char id[32];
+    col_clock_set(&clock);
+    assert_int_equal(col_store_token_create(f->st, COL_ROLE_VIEWER, "dash", "admin", token, id),
+                     PROTO_OK);
+    now += DAY;
+    assert_int_equal(col_store_token_revoke(f->st, id, "admin"), PROTO_OK);
+    col_clock_set(NULL);
+    assert_int_equal(testutil_sql_int(f->db, "SELECT created_at FROM tokens"), NOW - 7 * DAY);
+    assert_int_equal(testutil_sql_int(f->db, "SELECT revoked_at FROM tokens"), NOW - 6 * DAY);
+    assert_int_equal(testutil_sql_int(f->db, "SELECT min(at) FROM audit"), NOW - 7 * DAY);
+    assert_int_equal(testutil_sql_int(f->db, "SELECT max(at) FROM audit"), NOW - 6 * DAY);
+}
 
 static void test_token_is_created_verified_and_revoked(void **state)
 {
@@ -1041,10 +1138,12 @@ static void test_prune_deletes_old_reports_but_keeps_each_hosts_latest(void **st
     /* Host A's first snapshot went with its two reports; its latest one and C's stay. */
     assert_int_equal(testutil_sql_int(f->db, "SELECT count(*) FROM snapshots"), 2);
     /* The latest state and its snapshot are intact. */
-    cJSON *doc = NULL;
-    assert_int_equal(col_store_host_detail(f->st, HOST_C, &doc), PROTO_OK);
-    assert_true(cJSON_IsObject(cJSON_GetObjectItem(doc, "snapshot")));
-    cJSON_Delete(doc);
+    struct col_host_detail *d = NULL;
+    assert_int_equal(col_store_host_detail(f->st, HOST_C, &d), PROTO_OK);
+    cJSON *snap = parse_snapshot(d);
+    assert_true(cJSON_IsObject(snap));
+    cJSON_Delete(snap);
+    col_store_host_detail_destroy(d);
     assert_int_equal(col_store_prune(f->st, NOW, &deleted), PROTO_OK);
     assert_int_equal(deleted, 0);
 }
@@ -1102,8 +1201,11 @@ int main(void)
         T(test_sort_by_a_result_column_in_either_direction),
         T(test_pagination_reports_the_total_before_limit_and_offset),
         T(test_summary_counts_hosts_findings_and_reports),
+        T(test_summary_of_an_empty_store_has_no_last_report),
         T(test_host_detail_returns_snapshot_findings_and_history),
+        T(test_finding_lists_are_stored_as_escaped_json_arrays),
         T(test_token_is_created_verified_and_revoked),
+        T(test_token_and_audit_rows_are_stamped_by_the_collector_clock),
         T(test_wrong_secret_unknown_id_and_malformed_tokens_are_refused),
         cmocka_unit_test(test_roles_convert_to_and_from_text),
         T(test_audit_rows_cannot_be_updated_or_deleted),

@@ -1,5 +1,5 @@
 /*
- * server_events: the event thread for idle keep-alive agent connections (see server_events.h).
+ * events: the event thread for idle keep-alive agent connections (see events.h).
  *
  * Owns the epoll descriptor, an eventfd that wakes the thread (completed requests, stop, exit),
  * the thread, and under one mutex the list of parked connections and the list of connections
@@ -7,10 +7,12 @@
  * touches it (its socket is registered one-shot, so one event at a time); its own thread sleeps
  * on park.cv and takes it back only when `parked` is false again. The event thread never
  * waits on a socket: every TLS call it makes is non-blocking, and whatever would need waiting
- * goes back to the connection's thread with its deadlines.
+ * goes back to the connection's thread with its deadlines. Deadlines are decided on the
+ * collector's clock (clock.h); how often they are looked at (COL_EVENTS_SCAN_MS) is real time,
+ * so a test's clock that jumps forward is seen within one scan.
  */
 #define _GNU_SOURCE /* pthread_setname_np */
-#include "server_events.h"
+#include "events.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -21,15 +23,15 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "clock.h"
 #include "log.h"
-#include "server_int.h"
 
 #define COL_EVENTS_BATCH 64     /* epoll events taken per wake-up */
 #define COL_EVENTS_SCAN_MS 100u /* how often deadlines are checked (their resolution) */
 #define COL_EVENTS_ERROR_PAUSE_NS (10 * 1000000L) /* after a failed epoll_wait: no busy loop */
 
 struct col_events {
-    struct col_server *srv;
+    const struct col_server_config *cfg;
     int epfd;
     int wakefd;
     pthread_t thread;
@@ -39,23 +41,9 @@ struct col_events {
     struct col_conn *parked;    /* under mu */
     struct col_conn *done_head; /* under mu: pending requests whose commit has ended, FIFO */
     struct col_conn *done_tail;
-    atomic_uint_fast64_t handed_back[COL_EVENTS_END + 1]; /* by outcome */
+    atomic_uint_fast64_t handed_back[COL_CONN_PARK_END + 1]; /* by outcome */
+    atomic_uint_fast64_t requests_seen; /* requests whose first bytes were read here */
 };
-
-bool col_events_park_init(struct col_events_park *park)
-{
-    memset(park, 0, sizeof(*park));
-    park->cv_ready = pthread_cond_init(&park->cv, NULL) == 0;
-    return park->cv_ready;
-}
-
-void col_events_park_free(struct col_events_park *park)
-{
-    if (park->cv_ready) {
-        pthread_cond_destroy(&park->cv);
-        park->cv_ready = false;
-    }
-}
 
 static void events_wake(struct col_events *ev)
 {
@@ -81,7 +69,7 @@ static void events_unlink(struct col_events *ev, struct col_conn *c)
 
 /* Hands c back to its thread: from here on only the thread touches it. */
 static void events_hand_back(struct col_events *ev, struct col_conn *c,
-                             enum col_events_outcome outcome)
+                             enum col_conn_park_outcome outcome)
 {
     (void)epoll_ctl(ev->epfd, EPOLL_CTL_DEL, c->fd, NULL);
     col_tls_conn_set_nonblocking(c->tls, false);
@@ -99,7 +87,7 @@ static void events_arm(struct col_events *ev, struct col_conn *c)
 {
     struct epoll_event e = {.events = EPOLLIN | EPOLLONESHOT, .data.ptr = c};
     if (epoll_ctl(ev->epfd, EPOLL_CTL_MOD, c->fd, &e) != 0) {
-        events_hand_back(ev, c, COL_EVENTS_DATA); /* its thread waits with poll() instead */
+        events_hand_back(ev, c, COL_CONN_PARK_DATA); /* its thread waits with poll() instead */
     }
 }
 
@@ -107,7 +95,7 @@ static void events_arm(struct col_events *ev, struct col_conn *c)
 static void events_done(void *arg)
 {
     struct col_conn *c = arg;
-    struct col_events *ev = c->srv->events;
+    struct col_events *ev = c->park.events;
     pthread_mutex_lock(&ev->mu);
     bool was_empty = ev->done_head == NULL;
     c->park.done_next = NULL;
@@ -128,19 +116,19 @@ static void events_done(void *arg)
 /* Sends the answer in c->park.resp (frees it) and decides what becomes of the connection. */
 static void events_answer(struct col_events *ev, struct col_conn *c)
 {
-    struct col_server *srv = c->srv;
+    const struct col_server_config *cfg = ev->cfg;
     bool keep = false;
     size_t send_len = 0;
     int status = 0;
     size_t body_len = 0;
 
-    if (!col_server_conn_serialize_answer(c, &c->park.resp, &keep, &send_len, &status, &body_len)) {
-        col_server_conn_recycle(c);
-        events_hand_back(ev, c, COL_EVENTS_END);
+    if (!col_conn_serialize_answer(c, &c->park.resp, &keep, &send_len, &status, &body_len)) {
+        col_conn_recycle(c);
+        events_hand_back(ev, c, COL_CONN_PARK_END);
         return;
     }
     /* Counted before it is sent, so a client that has the answer sees it counted. */
-    col_metrics_request_served(srv->cfg.metrics, true);
+    col_metrics_request_served(cfg->metrics, true);
     size_t sent = 0;
     enum col_tls_io io = col_tls_conn_write_nb(c->tls, c->out.data, send_len, &sent);
     if (io == COL_TLS_IO_AGAIN) {
@@ -149,23 +137,23 @@ static void events_answer(struct col_events *ev, struct col_conn *c)
         c->park.keep = keep;
         c->park.status = status;
         c->park.body_len = body_len;
-        events_hand_back(ev, c, COL_EVENTS_WRITE); /* its thread finishes it, with a deadline */
+        events_hand_back(ev, c, COL_CONN_PARK_WRITE); /* its thread finishes it, with a deadline */
         return;
     }
-    col_server_conn_log_access(c, status, body_len, c->park.started_ms, io == COL_TLS_IO_OK);
-    col_server_conn_recycle(c);
-    switch (col_server_conn_after_answer(c, io == COL_TLS_IO_OK, keep)) {
-    case COL_SERVER_AFTER_CLOSE:
-        events_hand_back(ev, c, COL_EVENTS_END);
+    col_conn_log_access(c, status, body_len, c->park.started_ms, io == COL_TLS_IO_OK);
+    col_conn_recycle(c);
+    switch (col_conn_after_answer(c, io == COL_TLS_IO_OK, keep)) {
+    case COL_CONN_AFTER_CLOSE:
+        events_hand_back(ev, c, COL_CONN_PARK_END);
         break;
-    case COL_SERVER_AFTER_CLOSE_NOTIFY:
-        events_hand_back(ev, c, COL_EVENTS_CLOSE_NOTIFY);
+    case COL_CONN_AFTER_CLOSE_NOTIFY:
+        events_hand_back(ev, c, COL_CONN_PARK_CLOSE_NOTIFY);
         break;
-    case COL_SERVER_AFTER_READ:
-        events_hand_back(ev, c, COL_EVENTS_DATA); /* pipelined: the thread reads on */
+    case COL_CONN_AFTER_READ:
+        events_hand_back(ev, c, COL_CONN_PARK_DATA); /* pipelined: the thread reads on */
         break;
-    case COL_SERVER_AFTER_WAIT:
-        c->park.deadline_ms = col_tls_now_ms() + srv->cfg.idle_timeout_ms;
+    case COL_CONN_AFTER_WAIT:
+        c->park.deadline_ms = col_clock_monotonic_ms() + cfg->idle_timeout_ms;
         events_arm(ev, c);
         break;
     }
@@ -177,7 +165,7 @@ static void events_answer(struct col_events *ev, struct col_conn *c)
  */
 static void events_try_request(struct col_events *ev, struct col_conn *c)
 {
-    struct col_server *srv = c->srv;
+    const struct col_server_config *cfg = ev->cfg;
     struct col_http_request *req = c->req;
     size_t head_len = 0;
     int status = 0;
@@ -186,12 +174,12 @@ static void events_try_request(struct col_events *ev, struct col_conn *c)
     enum col_http_parse_result r =
         col_http_parse_head(c->rbuf, c->rlen, req, &head_len, &status, &why);
     if (r == COL_HTTP_INVALID) {
-        events_hand_back(ev, c, COL_EVENTS_DATA); /* its thread parses it again and answers */
+        events_hand_back(ev, c, COL_CONN_PARK_DATA); /* its thread parses it again and answers */
         return;
     }
     if (r == COL_HTTP_INCOMPLETE) {
-        if (c->rlen >= COL_SERVER_RBUF) {
-            events_hand_back(ev, c, COL_EVENTS_DATA);
+        if (c->rlen >= COL_CONN_RBUF) {
+            events_hand_back(ev, c, COL_CONN_PARK_DATA);
         } else {
             events_arm(ev, c);
         }
@@ -199,9 +187,9 @@ static void events_try_request(struct col_events *ev, struct col_conn *c)
     }
     uint64_t length = req->has_content_length ? req->content_length : 0;
     /* 100-continue, a body over the limit or too big for the buffer: the thread's way. */
-    if (col_http_header_get(req, "Expect") != NULL || length > srv->cfg.max_body_bytes ||
-        length > COL_SERVER_RBUF - head_len) {
-        events_hand_back(ev, c, COL_EVENTS_DATA);
+    if (col_http_header_get(req, "Expect") != NULL || length > cfg->max_body_bytes ||
+        length > COL_CONN_RBUF - head_len) {
+        events_hand_back(ev, c, COL_CONN_PARK_DATA);
         return;
     }
     size_t need = head_len + (size_t)length;
@@ -210,8 +198,8 @@ static void events_try_request(struct col_events *ev, struct col_conn *c)
         return;
     }
     if (length > 0) {
-        if (!col_server_conn_body_reserve(c, (size_t)length + 1)) {
-            events_hand_back(ev, c, COL_EVENTS_DATA); /* its thread answers 503 */
+        if (!col_conn_body_reserve(c, (size_t)length + 1)) {
+            events_hand_back(ev, c, COL_CONN_PARK_DATA); /* its thread answers 503 */
             return;
         }
         memcpy(c->body, c->rbuf + head_len, (size_t)length);
@@ -219,16 +207,16 @@ static void events_try_request(struct col_events *ev, struct col_conn *c)
         req->body = c->body;
         req->body_len = (size_t)length;
     }
-    c->park.started_ms = col_tls_now_ms();
+    c->park.started_ms = col_clock_monotonic_ms();
     col_http_response_init(&c->park.resp);
     void *op = NULL;
     enum col_server_begin_result begun =
-        srv->cfg.begin(srv->cfg.handler_ctx, req, &c->peer, &c->park.resp, events_done, c, &op);
+        cfg->begin(cfg->handler_ctx, req, &c->peer, &c->park.resp, events_done, c, &op);
     if (begun == COL_SERVER_BEGIN_NOT_HERE) {
         col_http_response_free(&c->park.resp);
         req->body = NULL;
         req->body_len = 0;
-        events_hand_back(ev, c, COL_EVENTS_DATA);
+        events_hand_back(ev, c, COL_CONN_PARK_DATA);
         return;
     }
     /* The request is consumed; any pipelined bytes move to the front. */
@@ -244,24 +232,25 @@ static void events_try_request(struct col_events *ev, struct col_conn *c)
 /* A parked socket is readable (or closed): take what TLS has for us. */
 static void events_readable(struct col_events *ev, struct col_conn *c)
 {
-    struct col_server *srv = c->srv;
+    const struct col_server_config *cfg = ev->cfg;
 
-    while (c->rlen < COL_SERVER_RBUF) {
+    while (c->rlen < COL_CONN_RBUF) {
         size_t got = 0;
         enum col_tls_io io =
-            col_tls_conn_read_nb(c->tls, c->rbuf + c->rlen, COL_SERVER_RBUF - c->rlen, &got);
+            col_tls_conn_read_nb(c->tls, c->rbuf + c->rlen, COL_CONN_RBUF - c->rlen, &got);
         if (io == COL_TLS_IO_AGAIN) {
             break;
         }
         if (io != COL_TLS_IO_OK) {
             /* A whole request may have come just before the close: its thread answers it (as it
              * would have) and then sees the end. */
-            events_hand_back(ev, c, c->rlen > 0 ? COL_EVENTS_DATA : COL_EVENTS_END);
+            events_hand_back(ev, c, c->rlen > 0 ? COL_CONN_PARK_DATA : COL_CONN_PARK_END);
             return;
         }
         if (c->rlen == 0) {
             /* A request's first bytes: from now on it has the header timeout to arrive whole. */
-            c->park.deadline_ms = col_tls_now_ms() + srv->cfg.header_timeout_ms;
+            c->park.deadline_ms = col_clock_monotonic_ms() + cfg->header_timeout_ms;
+            atomic_fetch_add(&ev->requests_seen, 1);
         }
         c->rlen += got;
     }
@@ -286,12 +275,12 @@ static struct col_conn *events_take_done(struct col_events *ev)
 /* Pending requests whose commit has ended: finish and answer them. */
 static void events_finish_done(struct col_events *ev, struct col_conn *list)
 {
-    struct col_server *srv = ev->srv;
+    const struct col_server_config *cfg = ev->cfg;
 
     for (struct col_conn *c = list, *next = NULL; c != NULL; c = next) {
         next = c->park.done_next;
         c->park.done_next = NULL;
-        if (!srv->cfg.finish(srv->cfg.handler_ctx, c->park.op, &c->park.resp)) {
+        if (!cfg->finish(cfg->handler_ctx, c->park.op, &c->park.resp)) {
             continue; /* submitted again: done comes once more */
         }
         c->park.op = NULL;
@@ -306,7 +295,7 @@ static void events_finish_done(struct col_events *ev, struct col_conn *list)
  */
 static void events_release(struct col_events *ev, bool stopping)
 {
-    uint64_t now = col_tls_now_ms();
+    uint64_t now = col_clock_monotonic_ms();
     struct col_conn *list = NULL;
 
     pthread_mutex_lock(&ev->mu);
@@ -322,9 +311,9 @@ static void events_release(struct col_events *ev, bool stopping)
         c->park.done_next = NULL;
         /* Idle (timed out, or the stop): close_notify, as the thread does; part of a request:
          * the thread answers it (408 at once when its time is up). */
-        enum col_events_outcome outcome = COL_EVENTS_CLOSE_NOTIFY;
+        enum col_conn_park_outcome outcome = COL_CONN_PARK_CLOSE_NOTIFY;
         if (c->rlen > 0) {
-            outcome = COL_EVENTS_DATA;
+            outcome = COL_CONN_PARK_DATA;
             c->park.head_deadline_ms = stopping ? 0 : c->park.deadline_ms;
         }
         events_hand_back(ev, c, outcome);
@@ -336,7 +325,7 @@ static void *events_main(void *arg)
     (void)pthread_setname_np(pthread_self(), "rras-events"); /* top -H, perf, gdb */
     struct col_events *ev = arg;
     struct epoll_event events[COL_EVENTS_BATCH];
-    uint64_t next_scan = col_tls_now_ms() + COL_EVENTS_SCAN_MS;
+    uint64_t next_scan = col_clock_system_monotonic_ms() + COL_EVENTS_SCAN_MS;
 
     for (;;) {
         int n = epoll_wait(ev->epfd, events, COL_EVENTS_BATCH, (int)COL_EVENTS_SCAN_MS);
@@ -366,7 +355,7 @@ static void *events_main(void *arg)
                 events_finish_done(ev, events_take_done(ev));
             }
         }
-        uint64_t now = col_tls_now_ms();
+        uint64_t now = col_clock_system_monotonic_ms(); /* the scan's pace, not a deadline */
         if (stopping || now >= next_scan) {
             events_release(ev, stopping);
             next_scan = now + COL_EVENTS_SCAN_MS;
@@ -377,19 +366,20 @@ static void *events_main(void *arg)
     }
 }
 
-enum col_events_outcome col_events_park(struct col_events *ev, struct col_conn *c)
+enum col_conn_park_outcome col_events_park(struct col_events *ev, struct col_conn *c)
 {
-    struct col_server *srv = c->srv;
+    const struct col_server_config *cfg = ev->cfg;
 
     pthread_mutex_lock(&ev->mu);
     if (ev->stopping) {
         pthread_mutex_unlock(&ev->mu);
-        return COL_EVENTS_NOT_PARKED;
+        return COL_CONN_PARK_NOT_PARKED;
     }
     c->park.parked = true;
+    c->park.events = ev;
     c->park.op = NULL;
     c->park.head_deadline_ms = 0;
-    c->park.deadline_ms = col_tls_now_ms() + srv->cfg.idle_timeout_ms;
+    c->park.deadline_ms = col_clock_monotonic_ms() + cfg->idle_timeout_ms;
     c->park.prev = NULL;
     c->park.next = ev->parked;
     if (ev->parked != NULL) {
@@ -404,17 +394,17 @@ enum col_events_outcome col_events_park(struct col_events *ev, struct col_conn *
         c->park.parked = false;
         col_tls_conn_set_nonblocking(c->tls, false);
         pthread_mutex_unlock(&ev->mu);
-        return COL_EVENTS_NOT_PARKED;
+        return COL_CONN_PARK_NOT_PARKED;
     }
     while (c->park.parked) {
         pthread_cond_wait(&c->park.cv, &ev->mu);
     }
-    enum col_events_outcome outcome = c->park.outcome;
+    enum col_conn_park_outcome outcome = c->park.outcome;
     pthread_mutex_unlock(&ev->mu);
     return outcome;
 }
 
-struct col_events *col_events_create(struct col_server *srv)
+struct col_events *col_events_create(const struct col_server_config *cfg)
 {
     const char *failed = NULL;
     int err = 0;
@@ -423,12 +413,13 @@ struct col_events *col_events_create(struct col_server *srv)
     if (ev == NULL) {
         return NULL;
     }
-    ev->srv = srv;
+    ev->cfg = cfg;
     ev->epfd = epoll_create1(EPOLL_CLOEXEC);
     ev->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    for (size_t k = 0; k <= COL_EVENTS_END; k++) {
+    for (size_t k = 0; k <= COL_CONN_PARK_END; k++) {
         atomic_init(&ev->handed_back[k], 0);
     }
+    atomic_init(&ev->requests_seen, 0);
     if (ev->epfd < 0 || ev->wakefd < 0) {
         failed = ev->epfd < 0 ? "epoll_create1" : "eventfd";
         err = errno;
@@ -495,7 +486,12 @@ void col_events_destroy(struct col_events *ev)
     proto_free(ev);
 }
 
-uint64_t col_events_handed_back(struct col_events *ev, enum col_events_outcome outcome)
+uint64_t col_events_handed_back(struct col_events *ev, enum col_conn_park_outcome outcome)
 {
     return ev == NULL ? 0 : atomic_load(&ev->handed_back[outcome]);
+}
+
+uint64_t col_events_requests_seen(struct col_events *ev)
+{
+    return ev == NULL ? 0 : atomic_load(&ev->requests_seen);
 }

@@ -1,13 +1,13 @@
 /*
- * store_migrate: brings a database to the schema this collector was built with.
+ * migrate: brings a database to the schema this collector was built with.
  *
  * Applies the embedded migrations (generated schema_sql.h) whose version is above
  * PRAGMA user_version, each in its own transaction. Before touching a non-empty database it
  * copies it with the backup API to "<db>.bak-v<N>" and, if any migration fails, copies that
  * back so the database is exactly as it was. Never downgrades: a newer database is refused.
  */
-#ifndef COL_STORE_MIGRATE_H
-#define COL_STORE_MIGRATE_H
+#ifndef COL_STORE_MIGRATE_INT_H
+#define COL_STORE_MIGRATE_INT_H
 
 #include <stddef.h>
 
