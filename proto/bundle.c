@@ -17,8 +17,9 @@
 #include <sys/stat.h>
 
 #include "alloc.h"
-#include "hostinfo.h"
 #include "caps.h"
+#include "derive.h"
+#include "hostinfo.h"
 #include "netsh_consec.h"
 #include "netsh_sslcert.h"
 #include "regquery.h"

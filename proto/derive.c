@@ -4,6 +4,8 @@
  * Kept apart from the parsers so the bundle source and the live Win32 source derive the same
  * way from the same raw data, and so the collector can re-derive from a stored report.
  */
+#include "derive.h"
+
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>

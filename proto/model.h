@@ -251,13 +251,6 @@ long proto_snapshot_find_cert(const struct proto_snapshot *snap, const char *sha
 const struct proto_reg_value *proto_snapshot_find_reg(const struct proto_snapshot *snap,
                                                       const char *key_suffix, const char *name);
 
-/*
- * Fills the typed fields (prohibit_ipsec, allow_l2tp_weak_crypto, negotiate_dh2048_aes256,
- * iphttps_cert_sha1, sstp_cert_sha1/sha256) from the raw registry values and SSL bindings.
- * Every source calls this once after reading.
- */
-void proto_snapshot_derive(struct proto_snapshot *snap);
-
 /* Severity of a finding; ordered so comparisons work. */
 enum proto_severity {
     PROTO_SEV_INFO,

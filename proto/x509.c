@@ -24,9 +24,9 @@
 
 #include "alloc.h"
 #include "buf.h"
+#include "caps.h"
 #include "digest.h"
 #include "hex.h"
-#include "caps.h"
 #include "printf_like.h"
 #include "text.h"
 #include "timefmt.h"

@@ -4,8 +4,8 @@
 
 #include "alloc.h"
 #include "cli.h"
-#include "source.h"
 #include "json.h"
+#include "source.h"
 #include "uuid.h"
 
 /* Moves the diagnosis' findings into the report (the report then owns them). */

@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
 #include "agent_config.h"
+#include "cli.h"
 
 static void config_usage(FILE *to)
 {

@@ -9,8 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
 #include "agent_config.h"
+#include "cli.h"
 #include "run.h"
 #include "spool.h"
 #include "transport.h"

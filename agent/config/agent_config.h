@@ -13,9 +13,9 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "caps.h"
 #include "conftab.h"
 #include "diagnose.h"
-#include "caps.h"
 
 /* The highest spool_max_records the table accepts: the spool's own cap (AGENT_SPOOL_MAX_RECORDS
  * in spool.h, which the deliver layer owns; test_agent_config checks they are equal). */

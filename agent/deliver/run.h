@@ -15,8 +15,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "backoff.h"
 #include "agent_config.h"
+#include "backoff.h"
 #include "spool.h"
 #include "transport.h"
 

@@ -13,14 +13,13 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
 #include <curl/curl.h>
 
 #include "alloc.h"
 #include "backoff.h"
+#include "wire_reply.h"
 
 #define TRANSPORT_USER_AGENT "rrasfleet-agent/" RRAS_VERSION
-#define TRANSPORT_MAX_SAFE_INTEGER 9007199254740992.0 /* 2^53 */
 
 struct agent_transport {
     CURL *curl;
@@ -212,18 +211,19 @@ void agent_transport_destroy(struct agent_transport *t)
     proto_free(t);
 }
 
-/* The collector's error document: {"error":{"code":..,"message":..,"field":..}}. */
-static void transport_error_text(const cJSON *doc, long status, struct agent_send_result *res)
+/* The collector's error document (proto/wire_reply.h); "HTTP <status>" when there is none. */
+static void transport_error_text(const char *body, size_t len, long status,
+                                 struct agent_send_result *res)
 {
-    const cJSON *error = cJSON_GetObjectItemCaseSensitive(doc, "error");
-    const char *message = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(error, "message"));
-    const char *field = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(error, "field"));
+    struct proto_error_body error;
     char text[sizeof(res->error)];
     int n = -1;
-    if (message != NULL && field != NULL && field[0] != '\0') {
-        n = snprintf(text, sizeof(text), "%s (field %s)", message, field);
-    } else if (message != NULL) {
-        n = snprintf(text, sizeof(text), "%s", message);
+    bool decoded =
+        body != NULL && len > 0 && proto_wire_decode_error(body, len, &error, NULL) == PROTO_OK;
+    if (decoded && error.message[0] != '\0' && error.field[0] != '\0') {
+        n = snprintf(text, sizeof(text), "%s (field %s)", error.message, error.field);
+    } else if (decoded && error.message[0] != '\0') {
+        n = snprintf(text, sizeof(text), "%s", error.message);
     } else {
         n = snprintf(text, sizeof(text), "HTTP %ld", status);
     }
@@ -240,27 +240,25 @@ void agent_transport_classify(long status, const char *body, size_t len, long re
     res->http_status = status;
     res->retry_after_s = retry_after_s > 0 ? (uint64_t)retry_after_s : 0;
 
-    cJSON *doc = body != NULL && len > 0 ? cJSON_ParseWithLength(body, len) : NULL;
-    bool accepted = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(doc, "accepted"));
-    res->duplicate = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(doc, "duplicate"));
-    const cJSON *interval = cJSON_GetObjectItemCaseSensitive(doc, "next_interval_s");
-    if (cJSON_IsNumber(interval) && interval->valuedouble >= 1.0 &&
-        interval->valuedouble <= TRANSPORT_MAX_SAFE_INTEGER) {
-        res->next_interval_s = (uint64_t)interval->valuedouble;
-    }
-    const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(doc, "report_id"));
-    if (id != NULL && strlen(id) == sizeof(res->report_id) - 1) {
-        transport_copy_line(res->report_id, sizeof(res->report_id), id);
+    /* The acknowledgement through proto's strict decoder: a body it refuses carries nothing
+     * (no interval, no id), and a 200 without a valid acknowledgement is not one. */
+    struct proto_reply reply;
+    bool replied = (status == 200 || status == 202) && body != NULL && len > 0 &&
+                   proto_wire_decode_reply(body, len, &reply, NULL) == PROTO_OK;
+    if (replied) {
+        res->duplicate = reply.duplicate;
+        res->next_interval_s = reply.next_interval_s;
+        transport_copy_line(res->report_id, sizeof(res->report_id), reply.report_id);
     }
 
-    if (status == 202 || (status == 200 && (accepted || res->duplicate))) {
+    if (status == 202 || (status == 200 && replied && (reply.accepted || reply.duplicate))) {
         res->outcome = AGENT_SEND_ACKED;
     } else if (status == 408 || status == 429 || (status >= 500 && status <= 599)) {
         res->outcome = AGENT_SEND_RETRY;
-        transport_error_text(doc, status, res);
+        transport_error_text(body, len, status, res);
     } else if (status >= 400 && status <= 499) {
         res->outcome = AGENT_SEND_REJECTED;
-        transport_error_text(doc, status, res);
+        transport_error_text(body, len, status, res);
     } else {
         res->outcome = AGENT_SEND_RETRY;
         int n = snprintf(res->error, sizeof(res->error),
@@ -269,7 +267,6 @@ void agent_transport_classify(long status, const char *body, size_t len, long re
             res->error[0] = '\0';
         }
     }
-    cJSON_Delete(doc);
 }
 
 enum proto_rc agent_transport_send(struct agent_transport *t, const char *body, size_t len,

@@ -15,13 +15,14 @@
 #include "alloc.h"
 #include "api.h"
 #include "api_op_int.h"
+#include "caps.h"
 #include "clock.h"
+#include "facts.h"
 #include "json.h"
 #include "json_span.h"
-#include "caps.h"
-#include "facts.h"
 #include "log.h"
 #include "snapcache.h"
+#include "wire_reply.h"
 #include "writer.h"
 
 /* Retry-After for an answer that says "try again in a moment" (out of memory, shutting down). */
@@ -226,17 +227,21 @@ static void api_op_answer(struct api_report_op *op, enum proto_rc rc, bool dupli
     col_metrics_report_accepted(call->app->metrics, duplicate, (double)elapsed_ms / 1000.0);
     col_metrics_snapshot_reused(call->app->metrics, op->known);
 
-    /* report_id was checked to be a lower-case UUID, so it needs no escaping. */
-    char answer[256];
-    int n = snprintf(answer, sizeof(answer),
-                     "{\"accepted\":true,\"duplicate\":%s,\"report_id\":\"%s\","
-                     "\"next_interval_s\":%lu,\"findings\":%zu}",
-                     duplicate ? "true" : "false", op->report->report_id,
-                     call->app->config->next_interval_s, op->finding_count);
-    if (n < 0 || (size_t)n >= sizeof(answer) ||
+    struct proto_reply reply = {
+        .accepted = true,
+        .duplicate = duplicate,
+        .next_interval_s = call->app->config->next_interval_s,
+        .findings = op->finding_count,
+    };
+    char *answer = NULL;
+    size_t answer_len = 0;
+    int n = snprintf(reply.report_id, sizeof(reply.report_id), "%s", op->report->report_id);
+    if (n < 0 || (size_t)n >= sizeof(reply.report_id) ||
+        proto_wire_encode_reply(&reply, &answer, &answer_len) != PROTO_OK ||
         col_http_response_json(resp, duplicate ? 200 : 202, answer) != PROTO_OK) {
         col_http_response_error(resp, 500, "internal", "the answer could not be written", NULL);
     }
+    proto_free(answer);
 }
 
 /* Decodes what the known-snapshot path did not and hands the report to the writer. True when

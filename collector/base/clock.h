@@ -10,6 +10,7 @@
 #define COL_CLOCK_H
 
 #include <stdint.h>
+#include <time.h>
 
 struct col_clock {
     int64_t (*now_s)(void *ctx);         /* wall clock, Unix seconds: received_at, expiry, audit */
@@ -29,5 +30,11 @@ uint64_t col_clock_monotonic_ms(void);
  * thread sleeps before it looks again. */
 int64_t col_clock_system_now_s(void);
 uint64_t col_clock_system_monotonic_ms(void);
+/* The real wall clock in milliseconds, for log timestamps: a log line says when it was written,
+ * whatever clock a test has installed. */
+int64_t col_clock_system_now_ms(void);
+/* The real CLOCK_MONOTONIC time `ns` nanoseconds from now, as pthread_cond_timedwait wants it
+ * on a condition variable set to that clock: for waits shorter than a millisecond. */
+struct timespec col_clock_system_deadline_ns(long ns);
 
 #endif

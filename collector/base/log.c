@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+
 static _Atomic int col_log_level_value = COL_LOG_INFO;
 static _Atomic int col_log_fd_value = 2;
 
@@ -68,17 +70,18 @@ int col_log_set_fd(int fd)
 /* RFC 3339 UTC with milliseconds: "2026-11-25T10:01:02.345Z". */
 static size_t col_log_timestamp(char *out, size_t size)
 {
-    struct timespec ts;
     struct tm tm;
+    int64_t now_ms = col_clock_system_now_ms();
+    time_t seconds = (time_t)(now_ms / 1000);
 
-    if (clock_gettime(CLOCK_REALTIME, &ts) != 0 || gmtime_r(&ts.tv_sec, &tm) == NULL) {
+    if (gmtime_r(&seconds, &tm) == NULL) {
         return 0;
     }
     size_t n = strftime(out, size, "%Y-%m-%dT%H:%M:%S", &tm);
     if (n == 0) {
         return 0;
     }
-    int m = snprintf(out + n, size - n, ".%03ldZ", ts.tv_nsec / 1000000L);
+    int m = snprintf(out + n, size - n, ".%03ldZ", (long)(now_ms % 1000));
     if (m < 0 || (size_t)m >= size - n) {
         return 0;
     }

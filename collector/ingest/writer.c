@@ -58,22 +58,6 @@ struct writer_job {
 #define WRITER_YIELD_POLLS 500
 #define WRITER_YIELD_POLL_NS 500000L
 
-/* The deadline, on the real monotonic clock (the condition variable's), of a wait of `ns`. This is
- * the module's one direct clock read, and it decides nothing: the wait is shorter than a
- * millisecond, which clock.h's col_clock_system_monotonic_ms cannot express (rounded to whole
- * milliseconds, a 250 us gap would end anywhere from at once to 1 ms later). */
-static struct timespec writer_real_deadline(long ns)
-{
-    struct timespec t = {0, 0};
-    (void)clock_gettime(CLOCK_MONOTONIC, &t);
-    t.tv_nsec += ns;
-    while (t.tv_nsec >= 1000000000L) {
-        t.tv_sec++;
-        t.tv_nsec -= 1000000000L;
-    }
-    return t;
-}
-
 struct writer_batch;
 struct writer_hold;
 
@@ -277,7 +261,7 @@ static bool writer_linger(struct col_writer *w, const struct writer_hold *h, str
     if (w->head != NULL) {
         return true; /* arrived while the batch was being ingested */
     }
-    struct timespec gap = writer_real_deadline(WRITER_LINGER_GAP_NS);
+    struct timespec gap = col_clock_system_deadline_ns(WRITER_LINGER_GAP_NS);
     uint64_t arrivals = w->arrivals;
     /* Submitters may ingest into the open batch while we wait (writer_enqueue). */
     writer_conn_release(h);

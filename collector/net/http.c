@@ -9,10 +9,12 @@
  */
 #include "http.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include "alloc.h"
+#include "wire_reply.h"
 
 #define COL_HTTP_MAX_METHOD 16u
 #define COL_HTTP_MAX_CL_DIGITS 19u                  /* 10^19 - 1 < 2^64 */
@@ -427,104 +429,31 @@ void col_http_response_free(struct col_http_response *resp)
     proto_buf_free(&resp->body);
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 if s does not start one. */
-static size_t col_http_utf8_len(const unsigned char *s)
-{
-    if (s[0] < 0x80) {
-        return 1;
-    }
-    size_t n;
-    unsigned min;
-    unsigned cp;
-    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-        n = 2;
-        min = 0x80;
-        cp = s[0] & 0x1fu;
-    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-        n = 3;
-        min = 0x800;
-        cp = s[0] & 0x0fu;
-    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-        n = 4;
-        min = 0x10000;
-        cp = s[0] & 0x07u;
-    } else {
-        return 0;
-    }
-    for (size_t k = 1; k < n; k++) {
-        if ((s[k] & 0xc0u) != 0x80u) {
-            return 0;
-        }
-        cp = (cp << 6) | (s[k] & 0x3fu);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-        return 0;
-    }
-    return n;
-}
-
-/* Appends s as a JSON string literal; invalid UTF-8 becomes U+FFFD. */
-static enum proto_rc col_http_json_string(struct proto_buf *out, const char *s)
-{
-    enum proto_rc result = proto_buf_append_byte(out, '"');
-    const unsigned char *p = (const unsigned char *)s;
-
-    while (result == PROTO_OK && *p != '\0') {
-        unsigned char c = *p;
-        if (c == '"' || c == '\\') {
-            result = proto_buf_appendf(out, "\\%c", c);
-            p++;
-        } else if (c < 0x20) {
-            result = proto_buf_appendf(out, "\\u%04x", c);
-            p++;
-        } else {
-            size_t n = col_http_utf8_len(p);
-            if (n == 0) {
-                result = proto_buf_append_str(out, "\\ufffd");
-                p++;
-            } else {
-                result = proto_buf_append(out, p, n);
-                p += n;
-            }
-        }
-    }
-    if (result == PROTO_OK) {
-        result = proto_buf_append_byte(out, '"');
-    }
-    return result;
-}
-
+/* The error body is proto's (wire_reply.h): the agent decodes it with the same module. */
 enum proto_rc col_http_response_error(struct col_http_response *resp, int status, const char *code,
                                       const char *message, const char *field)
 {
-    enum proto_rc result;
-    struct proto_buf *b = &resp->body;
+    struct proto_error_body error;
+    char *text = NULL;
+    size_t len = 0;
 
     if (code == NULL || status < 100 || status > 599) {
         return PROTO_EINVAL;
     }
-    proto_buf_reset(b);
-    result = proto_buf_append_str(b, "{\"error\":{\"code\":");
+    memset(&error, 0, sizeof(error));
+    /* Cut to the body's caps here; the encoder mends a character cut in half (U+FFFD). */
+    snprintf(error.code, sizeof(error.code), "%s", code);
+    snprintf(error.message, sizeof(error.message), "%s",
+             message != NULL ? message : col_http_reason(status));
+    snprintf(error.field, sizeof(error.field), "%s", field != NULL ? field : "");
+    proto_buf_reset(&resp->body);
+    enum proto_rc result = proto_wire_encode_error(&error, &text, &len);
     if (result == PROTO_OK) {
-        result = col_http_json_string(b, code);
+        result = proto_buf_append(&resp->body, text, len);
     }
-    if (result == PROTO_OK) {
-        result = proto_buf_append_str(b, ",\"message\":");
-    }
-    if (result == PROTO_OK) {
-        result = col_http_json_string(b, message != NULL ? message : col_http_reason(status));
-    }
-    if (result == PROTO_OK && field != NULL) {
-        result = proto_buf_append_str(b, ",\"field\":");
-        if (result == PROTO_OK) {
-            result = col_http_json_string(b, field);
-        }
-    }
-    if (result == PROTO_OK) {
-        result = proto_buf_append_str(b, "}}");
-    }
+    proto_free(text);
     if (result != PROTO_OK) {
-        proto_buf_reset(b);
+        proto_buf_reset(&resp->body);
     }
     resp->status = status;
     resp->content_type = "application/json";

@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "alloc.h"
-#include "dn.h"
 #include "caps.h"
+#include "dn.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

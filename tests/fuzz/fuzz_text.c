@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "alloc.h"
-#include "hostinfo.h"
 #include "caps.h"
+#include "hostinfo.h"
 #include "netsh_consec.h"
 #include "netsh_sslcert.h"
 #include "regquery.h"

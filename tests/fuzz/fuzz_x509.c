@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "alloc.h"
-#include "dn.h"
 #include "caps.h"
+#include "dn.h"
 #include "model.h"
 #include "timefmt.h"
 #include "x509.h"

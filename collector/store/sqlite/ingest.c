@@ -19,9 +19,9 @@
 
 #include "alloc.h"
 #include "buf.h"
-#include "json_span.h"
 #include "caps.h"
 #include "json.h" /* struct proto_report is declared there; nothing here parses JSON */
+#include "json_span.h"
 #include "json_text_int.h"
 #include "store.h"
 #include "store_int.h"

@@ -61,7 +61,8 @@ static void test_200_duplicate_is_an_acknowledgement(void **state)
     struct agent_send_result res;
     classify(200,
              "{\"accepted\":true,\"duplicate\":true,"
-             "\"report_id\":\"0f8fad5b-d9cb-469f-a165-70867728950e\",\"next_interval_s\":300}",
+             "\"report_id\":\"0f8fad5b-d9cb-469f-a165-70867728950e\",\"next_interval_s\":300,"
+             "\"findings\":0}",
              -1, &res);
     assert_int_equal(res.outcome, AGENT_SEND_ACKED);
     assert_true(res.duplicate);
@@ -143,9 +144,10 @@ static void test_collector_text_is_made_one_printable_line(void **state)
 {
     (void)state;
     struct agent_send_result res;
-    classify(400, "{\"error\":{\"message\":\"line one\\nline two\\u0007\"}}", -1, &res);
+    classify(400, "{\"error\":{\"code\":\"bad\",\"message\":\"line one\\nline two\\u0007\"}}", -1,
+             &res);
     assert_string_equal(res.error, "line one line two ");
-    static const char head[] = "{\"error\":{\"message\":\"";
+    static const char head[] = "{\"error\":{\"code\":\"bad\",\"message\":\"";
     char body[1024];
     memset(body, 0, sizeof(body));
     memcpy(body, head, sizeof(head) - 1);

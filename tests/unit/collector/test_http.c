@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "http.h"
+#include "wire_reply.h"
 
 static struct col_http_request req; /* 18 KiB: keep it off the stack */
 
@@ -420,10 +421,13 @@ static void test_error_body_escapes_quotes_controls_and_invalid_utf8(void **stat
     assert_int_equal(
         col_http_response_error(&resp, 400, "bad", "a \"q\" \\ \n\x01 caf\xc3\xa9 \xff", "f\xc3"),
         PROTO_OK);
-    assert_string_equal(
-        resp.body.data,
-        "{\"error\":{\"code\":\"bad\",\"message\":\"a \\\"q\\\" \\\\ \\u000a\\u0001 "
-        "caf\xc3\xa9 \\ufffd\",\"field\":\"f\\ufffd\"}}");
+    /* proto's error encoder (wire_reply.h): JSON escapes, invalid UTF-8 as U+FFFD. */
+    assert_string_equal(resp.body.data,
+                        "{\"error\":{\"code\":\"bad\",\"message\":\"a \\\"q\\\" \\\\ \\n\\u0001 "
+                        "caf\xc3\xa9 \xef\xbf\xbd\",\"field\":\"f\xef\xbf\xbd\"}}");
+    struct proto_error_body back;
+    assert_int_equal(proto_wire_decode_error(resp.body.data, resp.body.len, &back, NULL), PROTO_OK);
+    assert_string_equal(back.message, "a \"q\" \\ \n\x01 caf\xc3\xa9 \xef\xbf\xbd");
     col_http_response_free(&resp);
 }
 

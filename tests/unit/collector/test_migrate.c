@@ -19,9 +19,9 @@
 #include <sqlite3.h>
 
 #include "alloc.h"
+#include "migrate_int.h"
 #include "schema_sql.h"
 #include "store.h"
-#include "migrate_int.h"
 
 struct fx {
     char dir[64];

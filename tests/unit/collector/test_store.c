@@ -20,8 +20,8 @@
 #include "bundle.h"
 #include "clock.h"
 #include "diagnose.h"
-#include "json.h"
 #include "facts.h"
+#include "json.h"
 #include "store.h"
 #include "testutil.h"
 

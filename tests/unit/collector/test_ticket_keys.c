@@ -21,8 +21,8 @@
 #include <mbedtls/ssl.h>
 #include <mbedtls/ssl_ticket.h>
 
-#include "testutil.h"
 #include "metrics.h"
+#include "testutil.h"
 #include "ticket_keys.h"
 
 #define LIFETIME 200u

@@ -12,8 +12,8 @@
 #include <string.h>
 
 #include "alloc.h"
-#include "dn.h"
 #include "caps.h"
+#include "dn.h"
 
 static void parse_ok(const char *text, struct proto_dn *dn)
 {

@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "alloc.h"
-#include "hostinfo.h"
 #include "caps.h"
+#include "hostinfo.h"
 #include "testutil.h"
 
 static enum proto_rc parse(const char *text, struct proto_host *host, unsigned *cp)

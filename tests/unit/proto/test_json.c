@@ -21,8 +21,8 @@
 #include <unistd.h>
 
 #include "alloc.h"
-#include "json.h"
 #include "caps.h"
+#include "json.h"
 #include "testutil.h"
 #include "uuid.h"
 
@@ -1495,8 +1495,7 @@ static void test_schema_repeats_the_caps_of_limits_h(void **state)
     for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
         double got = schema_number(schema, caps[i].path);
         if (got < caps[i].value || got > caps[i].value) {
-            fail_msg("%s is %.0f in the schema, %.0f in caps.h", caps[i].path, got,
-                     caps[i].value);
+            fail_msg("%s is %.0f in the schema, %.0f in caps.h", caps[i].path, got, caps[i].value);
         }
     }
     cJSON_Delete(schema);

@@ -13,8 +13,8 @@
 #include <string.h>
 
 #include "alloc.h"
-#include "dn.h"
 #include "caps.h"
+#include "dn.h"
 #include "model.h"
 #include "testutil.h"
 #include "timefmt.h"
