@@ -27,6 +27,12 @@ int main(int argc, char **argv)
     if (strcmp(command, "token") == 0) {
         return col_app_token(argc - 2, argv + 2);
     }
+    if (strcmp(command, "profile") == 0) {
+        return col_app_profile(argc - 2, argv + 2);
+    }
+    if (strcmp(command, "keys") == 0) {
+        return col_app_keys(argc - 2, argv + 2);
+    }
     if (strcmp(command, "config") == 0) {
         return col_app_config(argc - 2, argv + 2);
     }

@@ -392,6 +392,59 @@ static void diag_automatic_policy(struct diag_ctx *ctx)
     }
 }
 
+/* MANUAL_RULE_NO_CERT: under the manual policy the rule's Auth1CAName decides which certificate
+ * IKE presents; when that CA issued no eligible certificate IKE has none to present. Judged only
+ * when the store was read and the CA name reads as a DN (an unreadable one is left to
+ * MANUAL_RULE_WRONG_CA). The CA's ineligible certificates are named: they are the usual cause
+ * (the right certificate without its private key, expired, or with the wrong EKU). */
+static void diag_rule_without_cert(struct diag_ctx *ctx, const struct proto_consec_rule *r)
+{
+    const struct proto_snapshot *snap = ctx->snap;
+    const struct proto_diagnosis *d = ctx->d;
+    const char *ca_text = r->field[PROTO_RULE_AUTH1_CA_NAME];
+    struct proto_dn ca = {0};
+    if (!snap->certs_available || ca_text == NULL || proto_dn_parse(ca_text, &ca) != PROTO_OK ||
+        ca.count == 0) {
+        proto_dn_clear(&ca);
+        return;
+    }
+    bool usable = false;
+    for (size_t i = 0; i < d->eligible_count && !usable; i++) {
+        usable = diag_issued_by_expected(snap, &snap->certs[d->eligible[i]], &ca);
+    }
+    if (!usable) {
+        const struct proto_cert *first = NULL;
+        for (size_t i = 0; i < snap->cert_count && first == NULL; i++) {
+            const struct proto_cert *c = &snap->certs[i];
+            if (c->parsed && !c->is_ca && diag_issued_by_expected(snap, c, &ca)) {
+                first = c;
+            }
+        }
+        const char *name = r->field[PROTO_RULE_NAME];
+        char why[512] = "";
+        if (first != NULL) {
+            snprintf(why, sizeof(why), " (%s: %s)", diag_cert_label(first),
+                     proto_diagnose_ineligible_reason(first, ctx->policy->now));
+        }
+        struct proto_finding *f = diag_add(
+            ctx, "MANUAL_RULE_NO_CERT", PROTO_SEV_HIGH,
+            "Connection-security rule '%s' makes IKE present a certificate issued by '%s', but no "
+            "certificate from that CA in LocalMachine\\My is eligible (private key, valid now, "
+            "Server Authentication or IKE intermediate EKU)%s: L2TP/IPsec clients fail (error "
+            "786/787). Fix: enrol a machine certificate with its private key from that CA, or pin "
+            "the rule to the CA that issued the server's certificate",
+            name ? name : "", ca_text, why);
+        diag_ref_rule(ctx, f, name);
+        for (size_t i = 0; i < snap->cert_count; i++) {
+            const struct proto_cert *c = &snap->certs[i];
+            if (c->parsed && !c->is_ca && diag_issued_by_expected(snap, c, &ca)) {
+                diag_ref_cert(ctx, f, c);
+            }
+        }
+    }
+    proto_dn_clear(&ca);
+}
+
 static void diag_manual_policy(struct diag_ctx *ctx)
 {
     const struct proto_snapshot *snap = ctx->snap;
@@ -424,6 +477,9 @@ static void diag_manual_policy(struct diag_ctx *ctx)
                     expected ? expected : "?");
                 diag_ref_rule(ctx, f, name);
             }
+        }
+        if (!ctx->d->automatic_policy) {
+            diag_rule_without_cert(ctx, r);
         }
         if (diag_has_weak_token(r->field[PROTO_RULE_MM_SEC_METHODS]) ||
             diag_has_weak_token(r->field[PROTO_RULE_QM_SEC_METHODS]) ||

@@ -7,6 +7,9 @@
  * space to restore, so concatenation is exact). Values lose trailing blanks when they end.
  * Auth1PSK values (and those of unknown labels naming a PSK or secret) and their continuations
  * are never copied. Past any cap the parse fails and discards the rules it added.
+ * proto_netsh_consec_print is the inverse (the simulated host's writer): the same 38-column
+ * labels, dashes and `Ok.`, and optionally netsh's wrapping, so print(parse(x)) == x for every
+ * listing whose rules the parser keeps whole.
  */
 #include "netsh_consec.h"
 
@@ -479,5 +482,134 @@ out:
         }
     }
     proto_buf_free(&p.value);
+    return result;
+}
+
+/* Length in bytes of the first `chars` characters of s[0..len) (UTF-8; a stray byte counts as
+ * one character). */
+static size_t consec_char_count(const char *s, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (((unsigned char)s[i] & 0xC0u) != 0x80u) {
+            n++;
+        }
+    }
+    return n;
+}
+
+/* Appends one printed line, wrapped the way netsh wraps when width > 0: while the line is
+ * longer than width characters, break after the last space at character index first_min ..
+ * width-1 (else after the last comma there); later pieces may break from index 1. */
+static enum proto_rc consec_print_line(struct proto_buf *out, const char *line, size_t len,
+                                       unsigned width, size_t first_min)
+{
+    enum proto_rc result = PROTO_OK;
+    size_t min = first_min;
+
+    while (width > 0 && consec_char_count(line, len) > width) {
+        size_t cut_space = 0, cut_comma = 0, chars = 0;
+        for (size_t i = 0; i < len && chars < width; i++) {
+            if (((unsigned char)line[i] & 0xC0u) == 0x80u) {
+                continue;
+            }
+            if (chars >= min && line[i] == ' ') {
+                cut_space = i + 1;
+            } else if (chars >= min && line[i] == ',') {
+                cut_comma = i + 1;
+            }
+            chars++;
+        }
+        size_t cut = cut_space != 0 ? cut_space : cut_comma;
+        if (cut == 0) {
+            break; /* nothing to break at: netsh prints it whole */
+        }
+        result = proto_buf_append(out, line, cut);
+        if (result == PROTO_OK) {
+            result = proto_buf_append_byte(out, '\n');
+        }
+        if (result) {
+            return result;
+        }
+        line += cut;
+        len -= cut;
+        min = 1;
+    }
+    result = proto_buf_append(out, line, len);
+    return result ? result : proto_buf_append_byte(out, '\n');
+}
+
+/* `Label:` padded to column 38 and the value, or the bare `Label:` for an empty value. */
+static enum proto_rc consec_print_field(struct proto_buf *out, struct proto_buf *line,
+                                        const char *label, const char *value, unsigned width)
+{
+    enum proto_rc result = PROTO_OK;
+
+    proto_buf_reset(line);
+    result = proto_buf_appendf(line, "%s:", label);
+    if (value[0] != '\0') {
+        while (result == PROTO_OK && line->len < CONSEC_LABEL_COLUMN) {
+            result = proto_buf_append_byte(line, ' ');
+        }
+        if (result == PROTO_OK) {
+            result = proto_buf_append_str(line, value);
+        }
+    }
+    if (result) {
+        return result;
+    }
+    return consec_print_line(out, proto_buf_str(line), line->len, width, CONSEC_LABEL_COLUMN + 1);
+}
+
+enum proto_rc proto_netsh_consec_print(const struct proto_consec_rule *rules, size_t count,
+                                       unsigned wrap_columns, struct proto_buf *out)
+{
+    enum proto_rc result = PROTO_OK;
+    struct proto_buf line;
+    char dashes[CONSEC_DASHES + 1];
+
+    if (out == NULL || (rules == NULL && count > 0)) {
+        return PROTO_EINVAL;
+    }
+    if (count == 0) {
+        return proto_buf_appendf(out, "\n%s\n\n", consec_no_match);
+    }
+    for (size_t i = 0; i < count; i++) {
+        if (rules[i].labels_unrecognised) {
+            return PROTO_EUNSUPPORTED;
+        }
+    }
+    memset(dashes, '-', CONSEC_DASHES);
+    dashes[CONSEC_DASHES] = '\0';
+    proto_buf_init(&line, PROTO_MAX_LINE_BYTES);
+    for (size_t i = 0; i < count && result == PROTO_OK; i++) {
+        const struct proto_consec_rule *rule = &rules[i];
+        result = proto_buf_append_byte(out, '\n');
+        for (int f = 0; f < PROTO_RULE_FIELD_COUNT && result == PROTO_OK; f++) {
+            const char *value = rule->field[f];
+            /* Unknown labels go where the captures we have print them: before the trailing
+             * `Rule source` and `ApplyAuthorization`. */
+            for (size_t e = 0; f == PROTO_RULE_RULE_SOURCE && e < rule->extra_count; e++) {
+                const struct proto_kv *kv = &rule->extra[e];
+                result = consec_print_field(out, &line, kv->key, kv->value != NULL ? kv->value : "",
+                                            wrap_columns);
+                if (result) {
+                    break;
+                }
+            }
+            if (result || (value == NULL && f != PROTO_RULE_NAME)) {
+                continue;
+            }
+            result = consec_print_field(out, &line, proto_rule_fields[f].label,
+                                        value != NULL ? value : "", wrap_columns);
+            if (result == PROTO_OK && f == PROTO_RULE_NAME) {
+                result = proto_buf_appendf(out, "%s\n", dashes);
+            }
+        }
+    }
+    if (result == PROTO_OK) {
+        result = proto_buf_append_str(out, "Ok.\n\n");
+    }
+    proto_buf_free(&line);
     return result;
 }

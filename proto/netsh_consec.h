@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 
+#include "buf.h"
 #include "model.h"
 
 /*
@@ -24,5 +25,24 @@
  */
 enum proto_rc proto_netsh_consec_parse(const char *text, size_t len, const char *source,
                                        struct proto_snapshot *snap);
+
+/* netsh's line width when it wraps long values (Win11 captures); 0 = never wrap. */
+#define PROTO_NETSH_WRAP_COLUMNS 80u
+
+/*
+ * The inverse of the parser: appends to `out` the listing `netsh advfirewall consec show rule
+ * name=all verbose` prints for `rules` (borrowed, count of them), as decoded text (UTF-8, LF;
+ * proto_text_encode makes the file bytes). Each rule: a blank line, `Rule Name:`, 70 dashes,
+ * one `Label:` line per printed field (NULL fields are not printed; "" prints the bare label)
+ * in proto_rule_fields[] order, the unknown labels kept in `extra` just before `Rule source`
+ * (where captures print them; the parser does not record where they stood); `Ok.` and a blank line
+ * after the last rule, or the "No rules match" message when there are none. Labels are padded to
+ * column 38; with wrap_columns > 0 a line longer than that is broken after its last space within
+ * the width (netsh keeps the space), else after its last comma, onto unlabelled lines from column
+ * 0. PROTO_EUNSUPPORTED for a rule whose labels were not recognised (only its name is known:
+ * printing it would invent the rest), PROTO_ELIMIT past out->max.
+ */
+enum proto_rc proto_netsh_consec_print(const struct proto_consec_rule *rules, size_t count,
+                                       unsigned wrap_columns, struct proto_buf *out);
 
 #endif

@@ -7,6 +7,7 @@
  * printed data is always kept; DWORD/QWORD/BINARY/MULTI_SZ are also decoded. A value line that
  * does not decode (no key yet, bad hex, DWORD over 32 bits) is skipped and counted into one
  * error entry; the parse still succeeds. An "ERROR:" line fails the parse and discards values.
+ * proto_regquery_print writes values back in the same layout (the simulated host's writer).
  */
 #include "regquery.h"
 
@@ -361,4 +362,36 @@ out:
     }
     proto_free(p.key);
     return result;
+}
+
+enum proto_rc proto_regquery_print(const char *empty_key, const struct proto_reg_value *values,
+                                   size_t count, struct proto_buf *out)
+{
+    enum proto_rc result = PROTO_OK;
+    const char *key = NULL;
+
+    if (out == NULL || (values == NULL && count > 0)) {
+        return PROTO_EINVAL;
+    }
+    if (count == 0) {
+        return empty_key == NULL ? proto_buf_append_str(out, "\n\n")
+                                 : proto_buf_appendf(out, "\n%s\n\n", empty_key);
+    }
+    for (size_t i = 0; i < count && result == PROTO_OK; i++) {
+        const struct proto_reg_value *v = &values[i];
+        const char *data = v->data != NULL ? v->data : "";
+        if (v->key == NULL || v->name == NULL) {
+            return PROTO_EINVAL;
+        }
+        if (key == NULL || strcmp(key, v->key) != 0) {
+            result = proto_buf_appendf(out, "%s\n%s\n", key == NULL ? "" : "\n", v->key);
+            key = v->key;
+        }
+        if (result == PROTO_OK) {
+            bool bare = data[0] == '\0' && v->type == PROTO_REG_MULTI_SZ;
+            result = proto_buf_appendf(out, "    %s    %s%s%s\n", v->name,
+                                       proto_reg_type_str(v->type), bare ? "" : "    ", data);
+        }
+    }
+    return result ? result : proto_buf_append_str(out, "\n");
 }

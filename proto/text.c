@@ -303,6 +303,91 @@ out:
     return result;
 }
 
+/* The byte of `table` (0x80..0xFF) for code point cp, or '?'. */
+static unsigned char text_oem_byte(const uint16_t *table, uint32_t cp)
+{
+    for (size_t i = 0; i < 128; i++) {
+        if (table[i] == cp) {
+            return (unsigned char)(0x80 + i);
+        }
+    }
+    return '?';
+}
+
+static enum proto_rc text_encode_cp(struct proto_buf *b, const char *encoding,
+                                    const uint16_t *table, uint32_t cp)
+{
+    if (strcmp(encoding, "utf-16le") == 0) {
+        unsigned char u[4];
+        if (cp >= 0x10000) {
+            uint32_t v = cp - 0x10000;
+            uint32_t hi = 0xD800 + (v >> 10), lo = 0xDC00 + (v & 0x3FF);
+            u[0] = (unsigned char)(hi & 0xFF);
+            u[1] = (unsigned char)(hi >> 8);
+            u[2] = (unsigned char)(lo & 0xFF);
+            u[3] = (unsigned char)(lo >> 8);
+            return proto_buf_append(b, u, 4);
+        }
+        u[0] = (unsigned char)(cp & 0xFF);
+        u[1] = (unsigned char)(cp >> 8);
+        return proto_buf_append(b, u, 2);
+    }
+    return proto_buf_append_byte(b, cp < 0x80 ? (unsigned char)cp : text_oem_byte(table, cp));
+}
+
+enum proto_rc proto_text_encode(const char *text, size_t len, const char *encoding, bool crlf,
+                                unsigned char **out, size_t *out_len)
+{
+    enum proto_rc result = PROTO_OK;
+    struct proto_buf b;
+    const uint16_t *table = NULL;
+    const unsigned char *s = (const unsigned char *)text;
+
+    if (out == NULL || out_len == NULL || (text == NULL && len > 0)) {
+        return PROTO_EINVAL;
+    }
+    *out = NULL;
+    *out_len = 0;
+    if (encoding == NULL) {
+        encoding = "utf-8";
+    }
+    if (strcmp(encoding, "cp437") == 0) {
+        table = text_cp437;
+    } else if (strcmp(encoding, "cp850") == 0) {
+        table = text_cp850;
+    } else if (strcmp(encoding, "utf-8") != 0 && strcmp(encoding, "utf-16le") != 0) {
+        return PROTO_EINVAL;
+    }
+    bool utf8 = strcmp(encoding, "utf-8") == 0;
+    proto_buf_init(&b, PROTO_MAX_TEXT_FILE_BYTES);
+    if (strcmp(encoding, "utf-16le") == 0) {
+        result = proto_buf_append(&b, "\xFF\xFE", 2);
+    }
+    for (size_t i = 0; i < len && result == PROTO_OK;) {
+        uint32_t cp = 0;
+        size_t n = proto_utf8_decode(s + i, len - i, &cp);
+        if (n == 0) {
+            result = PROTO_EENCODING;
+            break;
+        }
+        if (cp == '\n' && crlf) {
+            result =
+                utf8 ? proto_buf_append_byte(&b, '\r') : text_encode_cp(&b, encoding, table, '\r');
+            if (result) {
+                break;
+            }
+        }
+        result = utf8 ? proto_buf_append(&b, s + i, n) : text_encode_cp(&b, encoding, table, cp);
+        i += n;
+    }
+    if (result == PROTO_OK) {
+        *out = (unsigned char *)proto_buf_detach(&b, out_len);
+        result = *out == NULL ? PROTO_ENOMEM : PROTO_OK;
+    }
+    proto_buf_free(&b);
+    return result;
+}
+
 const char *proto_text_next_line(const char *text, size_t len, size_t *pos, size_t *line_len)
 {
     if (text == NULL || pos == NULL || line_len == NULL || *pos >= len) {

@@ -10,6 +10,7 @@
 #ifndef PROTO_TEXT_H
 #define PROTO_TEXT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,6 +33,18 @@ enum proto_rc proto_text_decode(const unsigned char *bytes, size_t len, unsigned
  * NUL-terminated string len may be 4. C1 controls are well-formed; callers that refuse them
  * look at *cp. The one UTF-8 validator of the project. */
 size_t proto_utf8_decode(const unsigned char *s, size_t len, uint32_t *cp);
+
+/*
+ * The inverse of proto_text_decode, for writers of captured text (the simulated host rewrites
+ * a bundle's files exactly as the tool would print them): UTF-8 text with LF line ends into
+ * `encoding` ("utf-8", "utf-16le" (written with its BOM), "cp437" or "cp850"; NULL means
+ * "utf-8"), each LF as CRLF when `crlf`. A code point the OEM page has no byte for becomes '?'
+ * (as the console does). *out is caller-freed with proto_free. PROTO_EENCODING when text is
+ * not UTF-8, PROTO_EINVAL for an unknown encoding, PROTO_ELIMIT past PROTO_MAX_TEXT_FILE_BYTES
+ * of output.
+ */
+enum proto_rc proto_text_encode(const char *text, size_t len, const char *encoding, bool crlf,
+                                unsigned char **out, size_t *out_len);
 
 /* Line iterator over decoded text: returns the next line (without the LF) as a borrowed
  * pointer + length, or NULL at the end. *pos starts at 0. */

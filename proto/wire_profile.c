@@ -179,6 +179,11 @@ static const struct proto_wire_text sec_method_text = {
 static const struct proto_wire_text pfs_text = {1, PROTO_MAX_SEC_METHOD, profile_pfs_ok,
                                                 "expected a PFS setting like None or DHGroup14"};
 
+bool proto_wire_rule_name_ok(const char *name)
+{
+    return name != NULL && proto_wire_text_ok(&rule_name_text, name);
+}
+
 /* ---- lifetime ------------------------------------------------------------------------------ */
 
 struct proto_profile *proto_wire_profile_create(void)

@@ -138,6 +138,10 @@ void proto_wire_profile_destroy(struct proto_profile *profile); /* accepts NULL 
 enum proto_rc proto_wire_profile_add_action(struct proto_profile *profile,
                                             enum proto_action_type type, struct proto_action **out);
 
+/* True when `name` may stand as a rule name in a profile (proto_rule_spec.name, the name of
+ * ipsec_rule_remove): what the encoder and the decoder accept. */
+bool proto_wire_rule_name_ok(const char *name);
+
 /* Wire names; borrowed static strings, "" for a value outside the enum. */
 const char *proto_wire_action_type_str(enum proto_action_type type);
 const char *proto_wire_profile_mode_str(enum proto_profile_mode mode);

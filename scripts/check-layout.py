@@ -41,7 +41,8 @@ AGENT_ARROWS = {
     "agent/config": set(),
     "agent/source": {"agent/config"},
     "agent/deliver": {"agent/source", "agent/config"},
-    "agent/cli": {"agent/deliver", "agent/source", "agent/config"},
+    "agent/remediate": {"agent/source", "agent/config"},
+    "agent/cli": {"agent/remediate", "agent/deliver", "agent/source", "agent/config"},
 }
 ARROWS = {**COLLECTOR_ARROWS, **AGENT_ARROWS}
 # Headers of store/sqlite that other folders may include (the rest is the implementation's).

@@ -1,6 +1,6 @@
 /*
- * cli: the agent's commands: offline (`check`, `collect`, with shared options) and delivery
- * (`run`, `config`, driven by the settings table of config.h).
+ * cli: the agent's commands: offline (`check`, `collect`, with shared options), delivery
+ * (`run`, `config`, driven by the settings table of config.h) and remediation (`apply`).
  *
  * Each offline command parses its own argv, reads a capture bundle, runs proto's diagnosis and
  * prints.
@@ -17,6 +17,8 @@
 #define AGENT_EXIT_OK 0
 #define AGENT_EXIT_FINDINGS 1
 #define AGENT_EXIT_USAGE 2
+#define AGENT_EXIT_REFUSED 3     /* apply: the profile was refused, nothing changed */
+#define AGENT_EXIT_ROLLED_BACK 4 /* apply: a step failed and the earlier ones were undone */
 
 struct agent_cli_options {
     const char *bundle;
@@ -42,5 +44,10 @@ int agent_cmd_collect(int argc, char **argv);
 int agent_cmd_run(int argc, char **argv);
 /* `config --print|--check|--markdown [--config FILE] [--KEY VALUE...]`. */
 int agent_cmd_config(int argc, char **argv);
+/* `apply --bundle DIR --profile FILE --trust PUBKEY [--trust-next PUBKEY] [--mode dry-run|apply]
+ * [--state-dir DIR] [--now RFC3339] [--expected-ca DN] [--json]`: a signed remediation profile
+ * on a capture bundle (the simulated host). Exit codes: 0 applied or planned,
+ * AGENT_EXIT_REFUSED, AGENT_EXIT_ROLLED_BACK, AGENT_EXIT_USAGE. */
+int agent_cmd_apply(int argc, char **argv);
 
 #endif

@@ -16,6 +16,7 @@ static void agent_usage(FILE *to)
           "  collect  print the report JSON the agent would send for a capture bundle\n"
           "  run      collect, spool and send reports to the collector (--once: one round)\n"
           "  config   print the effective settings and where each came from\n"
+          "  apply    check a signed remediation profile and dry-run or apply it to a bundle\n"
           "  version  print the version\n"
           "run `rrasfleet-agent COMMAND --help` for the options of a command\n",
           to);
@@ -40,6 +41,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(command, "config") == 0) {
         return agent_cmd_config(argc - 1, argv + 1);
+    }
+    if (strcmp(command, "apply") == 0) {
+        return agent_cmd_apply(argc - 1, argv + 1);
     }
     if (strcmp(command, "version") == 0 || strcmp(command, "--version") == 0) {
         printf("rrasfleet-agent %s\n", RRAS_VERSION);

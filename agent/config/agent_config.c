@@ -71,11 +71,29 @@ static const struct proto_conf_entry agent_config_entries[] = {
     AGENT_UINT(expiry_days, "30", 0, AGENT_MAX_EXPIRY_DAYS,
                "warn about certificates expiring within this many days"),
     AGENT_STR(log_level, "info", "error, warn, info or debug (stderr)"),
+    AGENT_STR(remediation_mode, "off",
+              "what a signed remediation profile may do here: off (refuse every profile), dry-run "
+              "(plan and report, change nothing) or apply; a profile asking for more runs as "
+              "this allows"),
+    AGENT_STR(profile_trust_key, "",
+              "PEM file of the public key remediation profiles must be signed with (never taken "
+              "from the collector)"),
+    AGENT_STR(profile_trust_next_key, "",
+              "PEM file of the next signing key, also trusted, so the signing key can roll over "
+              "without redeploying; empty: none"),
+    AGENT_STR(state_dir, "",
+              "folder of the remediation state: the last profile serial applied (no replay) and "
+              "the apply journal (crash recovery)"),
 };
 
 #define AGENT_CONFIG_COUNT (sizeof(agent_config_entries) / sizeof(agent_config_entries[0]))
 
 static const char *const agent_log_levels[] = {"error", "warn", "info", "debug"};
+static const char *const agent_remediation_modes[] = {
+    [AGENT_REMEDIATION_OFF] = "off",
+    [AGENT_REMEDIATION_DRY_RUN] = "dry-run",
+    [AGENT_REMEDIATION_APPLY] = "apply",
+};
 
 static void config_errf(char *err, size_t err_size, const char *fmt, ...) PROTO_PRINTF_LIKE(3, 4);
 
@@ -335,6 +353,18 @@ enum proto_rc agent_config_validate(const struct agent_config *cfg, char *err, s
         config_errf(err, err_size, "'log_level': expected error, warn, info or debug");
         return PROTO_EINVAL;
     }
+    enum agent_remediation_mode mode;
+    if (agent_config_remediation_mode_parse(cfg->remediation_mode, &mode) != PROTO_OK) {
+        config_errf(err, err_size, "'remediation_mode': expected off, dry-run or apply");
+        return PROTO_EINVAL;
+    }
+    if (mode != AGENT_REMEDIATION_OFF &&
+        (cfg->profile_trust_key[0] == '\0' || cfg->state_dir[0] == '\0')) {
+        config_errf(err, err_size,
+                    "'remediation_mode' %s needs 'profile_trust_key' and 'state_dir'",
+                    cfg->remediation_mode);
+        return PROTO_EINVAL;
+    }
     if (cfg->fqdn_override[0] != '\0' && config_has_control(cfg->fqdn_override)) {
         config_errf(err, err_size, "'fqdn_override': must not contain control characters");
         return PROTO_EINVAL;
@@ -389,6 +419,24 @@ enum proto_rc agent_config_policy(const struct agent_config *cfg, int64_t now,
     }
     policy->has_expected_ca = true;
     return PROTO_OK;
+}
+
+enum proto_rc agent_config_remediation_mode_parse(const char *text,
+                                                  enum agent_remediation_mode *out)
+{
+    for (size_t i = 0; i < sizeof(agent_remediation_modes) / sizeof(agent_remediation_modes[0]);
+         i++) {
+        if (text != NULL && strcmp(text, agent_remediation_modes[i]) == 0) {
+            *out = (enum agent_remediation_mode)i;
+            return PROTO_OK;
+        }
+    }
+    return PROTO_EPARSE;
+}
+
+const char *agent_config_remediation_mode_str(enum agent_remediation_mode mode)
+{
+    return (unsigned)mode <= AGENT_REMEDIATION_APPLY ? agent_remediation_modes[mode] : "";
 }
 
 enum agent_log_level agent_config_log_level(const struct agent_config *cfg)

@@ -51,6 +51,18 @@ struct agent_config {
     char expected_ca[PROTO_MAX_NAME + 1];
     unsigned long expiry_days;
     char log_level[AGENT_CONFIG_LEVEL_BYTES];
+    char profile_trust_key[AGENT_CONFIG_PATH_BYTES];      /* PEM public key */
+    char profile_trust_next_key[AGENT_CONFIG_PATH_BYTES]; /* PEM public key, "" = none */
+    char state_dir[AGENT_CONFIG_PATH_BYTES];              /* last serial, apply journal */
+    char remediation_mode[AGENT_CONFIG_LEVEL_BYTES];      /* "off", "dry-run" or "apply" */
+};
+
+/* What this host lets a remediation profile do, least first (so min() is "as the host
+ * allows"). */
+enum agent_remediation_mode {
+    AGENT_REMEDIATION_OFF,
+    AGENT_REMEDIATION_DRY_RUN,
+    AGENT_REMEDIATION_APPLY
 };
 
 /* The borrowed static table; *count gets its length. */
@@ -100,6 +112,12 @@ enum proto_rc agent_config_bundle_dir(const struct agent_config *cfg, const char
  * proto_policy_clear. PROTO_EPARSE if expected_ca is not a DN. */
 enum proto_rc agent_config_policy(const struct agent_config *cfg, int64_t now,
                                   struct proto_policy *policy);
+
+/* "off", "dry-run" or "apply" as the enum; PROTO_EPARSE for anything else. */
+enum proto_rc agent_config_remediation_mode_parse(const char *text,
+                                                  enum agent_remediation_mode *out);
+/* The wire-style name of a mode ("off", "dry-run", "apply"); borrowed static string. */
+const char *agent_config_remediation_mode_str(enum agent_remediation_mode mode);
 
 /* log_level as an enum; AGENT_LOG_INFO for text validate would refuse. */
 enum agent_log_level agent_config_log_level(const struct agent_config *cfg);

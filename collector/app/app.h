@@ -16,6 +16,9 @@ int col_app_serve(int argc, char **argv);
 int col_app_token(int argc, char **argv);
 /* config [--config FILE] [--SETTING VALUE ...] --print | --markdown */
 int col_app_config(int argc, char **argv);
+/* profile build --bundle DIR ...: a signed fix for one capture bundle (cmd_profile.c). */
+int col_app_profile(int argc, char **argv);
+int col_app_keys(int argc, char **argv); /* keys init --dir DIR: the signing key (cmd_keys.c) */
 void col_app_usage(FILE *to);
 
 /* Loads the settings of `command` from "--config FILE" (anywhere in argv) and the flags; on

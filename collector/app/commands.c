@@ -19,6 +19,9 @@ void col_app_usage(FILE *to)
           "  token create --db FILE --role viewer|operator|approver --name NAME\n"
           "  token list --db FILE\n"
           "  token revoke --db FILE ID\n"
+          "  profile build --bundle DIR --expected-ca DN --server-address ADDR --key FILE\n"
+          "                --serial N [--mode dry-run|apply] [--expires-in 72h] -o FILE\n"
+          "  keys init --dir DIR   the profile-signing key pair (prints its key_id)\n"
           "  config [--config FILE] [--SETTING VALUE ...] --print | --markdown\n"
           "  version\n"
           "settings: see docs/collector-config.md or `rrasfleet-collector config --markdown`\n",

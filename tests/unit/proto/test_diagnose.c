@@ -426,6 +426,111 @@ static void test_manual_rule_without_a_ca_name_is_wrong_ca(void **state)
     done(snap, d, &p);
 }
 
+static void test_manual_rule_whose_ca_certificate_has_no_key_has_no_cert(void **state)
+{
+    (void)state;
+    struct proto_snapshot *snap = new_snapshot();
+    add_cert(snap, "*.contoso.com", PUBLIC_CA, true, NOW + 900 * DAY, WILDCARD_EKUS);
+    add_cert(snap, "vpn.contoso.com", CORP_CA, false, NOW + 900 * DAY, SERVER_AUTH);
+    set_prohibit_ipsec(snap, 1);
+    add_rule(snap, "L2TP", CORP_CA);
+    struct proto_policy p = corp_policy();
+    struct proto_diagnosis *d = run(snap, &p);
+    const struct proto_finding *f = find(d, "MANUAL_RULE_NO_CERT");
+    assert_non_null(f);
+    assert_int_equal(f->severity, PROTO_SEV_HIGH);
+    assert_int_equal(f->rules.count, 1);
+    assert_string_equal(f->rules.items[0], "L2TP");
+    /* The keyless corp certificate is named as the cause; the public wildcard is not. */
+    assert_int_equal(f->certs.count, 1);
+    assert_string_equal(f->certs.items[0], snap->certs[1].sha1);
+    assert_non_null(strstr(f->message, "no private key"));
+    assert_null(find(d, "MANUAL_RULE_WRONG_CA"));
+    assert_int_equal(d->finding_count, 1);
+    done(snap, d, &p);
+}
+
+static void test_manual_rule_with_a_usable_certificate_from_its_ca_has_a_cert(void **state)
+{
+    (void)state;
+    struct proto_snapshot *snap = kb_scenario();
+    set_prohibit_ipsec(snap, 1);
+    add_rule(snap, "L2TP", "CN=corp-DC1-CA, DC=corp, DC=contoso, DC=com");
+    struct proto_policy p = corp_policy();
+    struct proto_diagnosis *d = run(snap, &p);
+    assert_null(find(d, "MANUAL_RULE_NO_CERT"));
+    done(snap, d, &p);
+}
+
+static void test_manual_rule_ca_reached_through_an_intermediate_has_a_cert(void **state)
+{
+    (void)state;
+    static const char *const ISSUING = "DC=com, DC=contoso, CN=corp-Issuing-CA";
+    struct proto_snapshot *snap = new_snapshot();
+    add_cert(snap, "vpn.contoso.com", ISSUING, true, NOW + 900 * DAY, SERVER_AUTH);
+    struct proto_cert *ca =
+        add_cert(snap, "corp-Issuing-CA", CORP_CA, false, NOW + 900 * DAY, NULL);
+    proto_dn_clear(&ca->subject);
+    assert_int_equal(proto_dn_parse(ISSUING, &ca->subject), PROTO_OK);
+    ca->is_ca = true;
+    set_prohibit_ipsec(snap, 1);
+    add_rule(snap, "L2TP", CORP_CA);
+    struct proto_policy p = corp_policy();
+    struct proto_diagnosis *d = run(snap, &p);
+    assert_null(find(d, "MANUAL_RULE_NO_CERT"));
+    done(snap, d, &p);
+}
+
+static void test_manual_rule_without_cert_is_not_judged_without_prohibit_ipsec(void **state)
+{
+    (void)state;
+    struct proto_snapshot *snap = new_snapshot();
+    add_cert(snap, "vpn.contoso.com", CORP_CA, true, NOW + 900 * DAY, SERVER_AUTH);
+    add_rule(snap, "L2TP public", PUBLIC_CA);
+    struct proto_policy p = corp_policy();
+    struct proto_diagnosis *d = run(snap, &p);
+    assert_null(find(d, "MANUAL_RULE_NO_CERT"));
+    assert_non_null(find(d, "MANUAL_RULE_WRONG_CA"));
+    done(snap, d, &p);
+}
+
+static void test_manual_rule_without_cert_is_not_claimed_when_the_store_is_unread(void **state)
+{
+    (void)state;
+    struct proto_snapshot *snap = new_snapshot();
+    snap->certs_available = false;
+    set_prohibit_ipsec(snap, 1);
+    add_rule(snap, "L2TP", CORP_CA);
+    struct proto_policy p = corp_policy();
+    struct proto_diagnosis *d = run(snap, &p);
+    assert_null(find(d, "MANUAL_RULE_NO_CERT"));
+    assert_int_equal(d->finding_count, 0);
+    done(snap, d, &p);
+}
+
+static void test_each_l2tp_rule_whose_ca_has_no_cert_is_reported(void **state)
+{
+    (void)state;
+    struct proto_snapshot *snap = new_snapshot();
+    add_cert(snap, "vpn.contoso.com", CORP_CA, true, NOW + 900 * DAY, SERVER_AUTH);
+    add_cert(snap, "old.contoso.com", PUBLIC_CA, true, NOW - DAY, SERVER_AUTH);
+    set_prohibit_ipsec(snap, 1);
+    add_rule(snap, "L2TP corp", CORP_CA);
+    add_rule(snap, "L2TP public", PUBLIC_CA);
+    struct proto_policy p = corp_policy();
+    struct proto_diagnosis *d = run(snap, &p);
+    const struct proto_finding *f = find(d, "MANUAL_RULE_NO_CERT");
+    assert_non_null(f);
+    assert_string_equal(f->rules.items[0], "L2TP public");
+    assert_non_null(strstr(f->message, "expired"));
+    size_t count = 0;
+    for (size_t i = 0; i < d->finding_count; i++) {
+        count += strcmp(d->findings[i].id, "MANUAL_RULE_NO_CERT") == 0;
+    }
+    assert_int_equal(count, 1);
+    done(snap, d, &p);
+}
+
 static void test_iphttps_on_another_cert_than_l2tp_is_a_split(void **state)
 {
     (void)state;
@@ -680,6 +785,12 @@ int main(void)
         cmocka_unit_test(test_manual_rule_pinned_to_another_ca_is_reported),
         cmocka_unit_test(test_manual_rule_ca_in_reverse_order_matches),
         cmocka_unit_test(test_manual_rule_without_a_ca_name_is_wrong_ca),
+        cmocka_unit_test(test_manual_rule_whose_ca_certificate_has_no_key_has_no_cert),
+        cmocka_unit_test(test_manual_rule_with_a_usable_certificate_from_its_ca_has_a_cert),
+        cmocka_unit_test(test_manual_rule_ca_reached_through_an_intermediate_has_a_cert),
+        cmocka_unit_test(test_manual_rule_without_cert_is_not_judged_without_prohibit_ipsec),
+        cmocka_unit_test(test_manual_rule_without_cert_is_not_claimed_when_the_store_is_unread),
+        cmocka_unit_test(test_each_l2tp_rule_whose_ca_has_no_cert_is_reported),
         cmocka_unit_test(test_iphttps_on_another_cert_than_l2tp_is_a_split),
         cmocka_unit_test(test_expired_and_expiring_certs_are_reported_within_the_horizon),
         cmocka_unit_test(test_diagnosis_is_the_same_until_stable_until_and_changes_there),
