@@ -16,7 +16,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,28 +23,11 @@
 
 #include "alloc.h"
 #include "buf.h"
-#include "printf_like.h"
 
 #define CONF_MAX_FILE_BYTES (1024u * 1024u) /* a configuration file */
 #define CONF_MAX_LINE_BYTES 4096u           /* one line of it, without the line end */
 #define CONF_MAX_KEY_BYTES 128u             /* a key or flag name */
 #define CONF_SHOWN_VALUE_BYTES 64u          /* how much of a bad value an error message quotes */
-
-static void conf_errf(char *err, size_t err_size, const char *fmt, ...) PROTO_PRINTF_LIKE(3, 4);
-
-static void conf_errf(char *err, size_t err_size, const char *fmt, ...)
-{
-    if (err == NULL || err_size == 0) {
-        return;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(err, err_size, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        err[0] = '\0';
-    }
-}
 
 /* A printable, truncated copy of an offending value for error messages: configuration text may
  * hold anything, and error messages end up on terminals and in logs. */
@@ -99,7 +81,7 @@ static enum proto_rc conf_parse_uint(const struct proto_conf_entry *e, const cha
     /* strtoul would accept blanks, a sign (and negate!) and nothing at all: insist on digits. */
     if (!isdigit((unsigned char)text[0])) {
         conf_shown(text, shown);
-        conf_errf(err, err_size, "'%s': expected an unsigned integer, got '%s'", e->key, shown);
+        proto_errf(err, err_size, "'%s': expected an unsigned integer, got '%s'", e->key, shown);
         return PROTO_EPARSE;
     }
     char *end = NULL;
@@ -107,12 +89,12 @@ static enum proto_rc conf_parse_uint(const struct proto_conf_entry *e, const cha
     unsigned long v = strtoul(text, &end, 10);
     if (*end != '\0') {
         conf_shown(text, shown);
-        conf_errf(err, err_size, "'%s': expected an unsigned integer, got '%s'", e->key, shown);
+        proto_errf(err, err_size, "'%s': expected an unsigned integer, got '%s'", e->key, shown);
         return PROTO_EPARSE;
     }
     if (errno == ERANGE || v < e->min || v > e->max) {
         conf_shown(text, shown);
-        conf_errf(err, err_size, "'%s': expected %lu..%lu, got %s", e->key, e->min, e->max, shown);
+        proto_errf(err, err_size, "'%s': expected %lu..%lu, got %s", e->key, e->min, e->max, shown);
         return PROTO_ELIMIT;
     }
     *out = v;
@@ -136,8 +118,8 @@ static enum proto_rc conf_parse_bool(const struct proto_conf_entry *e, const cha
     }
     char shown[CONF_SHOWN_VALUE_BYTES + 4];
     conf_shown(text, shown);
-    conf_errf(err, err_size, "'%s': expected true/false, yes/no, 1/0 or on/off, got '%s'", e->key,
-              shown);
+    proto_errf(err, err_size, "'%s': expected true/false, yes/no, 1/0 or on/off, got '%s'", e->key,
+               shown);
     return PROTO_EPARSE;
 }
 
@@ -150,8 +132,8 @@ static enum proto_rc conf_store(const struct proto_conf_entry *e, void *settings
     switch (e->type) {
     case PROTO_CONF_STRING:
         if (e->size == 0 || len > e->size - 1) {
-            conf_errf(err, err_size, "'%s': longer than %zu bytes", e->key,
-                      e->size == 0 ? (size_t)0 : e->size - 1);
+            proto_errf(err, err_size, "'%s': longer than %zu bytes", e->key,
+                       e->size == 0 ? (size_t)0 : e->size - 1);
             return PROTO_ELIMIT;
         }
         memcpy(field, text, len);
@@ -174,7 +156,7 @@ static enum proto_rc conf_store(const struct proto_conf_entry *e, void *settings
         return result;
     }
     }
-    conf_errf(err, err_size, "'%s': unknown type", e->key);
+    proto_errf(err, err_size, "'%s': unknown type", e->key);
     return PROTO_EINVAL;
 }
 
@@ -192,7 +174,7 @@ static enum proto_rc conf_set_entry(const struct proto_conf_entry *e, void *sett
     size_t len = (size_t)(end - start);
     /* The copy bounds the work: nothing a table can hold is anywhere near this long. */
     if (len > CONF_MAX_LINE_BYTES) {
-        conf_errf(err, err_size, "'%s': value longer than %u bytes", e->key, CONF_MAX_LINE_BYTES);
+        proto_errf(err, err_size, "'%s': value longer than %u bytes", e->key, CONF_MAX_LINE_BYTES);
         return PROTO_ELIMIT;
     }
     char text[CONF_MAX_LINE_BYTES + 1];
@@ -237,9 +219,9 @@ void proto_conf_free(struct proto_conf *conf)
 enum proto_rc proto_conf_set(struct proto_conf *conf, const char *key, const char *value,
                              enum proto_conf_origin origin, char *err, size_t err_size)
 {
-    conf_errf(err, err_size, "%s", "");
+    proto_errf(err, err_size, "%s", "");
     if (conf == NULL || conf->origins == NULL || key == NULL || value == NULL) {
-        conf_errf(err, err_size, "%s", "invalid arguments");
+        proto_errf(err, err_size, "%s", "invalid arguments");
         return PROTO_EINVAL;
     }
     size_t index = 0;
@@ -247,7 +229,7 @@ enum proto_rc proto_conf_set(struct proto_conf *conf, const char *key, const cha
     if (e == NULL) {
         char shown[CONF_SHOWN_VALUE_BYTES + 4];
         conf_shown(key, shown);
-        conf_errf(err, err_size, "unknown key '%s'", shown);
+        proto_errf(err, err_size, "unknown key '%s'", shown);
         return PROTO_ENOTFOUND;
     }
     enum proto_rc result = conf_set_entry(e, conf->settings, value, err, err_size);
@@ -304,7 +286,7 @@ static enum proto_rc conf_load_line(struct proto_conf *conf, const char *path, s
     }
     const char *eq = memchr(start, '=', (size_t)(end - start));
     if (eq == NULL) {
-        conf_errf(err, err_size, "%s:%zu: expected 'key = value'", path, lineno);
+        proto_errf(err, err_size, "%s:%zu: expected 'key = value'", path, lineno);
         return PROTO_EPARSE;
     }
     const char *key_start = start;
@@ -312,7 +294,7 @@ static enum proto_rc conf_load_line(struct proto_conf *conf, const char *path, s
     conf_trim(&key_start, &key_end);
     size_t key_len = (size_t)(key_end - key_start);
     if (key_len == 0) {
-        conf_errf(err, err_size, "%s:%zu: missing key before '='", path, lineno);
+        proto_errf(err, err_size, "%s:%zu: missing key before '='", path, lineno);
         return PROTO_EPARSE;
     }
     char key[CONF_MAX_KEY_BYTES + 1];
@@ -327,15 +309,15 @@ static enum proto_rc conf_load_line(struct proto_conf *conf, const char *path, s
         memcpy(key, key_start, shown_len);
         key[shown_len] = '\0';
         conf_shown(key, shown);
-        conf_errf(err, err_size, "%s:%zu: unknown key '%s'", path, lineno, shown);
+        proto_errf(err, err_size, "%s:%zu: unknown key '%s'", path, lineno, shown);
         return PROTO_EPARSE;
     }
     const char *value_start = eq + 1;
     const char *value_end = end;
     if (!conf_cut_comment(&value_start, &value_end)) {
-        conf_errf(err, err_size,
-                  "%s:%zu: '%s': unterminated quote, or text after the closing quote", path, lineno,
-                  e->key);
+        proto_errf(err, err_size,
+                   "%s:%zu: '%s': unterminated quote, or text after the closing quote", path,
+                   lineno, e->key);
         return PROTO_EPARSE;
     }
     size_t value_len = (size_t)(value_end - value_start);
@@ -345,7 +327,7 @@ static enum proto_rc conf_load_line(struct proto_conf *conf, const char *path, s
     char why[256];
     enum proto_rc result = conf_set_entry(e, conf->settings, value, why, sizeof(why));
     if (result != PROTO_OK) {
-        conf_errf(err, err_size, "%s:%zu: %s", path, lineno, why);
+        proto_errf(err, err_size, "%s:%zu: %s", path, lineno, why);
         return result;
     }
     conf->origins[index] = PROTO_CONF_FROM_FILE;
@@ -362,7 +344,7 @@ static enum proto_rc conf_read_file(const char *path, char **out, size_t *out_le
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
         int saved = errno;
-        conf_errf(err, err_size, "%s: %s", path, strerror(saved));
+        proto_errf(err, err_size, "%s: %s", path, strerror(saved));
         return saved == ENOENT ? PROTO_ENOTFOUND : PROTO_EIO;
     }
     char chunk[4096];
@@ -371,21 +353,21 @@ static enum proto_rc conf_read_file(const char *path, char **out, size_t *out_le
         result = proto_buf_append(&data, chunk, n);
     }
     if (result == PROTO_ELIMIT) {
-        conf_errf(err, err_size, "%s: larger than %u bytes", path, CONF_MAX_FILE_BYTES);
+        proto_errf(err, err_size, "%s: larger than %u bytes", path, CONF_MAX_FILE_BYTES);
         goto out;
     }
     if (result == PROTO_ENOMEM) {
-        conf_errf(err, err_size, "%s: out of memory", path);
+        proto_errf(err, err_size, "%s: out of memory", path);
         goto out;
     }
     if (ferror(f)) {
-        conf_errf(err, err_size, "%s: read error", path);
+        proto_errf(err, err_size, "%s: read error", path);
         result = PROTO_EIO;
         goto out;
     }
     *out = proto_buf_detach(&data, out_len);
     if (*out == NULL) {
-        conf_errf(err, err_size, "%s: out of memory", path);
+        proto_errf(err, err_size, "%s: out of memory", path);
         result = PROTO_ENOMEM;
     }
 out:
@@ -397,9 +379,9 @@ out:
 enum proto_rc proto_conf_load_file(struct proto_conf *conf, const char *path, char *err,
                                    size_t err_size)
 {
-    conf_errf(err, err_size, "%s", "");
+    proto_errf(err, err_size, "%s", "");
     if (conf == NULL || conf->origins == NULL || path == NULL) {
-        conf_errf(err, err_size, "%s", "invalid arguments");
+        proto_errf(err, err_size, "%s", "invalid arguments");
         return PROTO_EINVAL;
     }
     char *data = NULL;
@@ -421,13 +403,13 @@ enum proto_rc proto_conf_load_file(struct proto_conf *conf, const char *path, ch
             line_len--;
         }
         if (line_len > CONF_MAX_LINE_BYTES) {
-            conf_errf(err, err_size, "%s:%zu: line longer than %u bytes", path, lineno,
-                      CONF_MAX_LINE_BYTES);
+            proto_errf(err, err_size, "%s:%zu: line longer than %u bytes", path, lineno,
+                       CONF_MAX_LINE_BYTES);
             result = PROTO_ELIMIT;
             goto out;
         }
         if (memchr(line, '\0', line_len) != NULL) {
-            conf_errf(err, err_size, "%s:%zu: NUL byte in line", path, lineno);
+            proto_errf(err, err_size, "%s:%zu: NUL byte in line", path, lineno);
             result = PROTO_EPARSE;
             goto out;
         }
@@ -444,10 +426,10 @@ out:
 enum proto_rc proto_conf_apply_flags(struct proto_conf *conf, int argc, char **argv, int first,
                                      int *argc_out, char *err, size_t err_size)
 {
-    conf_errf(err, err_size, "%s", "");
+    proto_errf(err, err_size, "%s", "");
     if (conf == NULL || conf->origins == NULL || argv == NULL || argc_out == NULL || first < 0 ||
         first > argc) {
-        conf_errf(err, err_size, "%s", "invalid arguments");
+        proto_errf(err, err_size, "%s", "invalid arguments");
         return PROTO_EINVAL;
     }
     char shown[CONF_SHOWN_VALUE_BYTES + 4];
@@ -478,7 +460,7 @@ enum proto_rc proto_conf_apply_flags(struct proto_conf *conf, int argc, char **a
         }
         if (e == NULL) {
             conf_shown(arg, shown);
-            conf_errf(err, err_size, "unknown flag '%s'", shown);
+            proto_errf(err, err_size, "unknown flag '%s'", shown);
             return PROTO_ENOTFOUND;
         }
         const char *value = NULL;
@@ -488,13 +470,13 @@ enum proto_rc proto_conf_apply_flags(struct proto_conf *conf, int argc, char **a
             value = argv[++i];
         } else {
             conf_shown(arg, shown);
-            conf_errf(err, err_size, "%s: missing value", shown);
+            proto_errf(err, err_size, "%s: missing value", shown);
             return PROTO_EPARSE;
         }
         char why[256];
         enum proto_rc result = conf_set_entry(e, conf->settings, value, why, sizeof(why));
         if (result != PROTO_OK) {
-            conf_errf(err, err_size, "--%.*s: %s", (int)name_len, name, why);
+            proto_errf(err, err_size, "--%.*s: %s", (int)name_len, name, why);
             return result;
         }
         conf->origins[index] = PROTO_CONF_FROM_FLAG;

@@ -1,6 +1,9 @@
 /* rc: text for each result code. */
 #include "rc.h"
 
+#include <stdarg.h>
+#include <stdio.h>
+
 const char *proto_rc_str(enum proto_rc rc)
 {
     switch (rc) {
@@ -34,4 +37,18 @@ const char *proto_rc_str(enum proto_rc rc)
         return "changed meanwhile";
     }
     return "unknown error";
+}
+
+void proto_errf(char *err, size_t size, const char *fmt, ...)
+{
+    if (err == NULL || size == 0) {
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(err, size, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        err[0] = '\0';
+    }
 }

@@ -8,6 +8,10 @@
 #ifndef PROTO_RC_H
 #define PROTO_RC_H
 
+#include <stddef.h>
+
+#include "printf_like.h"
+
 enum proto_rc {
     PROTO_OK = 0,
     PROTO_ENOMEM,       /* an allocation failed */
@@ -27,5 +31,10 @@ enum proto_rc {
 
 /* Borrowed static string; never NULL. */
 const char *proto_rc_str(enum proto_rc rc);
+
+/* Formats a one-line reason into err[0..size) for the caller to show; does nothing when err is
+ * NULL or size is 0, and leaves "" if formatting fails. The error-message helper every module
+ * shares. */
+void proto_errf(char *err, size_t size, const char *fmt, ...) PROTO_PRINTF_LIKE(3, 4);
 
 #endif

@@ -10,7 +10,6 @@
 #include "sign.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -25,7 +24,6 @@
 #include "alloc.h"
 #include "digest.h"
 #include "hex.h"
-#include "printf_like.h"
 #include "wire_envelope.h"
 
 /* A P-256 SubjectPublicKeyInfo is 91 bytes of DER; room to spare for any key mbedTLS parses. */
@@ -47,22 +45,6 @@ struct proto_verify_key {
     mbedtls_pk_context *pk; /* owned (proto_malloc) */
     char key_id[PROTO_KEY_ID_LEN + 1];
 };
-
-static void sign_why(char *err, size_t err_size, const char *fmt, ...) PROTO_PRINTF_LIKE(3, 4);
-
-static void sign_why(char *err, size_t err_size, const char *fmt, ...)
-{
-    if (err == NULL || err_size == 0) {
-        return;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(err, err_size, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        err[0] = '\0';
-    }
-}
 
 static void sign_pk_destroy(mbedtls_pk_context *pk)
 {
@@ -119,15 +101,15 @@ static enum proto_rc sign_require_p256(const mbedtls_pk_context *pk, const char 
                                        size_t err_size)
 {
     if (!mbedtls_pk_can_do(pk, MBEDTLS_PK_ECDSA)) {
-        sign_why(err, err_size, "%s: a key of type %s; only ECDSA P-256 keys are accepted", name,
-                 mbedtls_pk_get_name(pk));
+        proto_errf(err, err_size, "%s: a key of type %s; only ECDSA P-256 keys are accepted", name,
+                   mbedtls_pk_get_name(pk));
         return PROTO_EPARSE;
     }
     mbedtls_ecp_group_id curve = mbedtls_pk_ec(*pk)->grp.id;
     if (curve != MBEDTLS_ECP_DP_SECP256R1) {
         const mbedtls_ecp_curve_info *info = mbedtls_ecp_curve_info_from_grp_id(curve);
-        sign_why(err, err_size, "%s: an EC key on curve %s; only P-256 (prime256v1) is accepted",
-                 name, info != NULL ? info->name : "(unknown)");
+        proto_errf(err, err_size, "%s: an EC key on curve %s; only P-256 (prime256v1) is accepted",
+                   name, info != NULL ? info->name : "(unknown)");
         return PROTO_EPARSE;
     }
     return PROTO_OK;
@@ -147,13 +129,13 @@ static enum proto_rc sign_parse(const unsigned char *text, size_t len, bool priv
 
     *out = NULL;
     if (strstr((const char *)text, "-----BEGIN ") == NULL) {
-        sign_why(err, err_size, "%s: not PEM text (no \"-----BEGIN\" line)", name);
+        proto_errf(err, err_size, "%s: not PEM text (no \"-----BEGIN\" line)", name);
         goto out;
     }
     pk = proto_malloc(sizeof(*pk));
     if (pk == NULL) {
         result = PROTO_ENOMEM;
-        sign_why(err, err_size, "%s: out of memory", name);
+        proto_errf(err, err_size, "%s: out of memory", name);
         goto out;
     }
     mbedtls_pk_init(pk);
@@ -164,10 +146,10 @@ static enum proto_rc sign_parse(const unsigned char *text, size_t len, bool priv
         char why[128];
         mbedtls_strerror(ret, why, sizeof(why));
         if (ret == MBEDTLS_ERR_PK_PASSWORD_REQUIRED) {
-            sign_why(err, err_size, "%s: an encrypted private key; give it unencrypted", name);
+            proto_errf(err, err_size, "%s: an encrypted private key; give it unencrypted", name);
         } else {
-            sign_why(err, err_size, "%s: not a %s key in PEM (%s)", name,
-                     private_key ? "private" : "public", why);
+            proto_errf(err, err_size, "%s: not a %s key in PEM (%s)", name,
+                       private_key ? "private" : "public", why);
         }
         goto out;
     }
@@ -177,11 +159,11 @@ static enum proto_rc sign_parse(const unsigned char *text, size_t len, bool priv
     /* A SEC1 key carries its public point; one that is not d*G would sign under a wrong key_id. */
     if (private_key && mbedtls_pk_check_pair(pk, pk) != 0) {
         result = PROTO_EPARSE;
-        sign_why(err, err_size, "%s: the public half does not match the private key", name);
+        proto_errf(err, err_size, "%s: the public half does not match the private key", name);
         goto out;
     }
     if ((result = sign_key_id_of(pk, key_id)) != PROTO_OK) {
-        sign_why(err, err_size, "%s: cannot encode the public key", name);
+        proto_errf(err, err_size, "%s: cannot encode the public key", name);
         goto out;
     }
     *out = pk;
@@ -210,18 +192,18 @@ static enum proto_rc sign_read_file(const char *path, unsigned char **out, size_
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
         int e = errno;
-        sign_why(err, err_size, "%s: %s", path, strerror(e));
+        proto_errf(err, err_size, "%s: %s", path, strerror(e));
         return e == ENOENT ? PROTO_ENOTFOUND : PROTO_EIO;
     }
     if (setvbuf(f, NULL, _IONBF, 0) != 0) {
         result = PROTO_EIO;
-        sign_why(err, err_size, "%s: cannot read unbuffered", path);
+        proto_errf(err, err_size, "%s: cannot read unbuffered", path);
         goto out;
     }
     data = proto_malloc(size);
     if (data == NULL) {
         result = PROTO_ENOMEM;
-        sign_why(err, err_size, "%s: out of memory", path);
+        proto_errf(err, err_size, "%s: out of memory", path);
         goto out;
     }
     while (len < size - 1) {
@@ -233,13 +215,13 @@ static enum proto_rc sign_read_file(const char *path, unsigned char **out, size_
     }
     if (ferror(f)) {
         result = PROTO_EIO;
-        sign_why(err, err_size, "%s: read error", path);
+        proto_errf(err, err_size, "%s: read error", path);
         goto out;
     }
     if (len > PROTO_MAX_KEY_PEM_BYTES) {
         result = PROTO_ELIMIT;
-        sign_why(err, err_size, "%s: larger than %u bytes, not a key file", path,
-                 PROTO_MAX_KEY_PEM_BYTES);
+        proto_errf(err, err_size, "%s: larger than %u bytes, not a key file", path,
+                   PROTO_MAX_KEY_PEM_BYTES);
         goto out;
     }
     data[len] = '\0';
@@ -277,10 +259,10 @@ enum proto_rc proto_sign_key_load(const char *path, struct proto_sign_key **out,
         return PROTO_EINVAL;
     }
     *out = NULL;
-    sign_why(err, err_size, "%s", "");
+    proto_errf(err, err_size, "%s", "");
     key = proto_calloc(1, sizeof(*key));
     if (key == NULL) {
-        sign_why(err, err_size, "%s: out of memory", path);
+        proto_errf(err, err_size, "%s: out of memory", path);
         return PROTO_ENOMEM;
     }
     result = sign_load(path, true, &key->pk, key->key_id, err, err_size);
@@ -312,10 +294,10 @@ enum proto_rc proto_verify_key_load(const char *path, struct proto_verify_key **
         return PROTO_EINVAL;
     }
     *out = NULL;
-    sign_why(err, err_size, "%s", "");
+    proto_errf(err, err_size, "%s", "");
     key = proto_calloc(1, sizeof(*key));
     if (key == NULL) {
-        sign_why(err, err_size, "%s: out of memory", path);
+        proto_errf(err, err_size, "%s: out of memory", path);
         return PROTO_ENOMEM;
     }
     result = sign_load(path, false, &key->pk, key->key_id, err, err_size);
@@ -338,16 +320,16 @@ enum proto_rc proto_verify_key_from_pem(const char *pem, size_t len, struct prot
         return PROTO_EINVAL;
     }
     *out = NULL;
-    sign_why(err, err_size, "%s", "");
+    proto_errf(err, err_size, "%s", "");
     if (len > PROTO_MAX_KEY_PEM_BYTES) {
-        sign_why(err, err_size, "%s: larger than %u bytes, not a key", SIGN_PEM_NAME,
-                 PROTO_MAX_KEY_PEM_BYTES);
+        proto_errf(err, err_size, "%s: larger than %u bytes, not a key", SIGN_PEM_NAME,
+                   PROTO_MAX_KEY_PEM_BYTES);
         return PROTO_ELIMIT;
     }
     key = proto_calloc(1, sizeof(*key));
     text = proto_malloc(len + 1);
     if (key == NULL || text == NULL) {
-        sign_why(err, err_size, "%s: out of memory", SIGN_PEM_NAME);
+        proto_errf(err, err_size, "%s: out of memory", SIGN_PEM_NAME);
         goto out;
     }
     if (len > 0) {
@@ -543,9 +525,9 @@ static void sign_json_why(char *err, size_t err_size, const char *where,
                           const struct proto_json_error *jerr)
 {
     if (jerr->field[0] != '\0') {
-        sign_why(err, err_size, "%s: %s: %s", where, jerr->field, jerr->message);
+        proto_errf(err, err_size, "%s: %s: %s", where, jerr->field, jerr->message);
     } else {
-        sign_why(err, err_size, "%s: %s", where, jerr->message);
+        proto_errf(err, err_size, "%s: %s", where, jerr->message);
     }
 }
 
@@ -560,12 +542,12 @@ enum proto_rc proto_envelope_open(const struct proto_verify_key *const *trusted,
     bool known = false, verified = false;
 
     memset(&env, 0, sizeof(env));
-    sign_why(err, err_size, "%s", "");
+    proto_errf(err, err_size, "%s", "");
     if (out != NULL) {
         *out = NULL;
     }
     if (out == NULL || why == NULL || (trusted == NULL && n > 0) || (text == NULL && len > 0)) {
-        sign_why(err, err_size, "invalid arguments");
+        proto_errf(err, err_size, "invalid arguments");
         goto out;
     }
     result = proto_wire_decode_envelope(text, len, &env, &jerr);
@@ -585,13 +567,13 @@ enum proto_rc proto_envelope_open(const struct proto_verify_key *const *trusted,
     if (!known) {
         result = PROTO_ENOTFOUND;
         refusal = PROTO_OPEN_UNKNOWN_KEY;
-        sign_why(err, err_size, "key_id: %s is not a trusted key", env.key_id);
+        proto_errf(err, err_size, "key_id: %s is not a trusted key", env.key_id);
         goto out;
     }
     if (!verified) {
         result = PROTO_ECRYPTO;
         refusal = PROTO_OPEN_BAD_SIGNATURE;
-        sign_why(err, err_size, "sig: does not verify with trusted key %s", env.key_id);
+        proto_errf(err, err_size, "sig: does not verify with trusted key %s", env.key_id);
         goto out;
     }
     result = proto_wire_decode_profile((const char *)env.payload, env.payload_len, out, &jerr);

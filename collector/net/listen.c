@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,23 +14,6 @@
 #include <unistd.h>
 
 #include "log.h"
-
-static void col_listen_errf(char *err, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void col_listen_errf(char *err, size_t size, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err != NULL && size > 0) {
-        va_start(ap, fmt);
-        int n = vsnprintf(err, size, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            err[0] = '\0';
-        }
-    }
-}
 
 /* "host:port", "[v6]:port" or ":port" into host (NULL for any) and port text. */
 static bool col_listen_split_addr(const char *addr, char *host, size_t host_size, char *port,
@@ -81,7 +63,7 @@ enum proto_rc col_listen_open(const char *addr, int *out_fd, unsigned *out_port,
     *out_fd = -1;
     *out_port = 0;
     if (!col_listen_split_addr(addr, host, sizeof(host), port, sizeof(port), &any)) {
-        col_listen_errf(err, err_size, "listen address '%s': expected HOST:PORT", addr);
+        proto_errf(err, err_size, "listen address '%s': expected HOST:PORT", addr);
         return PROTO_EINVAL;
     }
     memset(&hints, 0, sizeof(hints));
@@ -90,7 +72,7 @@ enum proto_rc col_listen_open(const char *addr, int *out_fd, unsigned *out_port,
     hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
     int gai = getaddrinfo(any ? NULL : host, port, &hints, &res);
     if (gai != 0) {
-        col_listen_errf(err, err_size, "listen address '%s': %s", addr, gai_strerror(gai));
+        proto_errf(err, err_size, "listen address '%s': %s", addr, gai_strerror(gai));
         return PROTO_EINVAL;
     }
     for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
@@ -110,7 +92,7 @@ enum proto_rc col_listen_open(const char *addr, int *out_fd, unsigned *out_port,
     }
     freeaddrinfo(res);
     if (fd < 0) {
-        col_listen_errf(err, err_size, "listen on '%s': %s", addr, strerror(saved));
+        proto_errf(err, err_size, "listen on '%s': %s", addr, strerror(saved));
         return PROTO_EIO;
     }
     struct sockaddr_storage ss;

@@ -14,7 +14,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -46,23 +45,6 @@ struct col_server {
     struct col_events *events; /* NULL: connection threads wait for their next request */
 };
 
-static void col_server_errf(char *err, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void col_server_errf(char *err, size_t size, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err != NULL && size > 0) {
-        va_start(ap, fmt);
-        int n = vsnprintf(err, size, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            err[0] = '\0';
-        }
-    }
-}
-
 static int col_server_set_nonblock(int fd)
 {
     int flags = fcntl(fd, F_GETFL, 0);
@@ -85,11 +67,11 @@ enum proto_rc col_server_create(const struct col_server_config *cfg, struct col_
         err[0] = '\0';
     }
     if (cfg->handler == NULL || (!agent && !admin)) {
-        col_server_errf(err, err_size, "no handler or no listener configured");
+        proto_errf(err, err_size, "no handler or no listener configured");
         return PROTO_EINVAL;
     }
     if (agent && (cfg->client_ca == NULL || cfg->client_ca[0] == '\0')) {
-        col_server_errf(err, err_size, "the agent listener needs client_ca");
+        proto_errf(err, err_size, "the agent listener needs client_ca");
         return PROTO_EINVAL;
     }
     srv = proto_calloc(1, sizeof(*srv));
@@ -110,7 +92,7 @@ enum proto_rc col_server_create(const struct col_server_config *cfg, struct col_
     if (pipe(srv->stop_pipe) != 0 || col_server_set_nonblock(srv->stop_pipe[1]) != 0 ||
         fcntl(srv->stop_pipe[0], F_SETFD, FD_CLOEXEC) != 0 ||
         fcntl(srv->stop_pipe[1], F_SETFD, FD_CLOEXEC) != 0) {
-        col_server_errf(err, err_size, "stop pipe: %s", strerror(errno));
+        proto_errf(err, err_size, "stop pipe: %s", strerror(errno));
         result = PROTO_EIO;
         goto out;
     }
