@@ -1759,7 +1759,11 @@ static bool json_is_space(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-static enum proto_rc json_decode(const char *text, size_t len, bool envelope_only,
+/* What json_decode reads: a whole report, a report with its snapshot skipped, or a snapshot
+ * alone (the "snapshot" member's value, as the collector stores it). */
+enum json_doc_kind { JSON_DOC_REPORT, JSON_DOC_ENVELOPE, JSON_DOC_SNAPSHOT };
+
+static enum proto_rc json_decode(const char *text, size_t len, enum json_doc_kind kind,
                                  struct proto_report **out, struct proto_json_error *err)
 {
     struct proto_json_error ignored;
@@ -1776,7 +1780,7 @@ static enum proto_rc json_decode(const char *text, size_t len, bool envelope_onl
     memset(err, 0, sizeof(*err));
     memset(&dec, 0, sizeof(dec));
     dec.err = err;
-    dec.envelope_only = envelope_only;
+    dec.envelope_only = kind == JSON_DOC_ENVELOPE;
     if (out == NULL || (text == NULL && len > 0)) {
         return dec_fail(&dec, PROTO_EINVAL, "no output or no text");
     }
@@ -1824,7 +1828,14 @@ static enum proto_rc json_decode(const char *text, size_t len, bool envelope_onl
         result = dec_nomem(&dec);
         goto out;
     }
-    result = dec_report(&dec, root, report);
+    if (kind == JSON_DOC_SNAPSHOT) {
+        result = dec_check_object(&dec, root);
+        if (!result) {
+            result = dec_snapshot_fn(&dec, root, report->snapshot);
+        }
+    } else {
+        result = dec_report(&dec, root, report);
+    }
     if (result) {
         goto out;
     }
@@ -1839,11 +1850,29 @@ out:
 enum proto_rc proto_json_decode_report(const char *text, size_t len, struct proto_report **out,
                                        struct proto_json_error *err)
 {
-    return json_decode(text, len, false, out, err);
+    return json_decode(text, len, JSON_DOC_REPORT, out, err);
 }
 
 enum proto_rc proto_json_decode_envelope(const char *text, size_t len, struct proto_report **out,
                                          struct proto_json_error *err)
 {
-    return json_decode(text, len, true, out, err);
+    return json_decode(text, len, JSON_DOC_ENVELOPE, out, err);
+}
+
+enum proto_rc proto_json_decode_snapshot(const char *text, size_t len, struct proto_snapshot **out,
+                                         struct proto_json_error *err)
+{
+    struct proto_report *report = NULL;
+    if (out == NULL) {
+        return PROTO_EINVAL;
+    }
+    *out = NULL;
+    enum proto_rc result = json_decode(text, len, JSON_DOC_SNAPSHOT, &report, err);
+    if (result) {
+        return result;
+    }
+    *out = report->snapshot;
+    report->snapshot = NULL;
+    proto_report_destroy(report);
+    return PROTO_OK;
 }

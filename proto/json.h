@@ -55,6 +55,13 @@ enum proto_rc proto_json_decode_report(const char *text, size_t len, struct prot
 enum proto_rc proto_json_decode_envelope(const char *text, size_t len, struct proto_report **out,
                                          struct proto_json_error *err);
 
+/* Strict decode of a snapshot alone: the value of a report's "snapshot" member, as the
+ * collector stores it. The host is not part of that value: snap->host is left empty for the
+ * caller to fill. *out is caller-owned (proto_snapshot_destroy); NULL on failure, with err
+ * naming the member. */
+enum proto_rc proto_json_decode_snapshot(const char *text, size_t len, struct proto_snapshot **out,
+                                         struct proto_json_error *err);
+
 /* Building blocks for other documents (agent `check --json`, collector API). Each returns a new
  * cJSON tree the caller deletes with cJSON_Delete, or NULL on allocation failure. */
 cJSON *proto_json_from_host(const struct proto_host *host);

@@ -40,8 +40,9 @@ COLLECTOR_ARROWS = {
 AGENT_ARROWS = {
     "agent/config": set(),
     "agent/source": {"agent/config"},
-    "agent/deliver": {"agent/source", "agent/config"},
     "agent/remediate": {"agent/source", "agent/config"},
+    # the run loop applies fetched profiles (docs/decisions/013-results-spool.md)
+    "agent/deliver": {"agent/remediate", "agent/source", "agent/config"},
     "agent/cli": {"agent/remediate", "agent/deliver", "agent/source", "agent/config"},
 }
 ARROWS = {**COLLECTOR_ARROWS, **AGENT_ARROWS}

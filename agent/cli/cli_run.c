@@ -2,8 +2,9 @@
  * cli_run: `rrasfleet-agent run [--once] --config FILE [--KEY VALUE...]`.
  *
  * Wires the production seams together: settings (config.h), the spool folder and its lock,
- * libcurl (transport.h), the system clock, and SIGTERM/SIGINT as the stop flag, then hands
- * over to run.h. Owns process-wide state only (signal handlers, curl's global init).
+ * libcurl (transport.h), the results spool when remediation is on, the system clock, and
+ * SIGTERM/SIGINT as the stop flag, then hands over to run.h. Owns process-wide state only (signal
+ * handlers, curl's global init).
  */
 #include <signal.h>
 #include <stdio.h>
@@ -11,9 +12,15 @@
 
 #include "agent_config.h"
 #include "cli.h"
+#include "fsio.h"
 #include "run.h"
 #include "spool.h"
 #include "transport.h"
+
+/* Results are few (one per profile) and small (at most PROTO_MAX_RESULT_BYTES). */
+#define RUN_RESULTS_SPOOL "results-spool"
+#define RUN_RESULTS_MAX_RECORDS 64u
+#define RUN_RESULTS_MAX_BYTES (16u * 1024u * 1024u)
 
 static volatile sig_atomic_t run_stop_flag;
 
@@ -63,6 +70,33 @@ static enum proto_rc run_transport_send(void *ctx, const char *body, size_t len,
     return agent_transport_send(ctx, body, len, res);
 }
 
+static enum proto_rc run_transport_send_result(void *ctx, const char *body, size_t len,
+                                               struct agent_send_result *res)
+{
+    return agent_transport_send_result(ctx, body, len, res);
+}
+
+static enum proto_rc run_transport_fetch(void *ctx, const char *profile_id, char **body,
+                                         size_t *len, struct agent_send_result *res)
+{
+    return agent_transport_fetch_profile(ctx, profile_id, body, len, res);
+}
+
+/* The results spool beside the remediation state (docs/decisions/013-results-spool.md). */
+static enum proto_rc run_open_results(const struct agent_config *cfg, struct agent_spool **out)
+{
+    char dir[AGENT_CONFIG_PATH_BYTES + 32];
+    enum proto_rc rc = agent_fsio_join(dir, sizeof(dir), cfg->state_dir, RUN_RESULTS_SPOOL);
+    if (rc == PROTO_OK) {
+        rc = agent_fsio_mkdir(cfg->state_dir);
+    }
+    if (rc) {
+        return rc;
+    }
+    struct agent_spool_limits limits = {RUN_RESULTS_MAX_RECORDS, RUN_RESULTS_MAX_BYTES};
+    return agent_spool_open(dir, &limits, out);
+}
+
 static bool run_wants_help(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
@@ -78,6 +112,7 @@ int agent_cmd_run(int argc, char **argv)
     struct agent_config cfg;
     struct proto_conf conf;
     struct agent_spool *spool = NULL;
+    struct agent_spool *results = NULL;
     struct agent_transport *transport = NULL;
     struct agent_run *run = NULL;
     bool once = false;
@@ -122,6 +157,18 @@ int agent_cmd_run(int argc, char **argv)
         exit_code = rc == PROTO_EUNAVAILABLE ? AGENT_RUN_EXIT_PENDING : AGENT_EXIT_USAGE;
         goto out;
     }
+    enum agent_remediation_mode mode = AGENT_REMEDIATION_OFF;
+    (void)agent_config_remediation_mode_parse(cfg.remediation_mode, &mode);
+    if (mode != AGENT_REMEDIATION_OFF) {
+        rc = run_open_results(&cfg, &results);
+        if (rc) {
+            fprintf(stderr, "rrasfleet-agent run: cannot open the results spool in %s: %s\n",
+                    cfg.state_dir,
+                    rc == PROTO_EUNAVAILABLE ? "another agent holds its lock" : proto_rc_str(rc));
+            exit_code = rc == PROTO_EUNAVAILABLE ? AGENT_RUN_EXIT_PENDING : AGENT_EXIT_USAGE;
+            goto out;
+        }
+    }
     rc = agent_transport_create(&cfg, &run_stop_flag, &transport);
     if (rc) {
         fprintf(stderr, "rrasfleet-agent run: cannot set up HTTPS with libcurl: %s\n",
@@ -131,7 +178,10 @@ int agent_cmd_run(int argc, char **argv)
     struct agent_run_env env;
     memset(&env, 0, sizeof(env));
     env.transport.send = run_transport_send;
+    env.transport.send_result = run_transport_send_result;
+    env.transport.fetch_profile = run_transport_fetch;
     env.transport.ctx = transport;
+    env.results = results;
     env.clock = agent_run_system_clock();
     env.stop = &run_stop_flag;
     env.log = stderr;
@@ -148,6 +198,7 @@ int agent_cmd_run(int argc, char **argv)
 out:
     agent_run_destroy(run);
     agent_transport_destroy(transport);
+    agent_spool_close(results);
     agent_spool_close(spool);
     if (curl_ready) {
         agent_transport_global_cleanup();

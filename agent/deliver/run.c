@@ -19,6 +19,7 @@
 #include "alloc.h"
 #include "json.h"
 #include "printf_like.h"
+#include "remediate.h"
 #include "source.h"
 #include "timefmt.h"
 #include "uuid.h"
@@ -36,6 +37,8 @@ struct agent_run {
     uint64_t pending_rejected; /* refused records not yet carried by an acknowledged report */
     bool outage;               /* a retry-later answer since the spool was last empty */
     uint64_t next_send_ms;     /* no send attempt before this (backoff) */
+    bool remediation;          /* mode dry-run or apply, a results spool and both seams */
+    char pending_profile[37];  /* announced by an acknowledgement, not yet handled */
     struct agent_run_stats stats;
 };
 
@@ -195,6 +198,11 @@ enum proto_rc agent_run_create(const struct agent_config *cfg, struct agent_spoo
         run->env.log = stderr;
     }
     run->level = agent_config_log_level(cfg);
+    enum agent_remediation_mode mode = AGENT_REMEDIATION_OFF;
+    run->remediation =
+        agent_config_remediation_mode_parse(cfg->remediation_mode, &mode) == PROTO_OK &&
+        mode != AGENT_REMEDIATION_OFF && run->env.results != NULL &&
+        run->env.transport.send_result != NULL && run->env.transport.fetch_profile != NULL;
     run->interval_s = run_clamp_interval(cfg->interval_s);
     agent_backoff_init(&run->backoff, cfg->backoff_base_ms, cfg->backoff_cap_ms, run->env.random,
                        run->env.random_ctx);
@@ -476,6 +484,9 @@ static enum proto_rc run_send_one(struct agent_run *run, uint64_t seq, const cha
             run->interval_s = run_clamp_interval(res.next_interval_s);
         }
         run_log_send(run, seq, len, &res, &carried, 0);
+        if (run->remediation && res.pending_profile[0] != '\0') {
+            memcpy(run->pending_profile, res.pending_profile, sizeof(run->pending_profile));
+        }
         result = agent_spool_ack(run->spool, seq);
         if (result == PROTO_OK) {
             run_settle_losses(run, &res, &carried);
@@ -513,7 +524,7 @@ static enum proto_rc run_send_one(struct agent_run *run, uint64_t seq, const cha
     return result;
 }
 
-enum proto_rc agent_run_drain(struct agent_run *run, enum agent_drain_status *status)
+static enum proto_rc run_drain_reports(struct agent_run *run, enum agent_drain_status *status)
 {
     struct agent_spool_stats st;
     agent_spool_stats(run->spool, &st);
@@ -575,6 +586,241 @@ enum proto_rc agent_run_drain(struct agent_run *run, enum agent_drain_status *st
     }
 }
 
+/* ---- remediation online ------------------------------------------------------------------ */
+
+static const char *run_status_text(const struct agent_send_result *res, char *buf, size_t size)
+{
+    int n = res->http_status > 0 ? snprintf(buf, size, "%ld", res->http_status)
+                                 : snprintf(buf, size, "none");
+    if (n < 0) {
+        buf[0] = '\0';
+    }
+    return buf;
+}
+
+/* Sends spooled results oldest first: a result is acknowledged before the next report goes, so
+ * the collector stops offering its profile. */
+static enum proto_rc run_drain_results(struct agent_run *run, enum agent_drain_status *status)
+{
+    *status = AGENT_DRAIN_EMPTY;
+    if (run->env.results == NULL || run->env.transport.send_result == NULL) {
+        return PROTO_OK;
+    }
+    for (;;) {
+        if (run_stopped(run)) {
+            *status = AGENT_DRAIN_STOPPED;
+            return PROTO_OK;
+        }
+        uint64_t seq = 0;
+        char *body = NULL;
+        size_t len = 0;
+        enum proto_rc rc = agent_spool_peek(run->env.results, &seq, &body, &len);
+        if (rc == PROTO_ENOTFOUND) {
+            return PROTO_OK;
+        }
+        if (rc) {
+            run_log(run, AGENT_LOG_ERROR, "results-spool-read failed error=%s", proto_rc_str(rc));
+            run_back_off(run, 0);
+            *status = AGENT_DRAIN_BACKOFF;
+            return rc;
+        }
+        struct agent_send_result res;
+        memset(&res, 0, sizeof(res));
+        rc = run->env.transport.send_result(run->env.transport.ctx, body, len, &res);
+        proto_free(body);
+        if (rc) {
+            memset(&res, 0, sizeof(res));
+            res.outcome = AGENT_SEND_RETRY;
+            int n = snprintf(res.error, sizeof(res.error), "transport: %s", proto_rc_str(rc));
+            if (n < 0) {
+                res.error[0] = '\0';
+            }
+        }
+        char st[32];
+        const char *conn = res.http_status == 0      ? "none"
+                           : res.new_connections > 0 ? "new"
+                                                     : "reused";
+        bool remove = false;
+        switch (res.outcome) {
+        case AGENT_SEND_ACKED:
+            run->stats.results_acked++;
+            agent_backoff_reset(&run->backoff);
+            run_log(run, AGENT_LOG_INFO,
+                    "result-send seq=%llu bytes=%zu status=%s result=ack duplicate=%s "
+                    "result_id=%s conn=%s",
+                    (unsigned long long)seq, len, run_status_text(&res, st, sizeof(st)),
+                    res.duplicate ? "yes" : "no", res.report_id[0] != '\0' ? res.report_id : "-",
+                    conn);
+            remove = true;
+            break;
+        case AGENT_SEND_REJECTED:
+            run->stats.results_rejected++;
+            agent_backoff_reset(&run->backoff);
+            run_log(run, AGENT_LOG_ERROR,
+                    "result-send seq=%llu bytes=%zu status=%s result=rejected action=dropped "
+                    "conn=%s error=%s",
+                    (unsigned long long)seq, len, run_status_text(&res, st, sizeof(st)), conn,
+                    res.error);
+            remove = true; /* it will never be accepted */
+            break;
+        case AGENT_SEND_RETRY: {
+            uint64_t delay = run_back_off(run, res.retry_after_s);
+            run_log(run, AGENT_LOG_WARN,
+                    "result-send seq=%llu bytes=%zu status=%s result=retry curl=%d "
+                    "retry_in_ms=%llu conn=%s error=%s",
+                    (unsigned long long)seq, len, run_status_text(&res, st, sizeof(st)),
+                    res.curl_code, (unsigned long long)delay, conn, res.error);
+            *status = AGENT_DRAIN_BACKOFF;
+            return PROTO_OK;
+        }
+        }
+        if (remove) {
+            rc = agent_spool_ack(run->env.results, seq);
+            if (rc) {
+                run_log(run, AGENT_LOG_ERROR, "results-spool-remove failed seq=%llu error=%s",
+                        (unsigned long long)seq, proto_rc_str(rc));
+                run_back_off(run, 0);
+                *status = AGENT_DRAIN_BACKOFF;
+                return PROTO_OK;
+            }
+        }
+    }
+}
+
+/* Encodes res and appends it to the results spool, then records the profile as handled. */
+static enum proto_rc run_spool_result(struct agent_run *run, const struct proto_result *res)
+{
+    char *text = NULL;
+    size_t len = 0;
+    uint64_t seq = 0;
+    enum proto_rc result = proto_wire_encode_result(res, &text, &len);
+    if (result == PROTO_OK) {
+        result = agent_spool_append(run->env.results, text, len, &seq);
+    }
+    proto_free(text);
+    if (result) {
+        run_log(run, AGENT_LOG_ERROR, "result-spool failed profile_id=%s result_id=%s error=%s",
+                res->profile_id, res->result_id, proto_rc_str(result));
+        return result;
+    }
+    run->stats.results_spooled++;
+    run_log(run, AGENT_LOG_INFO, "result-spool seq=%llu profile_id=%s result_id=%s bytes=%zu",
+            (unsigned long long)seq, res->profile_id, res->result_id, len);
+    /* After the append: a crash in between can fetch the profile once more (its serial is then
+     * refused as a replay), never lose the result. */
+    enum proto_rc rc = agent_remediate_record_spooled(run->cfg->state_dir, res->profile_id);
+    if (rc) {
+        run_log(run, AGENT_LOG_WARN, "result-spool record failed profile_id=%s error=%s",
+                res->profile_id, proto_rc_str(rc));
+    }
+    return PROTO_OK;
+}
+
+/* Fetches the announced profile, runs it, spools the result. Failures are logged: the
+ * collector offers the profile again with the next acknowledgement. */
+static void run_remediate(struct agent_run *run)
+{
+    char id[37];
+    memcpy(id, run->pending_profile, sizeof(id));
+    run->pending_profile[0] = '\0';
+    if (agent_remediate_result_spooled(run->cfg->state_dir, id)) {
+        run_log(run, AGENT_LOG_DEBUG, "profile-skip profile_id=%s reason=result already spooled",
+                id);
+        return;
+    }
+    char *envelope = NULL;
+    size_t len = 0;
+    struct agent_send_result res;
+    memset(&res, 0, sizeof(res));
+    enum proto_rc rc =
+        run->env.transport.fetch_profile(run->env.transport.ctx, id, &envelope, &len, &res);
+    char st[32];
+    if (rc) {
+        run_log(run, AGENT_LOG_ERROR, "profile-fetch profile_id=%s failed error=%s", id,
+                proto_rc_str(rc));
+        proto_free(envelope);
+        return;
+    }
+    if (res.outcome != AGENT_SEND_ACKED && !res.oversized) {
+        run_log(run, res.outcome == AGENT_SEND_RETRY ? AGENT_LOG_WARN : AGENT_LOG_ERROR,
+                "profile-fetch profile_id=%s status=%s result=%s curl=%d error=%s", id,
+                run_status_text(&res, st, sizeof(st)), agent_send_outcome_str(res.outcome),
+                res.curl_code, res.error);
+        proto_free(envelope);
+        return;
+    }
+    run_log(run, AGENT_LOG_INFO, "profile-fetch profile_id=%s status=%s result=ok bytes=%zu%s", id,
+            run_status_text(&res, st, sizeof(st)), len, res.oversized ? " oversized=yes" : "");
+    run->stats.profiles_fetched++;
+    struct proto_result *result = proto_wire_result_create();
+    char note[AGENT_REMEDIATE_NOTE_BYTES];
+    note[0] = '\0';
+    if (result == NULL) {
+        rc = PROTO_ENOMEM;
+    } else {
+        struct agent_remediate_request req = {
+            .cfg = run->cfg,
+            .profile_id = id,
+            .envelope = res.oversized ? NULL : envelope,
+            .envelope_len = res.oversized ? 0 : len,
+            .now = run->env.clock.now_s(run->env.clock.ctx),
+        };
+        rc = agent_remediate_envelope(&req, result, note, sizeof(note));
+    }
+    proto_free(envelope);
+    if (rc) {
+        run_log(run, AGENT_LOG_ERROR, "remediate profile_id=%s failed error=%s note=%s", id,
+                proto_rc_str(rc), note[0] != '\0' ? note : "-");
+        proto_wire_result_destroy(result);
+        return;
+    }
+    if (note[0] != '\0') {
+        run_log(run, AGENT_LOG_WARN, "remediate profile_id=%s note=%s", id, note);
+    }
+    run_log(run,
+            result->outcome == PROTO_OUTCOME_APPLIED || result->outcome == PROTO_OUTCOME_PLANNED
+                ? AGENT_LOG_INFO
+                : AGENT_LOG_WARN,
+            "remediate profile_id=%s serial=%llu host_mode=%s outcome=%s steps=%zu "
+            "findings_before=%zu findings_after=%zu result_id=%s reason=%s",
+            id, (unsigned long long)result->serial, run->cfg->remediation_mode,
+            proto_wire_outcome_str(result->outcome), result->step_count,
+            result->findings_before.count, result->findings_after.count, result->result_id,
+            result->reason != NULL && result->reason[0] != '\0' ? result->reason : "-");
+    (void)run_spool_result(run, result);
+    proto_wire_result_destroy(result);
+}
+
+enum proto_rc agent_run_drain(struct agent_run *run, enum agent_drain_status *status)
+{
+    enum proto_rc rc = run_drain_results(run, status);
+    if (rc || *status != AGENT_DRAIN_EMPTY) {
+        return rc;
+    }
+    rc = run_drain_reports(run, status);
+    if (run->pending_profile[0] != '\0' && !run_stopped(run)) {
+        run_remediate(run);
+        if (*status == AGENT_DRAIN_EMPTY) {
+            enum proto_rc rrc = run_drain_results(run, status);
+            rc = rc ? rc : rrc;
+        }
+    }
+    return rc;
+}
+
+/* Records waiting in both spools. */
+static size_t run_spooled(const struct agent_run *run)
+{
+    struct agent_spool_stats st;
+    agent_spool_stats(run->spool, &st);
+    size_t n = st.records;
+    if (run->env.results != NULL) {
+        agent_spool_stats(run->env.results, &st);
+        n += st.records;
+    }
+    return n;
+}
+
 /* ---- the two modes ----------------------------------------------------------------------- */
 
 int agent_run_once(struct agent_run *run)
@@ -585,14 +831,24 @@ int agent_run_once(struct agent_run *run)
     }
     enum agent_drain_status status = AGENT_DRAIN_EMPTY;
     (void)agent_run_drain(run, &status);
-    struct agent_spool_stats st;
-    agent_spool_stats(run->spool, &st);
-    run_log(run, AGENT_LOG_INFO,
-            "once collected=%llu sent=%llu acked=%llu retries=%llu rejected=%llu spooled=%zu",
-            (unsigned long long)run->stats.collected, (unsigned long long)run->stats.attempts,
-            (unsigned long long)run->stats.acked, (unsigned long long)run->stats.retries,
-            (unsigned long long)run->stats.rejected, st.records);
-    if (rc != PROTO_OK || st.records > 0) {
+    size_t spooled = run_spooled(run);
+    if (run->remediation) {
+        run_log(run, AGENT_LOG_INFO,
+                "once collected=%llu sent=%llu acked=%llu retries=%llu rejected=%llu "
+                "spooled=%zu profiles=%llu results_acked=%llu",
+                (unsigned long long)run->stats.collected, (unsigned long long)run->stats.attempts,
+                (unsigned long long)run->stats.acked, (unsigned long long)run->stats.retries,
+                (unsigned long long)run->stats.rejected, spooled,
+                (unsigned long long)run->stats.profiles_fetched,
+                (unsigned long long)run->stats.results_acked);
+    } else {
+        run_log(run, AGENT_LOG_INFO,
+                "once collected=%llu sent=%llu acked=%llu retries=%llu rejected=%llu spooled=%zu",
+                (unsigned long long)run->stats.collected, (unsigned long long)run->stats.attempts,
+                (unsigned long long)run->stats.acked, (unsigned long long)run->stats.retries,
+                (unsigned long long)run->stats.rejected, spooled);
+    }
+    if (rc != PROTO_OK || spooled > 0) {
         return AGENT_RUN_EXIT_PENDING;
     }
     return AGENT_RUN_EXIT_EMPTY;
@@ -614,9 +870,7 @@ enum proto_rc agent_run_loop(struct agent_run *run)
         if (run_stopped(run)) {
             break;
         }
-        struct agent_spool_stats st;
-        agent_spool_stats(run->spool, &st);
-        if (st.records > 0 && run_now_ms(run) >= run->next_send_ms) {
+        if (run_spooled(run) > 0 && run_now_ms(run) >= run->next_send_ms) {
             enum agent_drain_status status = AGENT_DRAIN_EMPTY;
             (void)agent_run_drain(run, &status);
         }
@@ -624,15 +878,15 @@ enum proto_rc agent_run_loop(struct agent_run *run)
             /* After the drain, so that an interval the collector just named applies now. */
             next_collect_ms = now + run_jittered_interval_ms(run);
         }
-        agent_spool_stats(run->spool, &st);
+        size_t spooled = run_spooled(run);
         uint64_t wake = next_collect_ms;
-        if (st.records > 0 && run->next_send_ms < wake) {
+        if (spooled > 0 && run->next_send_ms < wake) {
             wake = run->next_send_ms;
         }
         now = run_now_ms(run);
         if (wake > now) {
             run_log(run, AGENT_LOG_DEBUG, "sleep ms=%llu spooled=%zu",
-                    (unsigned long long)(wake - now), st.records);
+                    (unsigned long long)(wake - now), spooled);
             run_sleep(run, wake - now);
         }
     }

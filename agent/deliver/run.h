@@ -7,6 +7,11 @@
  * the configuration and every system seam: the transport, the clocks, sleep and randomness are
  * function pointers, so tests drive the loop with no network and no real waiting. Never parses
  * command lines and never talks to libcurl directly.
+ *
+ * Remediation online (DESIGN §8; remediation_mode dry-run or apply): an acknowledgement naming
+ * a pending_profile makes the loop fetch that envelope, run it through agent/remediate exactly
+ * as `rrasfleet-agent apply` would, and append the result to the results spool
+ * (state_dir/results-spool, docs/decisions/013), which drains before the report spool.
  */
 #ifndef AGENT_RUN_H
 #define AGENT_RUN_H
@@ -35,6 +40,13 @@
  * whenever it returns PROTO_OK; any other return counts as "retry later". */
 struct agent_run_transport {
     enum proto_rc (*send)(void *ctx, const char *body, size_t len, struct agent_send_result *res);
+    /* POST /v1/results; like send. NULL: remediation results are never sent. */
+    enum proto_rc (*send_result)(void *ctx, const char *body, size_t len,
+                                 struct agent_send_result *res);
+    /* GET /v1/profiles/{id}: on PROTO_OK with res ACKED, *body (caller frees with proto_free)
+     * holds the envelope; see agent_transport_fetch_profile. NULL: profiles are ignored. */
+    enum proto_rc (*fetch_profile)(void *ctx, const char *profile_id, char **body, size_t *len,
+                                   struct agent_send_result *res);
     void *ctx;
 };
 
@@ -53,6 +65,9 @@ struct agent_run_env {
     void *random_ctx;
     volatile sig_atomic_t *stop; /* non-zero ends the loop between steps; may be NULL */
     FILE *log;                   /* NULL: stderr */
+    /* The results spool (borrowed, like the report spool); NULL when remediation_mode is off:
+     * pending profiles are then ignored. */
+    struct agent_spool *results;
 };
 
 struct agent_run_stats {
@@ -64,6 +79,10 @@ struct agent_run_stats {
     uint64_t retries;          /* retry-later answers */
     uint64_t rejected;         /* refused for good, dropped from the spool and counted */
     uint64_t loss_resets;      /* loss counts cleared after an acknowledged carrier */
+    uint64_t profiles_fetched; /* envelopes fetched and run (any outcome) */
+    uint64_t results_spooled;  /* results appended to the results spool */
+    uint64_t results_acked;    /* results the collector acknowledged (or had) */
+    uint64_t results_rejected; /* results refused for good, dropped */
 };
 
 enum agent_drain_status {
@@ -86,11 +105,14 @@ void agent_run_destroy(struct agent_run *run); /* accepts NULL */
  * if the source folder does not exist; other failures are logged and returned. */
 enum proto_rc agent_run_collect(struct agent_run *run);
 
-/* Sends spooled reports oldest first until the spool is empty, a retry-later answer, or stop.
- * Permanently refused records are dropped and counted. Rate-limited after an outage. */
+/* Sends spooled results, then spooled reports, oldest first, until both spools are empty, a
+ * retry-later answer, or stop. Permanently refused records are dropped and counted.
+ * Rate-limited after an outage. A pending profile announced meanwhile is fetched and run, and
+ * its result spooled and sent, before this returns. */
 enum proto_rc agent_run_drain(struct agent_run *run, enum agent_drain_status *status);
 
-/* `run --once`: one collection and one full drain attempt; returns an AGENT_RUN_EXIT_* code. */
+/* `run --once`: one collection and one full drain attempt; returns an AGENT_RUN_EXIT_* code
+ * (PENDING also when a result remains spooled). */
 int agent_run_once(struct agent_run *run);
 
 /* `run`: collects every interval (the collector's, else interval_s, +- jitter_percent) and

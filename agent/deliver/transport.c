@@ -15,6 +15,8 @@
 
 #include <curl/curl.h>
 
+#include <cjson/cJSON.h>
+
 #include "alloc.h"
 #include "backoff.h"
 #include "wire_reply.h"
@@ -24,13 +26,19 @@
 struct agent_transport {
     CURL *curl;
     struct curl_slist *headers;
-    char *url;
+    char *url;       /* the reports endpoint */
+    char *base;      /* "https://host:port", no trailing '/' */
+    char *other_url; /* the last results/profile URL (CURLOPT_URL keeps a copy, but be safe) */
     volatile sig_atomic_t *stop;
     char errbuf[CURL_ERROR_SIZE];
+    size_t cap;            /* bytes of this answer's body to keep */
     size_t body_len;       /* bytes kept in body */
-    size_t body_discarded; /* bytes beyond AGENT_TRANSPORT_MAX_RESPONSE */
-    char body[AGENT_TRANSPORT_MAX_RESPONSE + 1];
+    size_t body_discarded; /* bytes beyond cap */
+    char body[AGENT_TRANSPORT_MAX_FETCH + 1];
 };
+
+/* The buffer holds a fetched profile; a report's or a result's answer keeps less. */
+_Static_assert(AGENT_TRANSPORT_MAX_FETCH >= AGENT_TRANSPORT_MAX_RESPONSE, "response buffer");
 
 enum proto_rc agent_transport_global_init(void)
 {
@@ -72,7 +80,7 @@ static size_t transport_write(char *data, size_t size, size_t nmemb, void *userp
 {
     struct agent_transport *t = userp;
     size_t n = size * nmemb; /* curl promises size == 1 */
-    size_t room = AGENT_TRANSPORT_MAX_RESPONSE - t->body_len;
+    size_t room = t->cap > t->body_len ? t->cap - t->body_len : 0;
     size_t keep = n < room ? n : room;
     memcpy(t->body + t->body_len, data, keep);
     t->body_len += keep;
@@ -92,20 +100,25 @@ static int transport_progress(void *userp, curl_off_t dltotal, curl_off_t dlnow,
     return t->stop != NULL && *t->stop ? 1 : 0;
 }
 
-/* "https://host:port" (trailing '/' dropped) + "/v1/reports"; caller frees. */
-static char *transport_endpoint(const char *base)
+/* base (trailing '/' dropped) + path + tail (may be NULL); caller frees. */
+static char *transport_endpoint(const char *base, const char *path, const char *tail)
 {
     size_t n = strlen(base);
     while (n > 0 && base[n - 1] == '/') {
         n--;
     }
-    size_t size = n + sizeof(AGENT_REPORTS_PATH);
-    char *url = proto_malloc(size);
+    size_t p = strlen(path);
+    size_t tl = tail != NULL ? strlen(tail) : 0;
+    char *url = proto_malloc(n + p + tl + 1);
     if (url == NULL) {
         return NULL;
     }
     memcpy(url, base, n);
-    memcpy(url + n, AGENT_REPORTS_PATH, sizeof(AGENT_REPORTS_PATH));
+    memcpy(url + n, path, p);
+    if (tl > 0) {
+        memcpy(url + n + p, tail, tl);
+    }
+    url[n + p + tl] = '\0';
     return url;
 }
 
@@ -172,9 +185,10 @@ enum proto_rc agent_transport_create(const struct agent_config *cfg, volatile si
         return PROTO_ENOMEM;
     }
     t->stop = stop;
-    t->url = transport_endpoint(cfg->collector_url);
+    t->url = transport_endpoint(cfg->collector_url, AGENT_REPORTS_PATH, NULL);
+    t->base = transport_endpoint(cfg->collector_url, "", NULL);
     t->curl = curl_easy_init();
-    if (t->url == NULL || t->curl == NULL) {
+    if (t->url == NULL || t->base == NULL || t->curl == NULL) {
         goto out;
     }
     /* "Expect:" off: the collector answers at once, a 100-continue round trip only adds
@@ -208,6 +222,8 @@ void agent_transport_destroy(struct agent_transport *t)
     }
     curl_slist_free_all(t->headers);
     proto_free(t->url);
+    proto_free(t->base);
+    proto_free(t->other_url);
     proto_free(t);
 }
 
@@ -249,6 +265,8 @@ void agent_transport_classify(long status, const char *body, size_t len, long re
         res->duplicate = reply.duplicate;
         res->next_interval_s = reply.next_interval_s;
         transport_copy_line(res->report_id, sizeof(res->report_id), reply.report_id);
+        transport_copy_line(res->pending_profile, sizeof(res->pending_profile),
+                            reply.pending_profile);
     }
 
     if (status == 202 || (status == 200 && replied && (reply.accepted || reply.duplicate))) {
@@ -269,19 +287,31 @@ void agent_transport_classify(long status, const char *body, size_t len, long re
     }
 }
 
-enum proto_rc agent_transport_send(struct agent_transport *t, const char *body, size_t len,
-                                   struct agent_send_result *res)
+typedef void (*transport_classify_fn)(long status, const char *body, size_t len, long retry_after_s,
+                                      struct agent_send_result *res);
+
+/* One request on the shared handle: POST body to url (body NULL: GET), keeping at most cap
+ * bytes of the answer, classified by `classify`. PROTO_OK whenever res says what happened. */
+static enum proto_rc transport_perform(struct agent_transport *t, const char *url, const char *body,
+                                       size_t len, size_t cap, transport_classify_fn classify,
+                                       struct agent_send_result *res)
 {
-    if (t == NULL || body == NULL || res == NULL) {
-        return PROTO_EINVAL;
-    }
     memset(res, 0, sizeof(*res));
+    t->cap = cap;
     t->body_len = 0;
     t->body_discarded = 0;
     t->body[0] = '\0';
     t->errbuf[0] = '\0';
-    if (curl_easy_setopt(t->curl, CURLOPT_POSTFIELDS, body) != CURLE_OK ||
-        curl_easy_setopt(t->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len) != CURLE_OK) {
+    if (curl_easy_setopt(t->curl, CURLOPT_URL, url) != CURLE_OK) {
+        return PROTO_EINVAL;
+    }
+    if (body != NULL) {
+        if (curl_easy_setopt(t->curl, CURLOPT_POST, 1L) != CURLE_OK ||
+            curl_easy_setopt(t->curl, CURLOPT_POSTFIELDS, body) != CURLE_OK ||
+            curl_easy_setopt(t->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len) != CURLE_OK) {
+            return PROTO_EINVAL;
+        }
+    } else if (curl_easy_setopt(t->curl, CURLOPT_HTTPGET, 1L) != CURLE_OK) {
         return PROTO_EINVAL;
     }
     CURLcode rc = curl_easy_perform(t->curl);
@@ -311,7 +341,148 @@ enum proto_rc agent_transport_send(struct agent_transport *t, const char *body, 
         retry_after = (long)(ra > max ? max : ra);
     }
 #endif
-    agent_transport_classify(status, t->body, t->body_len, retry_after, res);
+    classify(status, t->body, t->body_len, retry_after, res);
     res->new_connections = connects;
+    return PROTO_OK;
+}
+
+enum proto_rc agent_transport_send(struct agent_transport *t, const char *body, size_t len,
+                                   struct agent_send_result *res)
+{
+    if (t == NULL || body == NULL || res == NULL) {
+        return PROTO_EINVAL;
+    }
+    return transport_perform(t, t->url, body, len, AGENT_TRANSPORT_MAX_RESPONSE,
+                             agent_transport_classify, res);
+}
+
+/* True when obj has the member `name` and it is the boolean true. */
+static bool transport_json_true(const cJSON *obj, const char *name)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
+    return cJSON_IsTrue(item);
+}
+
+void agent_transport_classify_result(long status, const char *body, size_t len, long retry_after_s,
+                                     struct agent_send_result *res)
+{
+    memset(res, 0, sizeof(*res));
+    res->http_status = status;
+    res->retry_after_s = retry_after_s > 0 ? (uint64_t)retry_after_s : 0;
+    bool acknowledged = false;
+    if ((status == 200 || status == 202) && body != NULL && len > 0 &&
+        len <= PROTO_MAX_REPLY_BYTES) {
+        cJSON *doc = cJSON_ParseWithLength(body, len);
+        if (cJSON_IsObject(doc)) {
+            res->duplicate = transport_json_true(doc, "duplicate");
+            acknowledged = res->duplicate || transport_json_true(doc, "accepted");
+            const cJSON *id = cJSON_GetObjectItemCaseSensitive(doc, "result_id");
+            if (cJSON_IsString(id) && strlen(id->valuestring) < sizeof(res->report_id)) {
+                transport_copy_line(res->report_id, sizeof(res->report_id), id->valuestring);
+            }
+        }
+        cJSON_Delete(doc);
+    }
+    if (status == 202 || (status == 200 && acknowledged)) {
+        res->outcome = AGENT_SEND_ACKED;
+    } else if (status == 408 || status == 429 || (status >= 500 && status <= 599)) {
+        res->outcome = AGENT_SEND_RETRY;
+        transport_error_text(body, len, status, res);
+    } else if (status >= 400 && status <= 499) {
+        res->outcome = AGENT_SEND_REJECTED;
+        transport_error_text(body, len, status, res);
+    } else {
+        res->outcome = AGENT_SEND_RETRY;
+        int n = snprintf(res->error, sizeof(res->error),
+                         "unexpected HTTP %ld without an acknowledgement", status);
+        if (n < 0) {
+            res->error[0] = '\0';
+        }
+    }
+}
+
+enum proto_rc agent_transport_send_result(struct agent_transport *t, const char *body, size_t len,
+                                          struct agent_send_result *res)
+{
+    if (t == NULL || body == NULL || res == NULL) {
+        return PROTO_EINVAL;
+    }
+    char *url = transport_endpoint(t->base, AGENT_RESULTS_PATH, NULL);
+    if (url == NULL) {
+        return PROTO_ENOMEM;
+    }
+    proto_free(t->other_url);
+    t->other_url = url;
+    return transport_perform(t, url, body, len, AGENT_TRANSPORT_MAX_RESPONSE,
+                             agent_transport_classify_result, res);
+}
+
+/* A fetch answer: 200 with a body is ACKED; otherwise as for results. */
+static void transport_classify_fetch(long status, const char *body, size_t len, long retry_after_s,
+                                     struct agent_send_result *res)
+{
+    if (status == 200 && body != NULL && len > 0) {
+        memset(res, 0, sizeof(*res));
+        res->http_status = status;
+        res->outcome = AGENT_SEND_ACKED;
+        return;
+    }
+    agent_transport_classify_result(status == 200 ? 0 : status, body, len, retry_after_s, res);
+    res->http_status = status;
+}
+
+static bool transport_is_uuid(const char *s)
+{
+    size_t n = 0;
+    for (; s[n] != '\0'; n++) {
+        char c = s[n];
+        bool dash = n == 8 || n == 13 || n == 18 || n == 23;
+        bool ok = dash ? c == '-' : ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
+        if (!ok || n >= 36) {
+            return false;
+        }
+    }
+    return n == 36;
+}
+
+enum proto_rc agent_transport_fetch_profile(struct agent_transport *t, const char *profile_id,
+                                            char **body, size_t *len, struct agent_send_result *res)
+{
+    if (t == NULL || profile_id == NULL || body == NULL || len == NULL || res == NULL) {
+        return PROTO_EINVAL;
+    }
+    *body = NULL;
+    *len = 0;
+    if (!transport_is_uuid(profile_id)) {
+        return PROTO_EINVAL;
+    }
+    char *url = transport_endpoint(t->base, AGENT_PROFILES_PATH, profile_id);
+    if (url == NULL) {
+        return PROTO_ENOMEM;
+    }
+    proto_free(t->other_url);
+    t->other_url = url;
+    enum proto_rc result = transport_perform(t, url, NULL, 0, AGENT_TRANSPORT_MAX_FETCH,
+                                             transport_classify_fetch, res);
+    if (result || res->outcome != AGENT_SEND_ACKED) {
+        return result;
+    }
+    if (t->body_discarded > 0) {
+        res->outcome = AGENT_SEND_REJECTED;
+        res->oversized = true;
+        int n = snprintf(res->error, sizeof(res->error), "profile larger than %u bytes",
+                         (unsigned)AGENT_TRANSPORT_MAX_FETCH);
+        if (n < 0) {
+            res->error[0] = '\0';
+        }
+        return PROTO_OK;
+    }
+    *body = proto_malloc(t->body_len + 1);
+    if (*body == NULL) {
+        return PROTO_ENOMEM;
+    }
+    memcpy(*body, t->body, t->body_len);
+    (*body)[t->body_len] = '\0';
+    *len = t->body_len;
     return PROTO_OK;
 }

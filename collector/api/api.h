@@ -22,6 +22,9 @@ struct col_api_call {
     const char *path_arg; /* the {id} part of the path, "" when none */
     enum col_role role;   /* of the bearer token; COL_ROLE_NONE on the agent listener */
     char actor[272];      /* "token:<name>" or "agent:<identity>", for the audit trail */
+    /* Holds the {id} when the route's path goes on after it ("/v1/profiles/{id}/assign"):
+     * path_arg then points here, so a copy of the call must not outlive this one. */
+    char path_id[128];
 };
 
 /* The blocking form of a route: fills resp before it returns. */
@@ -65,7 +68,19 @@ enum col_api_begin_result col_api_reports_begin(const struct col_api_call *call,
                                                 col_api_done_fn done, void *done_arg,
                                                 struct col_api_op **op);
 bool col_api_reports_finish(struct col_api_op *op, struct col_http_response *resp);
+
+/* profiles.c: the agent's GET /v1/profiles/{id} (the envelope), and the admin endpoints. */
 void col_api_profiles_get(struct col_api_call *call, struct col_http_response *resp);
+void col_api_profiles_create(struct col_api_call *call, struct col_http_response *resp);
+void col_api_profiles_list(struct col_api_call *call, struct col_http_response *resp);
+void col_api_profiles_show(struct col_api_call *call, struct col_http_response *resp);
+void col_api_profiles_assign(struct col_api_call *call, struct col_http_response *resp);
+void col_api_profiles_cancel(struct col_api_call *call, struct col_http_response *resp);
+/* The host's profiles (newest first, each with "results") as a JSON array for its detail;
+ * NULL on failure. Caller deletes. */
+cJSON *col_api_profiles_of_host_doc(struct col_store *st, const char *host, int64_t now);
+
+/* results.c: the agent's POST /v1/results. */
 void col_api_results_post(struct col_api_call *call, struct col_http_response *resp);
 
 /* query.c */

@@ -10,6 +10,7 @@
 #include "collector_config.h"
 #include "diagnose.h"
 #include "metrics.h"
+#include "sign.h"
 #include "snapcache.h"
 #include "store.h"
 #include "writer.h"
@@ -21,6 +22,9 @@ struct col_api_ctx {
     struct col_metrics *metrics;     /* owned by serve */
     struct col_snapcache *snapshots; /* owned by serve; NULL: every report decoded in full */
     struct proto_policy policy;      /* fleet policy for the diagnosis at ingest */
+    /* Signs remediation profiles (profile_signing_key); owned by serve; NULL: remediation is
+     * off and the profile endpoints answer 503. */
+    struct proto_sign_key *signing_key;
 };
 
 #endif

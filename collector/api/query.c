@@ -355,7 +355,7 @@ static bool api_host_history(cJSON *doc, const struct col_host_detail *d)
 }
 
 /* {"host": {...}, "snapshot": <the latest snapshot> or null, "findings": [...], "history":
- * [...]}; NULL on allocation failure. */
+ * [...]} (the handler adds "profiles"); NULL on allocation failure. */
 static cJSON *api_host_doc(const struct col_host_detail *d)
 {
     cJSON *doc = cJSON_CreateObject();
@@ -412,6 +412,15 @@ void col_api_host_detail(struct col_api_call *call, struct col_http_response *re
         return;
     }
     cJSON *doc = api_host_doc(detail);
+    /* The host's remediation profiles, each with its results (docs/remediation.md). */
+    cJSON *profiles = doc != NULL ? col_api_profiles_of_host_doc(call->app->store, detail->fqdn,
+                                                                 col_clock_now_s())
+                                  : NULL;
     col_store_host_detail_destroy(detail);
+    if (doc != NULL && (profiles == NULL || !cJSON_AddItemToObject(doc, "profiles", profiles))) {
+        cJSON_Delete(profiles);
+        cJSON_Delete(doc);
+        doc = NULL;
+    }
     col_api_send_json(resp, 200, doc);
 }

@@ -5,7 +5,8 @@
  * snapshot whose bytes the collector has decoded and diagnosed before is not decoded again
  * (decision 005): only the envelope is, and the writer checks the shortcut against the store.
  * POST /v1/reports has only the non-blocking form (begin/finish, api.h); the router waits for
- * it on the blocking path.
+ * it on the blocking path. The reply names the host's pending profile, if any (store.h:
+ * col_store_profile_pending answers from memory for a host without an assigned one).
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -235,6 +236,13 @@ static void api_op_answer(struct api_report_op *op, enum proto_rc rc, bool dupli
     };
     char *answer = NULL;
     size_t answer_len = 0;
+    /* Costs no SQL unless this host has an assigned profile (the store's in-memory set). A
+     * failed lookup only delays the offer to the next report. */
+    if (call->app->signing_key != NULL &&
+        col_store_profile_pending(call->app->store, call->peer->identity, op->now,
+                                  reply.pending_profile) != PROTO_OK) {
+        reply.pending_profile[0] = '\0';
+    }
     int n = snprintf(reply.report_id, sizeof(reply.report_id), "%s", op->report->report_id);
     if (n < 0 || (size_t)n >= sizeof(reply.report_id) ||
         proto_wire_encode_reply(&reply, &answer, &answer_len) != PROTO_OK ||
@@ -324,18 +332,4 @@ bool col_api_reports_finish(struct col_api_op *base, struct col_http_response *r
     }
     api_op_free(op);
     return true;
-}
-
-void col_api_profiles_get(struct col_api_call *call, struct col_http_response *resp)
-{
-    (void)call;
-    col_http_response_error(resp, 404, "not_found",
-                            "no such profile: remediation profiles are not issued yet", NULL);
-}
-
-void col_api_results_post(struct col_api_call *call, struct col_http_response *resp)
-{
-    (void)call;
-    col_http_response_error(resp, 404, "not_found",
-                            "no profile was assigned, so there is no result to take", NULL);
 }

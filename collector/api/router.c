@@ -27,6 +27,7 @@ struct col_api_route {
     col_api_handler_fn handler; /* the blocking form, or NULL */
     col_api_begin_fn begin;     /* the non-blocking form, or NULL */
     col_api_finish_fn finish;
+    const char *suffix; /* with takes_id: the exact text after {id} ("/assign"), or NULL */
 };
 
 /* Retry-After when the blocking path cannot set up its wait (out of memory). */
@@ -34,28 +35,41 @@ struct col_api_route {
 
 static const struct col_api_route routes[] = {
     {COL_LISTENER_AGENT, "POST", "/v1/reports", false, COL_ROLE_NONE, NULL, col_api_reports_begin,
-     col_api_reports_finish},
+     col_api_reports_finish, NULL},
     {COL_LISTENER_AGENT, "GET", "/v1/profiles/", true, COL_ROLE_NONE, col_api_profiles_get, NULL,
-     NULL},
+     NULL, NULL},
     {COL_LISTENER_AGENT, "POST", "/v1/results", false, COL_ROLE_NONE, col_api_results_post, NULL,
+     NULL, NULL},
+    {COL_LISTENER_AGENT, "GET", "/healthz", false, COL_ROLE_NONE, col_api_healthz, NULL, NULL,
      NULL},
-    {COL_LISTENER_AGENT, "GET", "/healthz", false, COL_ROLE_NONE, col_api_healthz, NULL, NULL},
-    {COL_LISTENER_ADMIN, "GET", "/healthz", false, COL_ROLE_NONE, col_api_healthz, NULL, NULL},
-    {COL_LISTENER_ADMIN, "GET", "/metrics", false, COL_ROLE_VIEWER, col_api_metrics, NULL, NULL},
+    {COL_LISTENER_ADMIN, "GET", "/healthz", false, COL_ROLE_NONE, col_api_healthz, NULL, NULL,
+     NULL},
+    {COL_LISTENER_ADMIN, "GET", "/metrics", false, COL_ROLE_VIEWER, col_api_metrics, NULL, NULL,
+     NULL},
     {COL_LISTENER_ADMIN, "GET", "/v1/fleet/summary", false, COL_ROLE_VIEWER, col_api_summary, NULL,
-     NULL},
-    {COL_LISTENER_ADMIN, "GET", "/v1/hosts", false, COL_ROLE_VIEWER, col_api_hosts_list, NULL,
+     NULL, NULL},
+    {COL_LISTENER_ADMIN, "GET", "/v1/hosts", false, COL_ROLE_VIEWER, col_api_hosts_list, NULL, NULL,
      NULL},
     {COL_LISTENER_ADMIN, "GET", "/v1/hosts/", true, COL_ROLE_VIEWER, col_api_host_detail, NULL,
+     NULL, NULL},
+    {COL_LISTENER_ADMIN, "GET", "/v1/certs", false, COL_ROLE_VIEWER, col_api_certs_list, NULL, NULL,
      NULL},
-    {COL_LISTENER_ADMIN, "GET", "/v1/certs", false, COL_ROLE_VIEWER, col_api_certs_list, NULL,
-     NULL},
+    {COL_LISTENER_ADMIN, "POST", "/v1/profiles", false, COL_ROLE_OPERATOR, col_api_profiles_create,
+     NULL, NULL, NULL},
+    {COL_LISTENER_ADMIN, "GET", "/v1/profiles", false, COL_ROLE_VIEWER, col_api_profiles_list, NULL,
+     NULL, NULL},
+    {COL_LISTENER_ADMIN, "GET", "/v1/profiles/", true, COL_ROLE_VIEWER, col_api_profiles_show, NULL,
+     NULL, NULL},
+    {COL_LISTENER_ADMIN, "POST", "/v1/profiles/", true, COL_ROLE_APPROVER, col_api_profiles_assign,
+     NULL, NULL, "/assign"},
+    {COL_LISTENER_ADMIN, "POST", "/v1/profiles/", true, COL_ROLE_OPERATOR, col_api_profiles_cancel,
+     NULL, NULL, "/cancel"},
     {COL_LISTENER_ADMIN, "POST", "/v1/tokens", false, COL_ROLE_APPROVER, col_api_tokens_create,
-     NULL, NULL},
+     NULL, NULL, NULL},
     {COL_LISTENER_ADMIN, "GET", "/v1/tokens", false, COL_ROLE_APPROVER, col_api_tokens_list, NULL,
-     NULL},
-    {COL_LISTENER_ADMIN, "DELETE", "/v1/tokens/", true, COL_ROLE_APPROVER, col_api_tokens_revoke,
      NULL, NULL},
+    {COL_LISTENER_ADMIN, "DELETE", "/v1/tokens/", true, COL_ROLE_APPROVER, col_api_tokens_revoke,
+     NULL, NULL, NULL},
 };
 
 #define ROUTER_ROUTE_COUNT (sizeof(routes) / sizeof(routes[0]))
@@ -68,7 +82,12 @@ static bool router_path_matches(const struct col_api_route *r, const char *path,
         return strcmp(path, r->path) == 0;
     }
     size_t n = strlen(r->path);
-    if (strncmp(path, r->path, n) != 0 || path[n] == '\0' || strchr(path + n, '/') != NULL) {
+    if (strncmp(path, r->path, n) != 0 || path[n] == '\0') {
+        return false;
+    }
+    const char *slash = strchr(path + n, '/');
+    if (r->suffix == NULL ? slash != NULL
+                          : slash == NULL || slash == path + n || strcmp(slash, r->suffix) != 0) {
         return false;
     }
     *arg = path + n;
@@ -151,8 +170,19 @@ static void router_call_init(struct col_api_call *call, struct col_api_ctx *app,
                              const struct col_http_request *req, const struct col_peer *peer,
                              const char *arg)
 {
-    struct col_api_call init = {app, req, peer, arg, COL_ROLE_NONE, ""};
+    struct col_api_call init = {app, req, peer, arg, COL_ROLE_NONE, "", ""};
     *call = init;
+    const char *slash = strchr(arg, '/');
+    if (slash != NULL) {
+        /* A route with a suffix: the {id} is what comes before it (router_path_matches). */
+        size_t n = (size_t)(slash - arg);
+        if (n >= sizeof(call->path_id)) {
+            n = 0; /* longer than any id: matches nothing */
+        }
+        memcpy(call->path_id, arg, n);
+        call->path_id[n] = '\0';
+        call->path_arg = call->path_id;
+    }
     if (peer->listener == COL_LISTENER_AGENT) {
         snprintf(call->actor, sizeof(call->actor), "agent:%s", peer->identity);
     }

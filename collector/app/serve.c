@@ -19,6 +19,7 @@
 #include "retention.h"
 #include "router.h"
 #include "server.h"
+#include "sign.h"
 #include "version.h"
 
 static struct col_server *running_server;
@@ -105,6 +106,13 @@ int col_app_serve(int argc, char **argv)
         }
         app.policy.has_expected_ca = true;
     }
+    if (cfg.profile_signing_key[0] != '\0' &&
+        proto_sign_key_load(cfg.profile_signing_key, &app.signing_key, err, sizeof(err)) !=
+            PROTO_OK) {
+        fprintf(stderr, "rrasfleet-collector serve: profile_signing_key: %s\n", err);
+        exit_code = COL_APP_EXIT_USAGE;
+        goto out;
+    }
     if (col_store_open(cfg.db, &app.store, err, sizeof(err)) != PROTO_OK) {
         col_log(COL_LOG_ERROR, "cannot open the database %s: %s", cfg.db, err);
         goto out;
@@ -174,6 +182,7 @@ out:
     col_snapcache_destroy(app.snapshots);
     col_store_close(app.store);
     proto_policy_clear(&app.policy);
+    proto_sign_key_destroy(app.signing_key);
     proto_conf_free(&conf);
     return exit_code;
 }

@@ -59,6 +59,10 @@ const struct proto_conf_entry col_config_table[] = {
      "does"},
     {"expected_ca", PROTO_CONF_STRING, "", 0, 0, COL_OFF(expected_ca), COL_SIZE(expected_ca),
      "DN of the CA that L2TP clients trust (fleet policy); empty: not judged"},
+    {"profile_signing_key", PROTO_CONF_STRING, "", 0, 0, COL_OFF(profile_signing_key),
+     COL_SIZE(profile_signing_key),
+     "Private key (PEM, ECDSA P-256; `keys init` makes one) that signs remediation profiles; "
+     "empty: the profile endpoints answer 503 remediation_disabled"},
     {"expiry_days", PROTO_CONF_UINT, "30", 1, 3650, COL_OFF(expiry_days), 0,
      "Certificates expiring within this many days are reported"},
     {"next_interval_s", PROTO_CONF_UINT, "300", 30, 86400, COL_OFF(next_interval_s), 0,

@@ -28,6 +28,7 @@ struct col_config {
     bool event_keepalive;
     char ticket_key_file[512];
     char expected_ca[1024];
+    char profile_signing_key[512];
     unsigned long expiry_days;
     unsigned long next_interval_s;
     unsigned long retention_days;

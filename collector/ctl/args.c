@@ -20,8 +20,11 @@
 
 /* Where an option may be used. */
 #define ARGS_GLOBAL 1u
-#define ARGS_FILTER 2u /* hosts, certs */
-#define ARGS_CREATE 4u /* token create */
+#define ARGS_FILTER 2u  /* hosts, certs */
+#define ARGS_CREATE 4u  /* token create */
+#define ARGS_PCREATE 8u /* profile create */
+#define ARGS_PSHOW 16u  /* profile show */
+#define ARGS_PLIST 32u  /* profile list */
 
 #define ARGS_MAX_POSITIONAL 3
 
@@ -54,6 +57,13 @@ static const struct args_option args_options[] = {
     {"limit", true, ARGS_OFF(limit), ARGS_FILTER},
     {"offset", true, ARGS_OFF(offset), ARGS_FILTER},
     {"role", true, ARGS_OFF(role), ARGS_CREATE},
+    {"for", true, ARGS_OFF(for_host), ARGS_PCREATE},
+    {"server-address", true, ARGS_OFF(server_address), ARGS_PCREATE},
+    {"mode", true, ARGS_OFF(mode), ARGS_PCREATE},
+    {"expires-in", true, ARGS_OFF(expires_in), ARGS_PCREATE},
+    {"envelope", false, 0, ARGS_PSHOW},
+    {"host", true, ARGS_OFF(host), ARGS_PLIST},
+    {"state", true, ARGS_OFF(state), ARGS_PLIST},
 };
 
 static const char args_usage[] =
@@ -67,6 +77,13 @@ static const char args_usage[] =
     "  token create --role R --name NAME   new API token (role viewer|operator|approver)\n"
     "  token list                    tokens (never their secrets)\n"
     "  token revoke ID               revoke a token\n"
+    "  profile create --for FQDN [--server-address ADDR] [--mode dry-run|apply]\n"
+    "                 [--expires-in 72h]   build, what-if and sign a remediation profile\n"
+    "                                (exit 1 and the findings that would remain if refused)\n"
+    "  profile show ID [--envelope]  one profile, its results (and the signed envelope)\n"
+    "  profile list [--host FQDN] [--state S] [--csv]   profiles, one row each\n"
+    "  profile assign ID             offer it to its host at the next check-in (approver)\n"
+    "  profile cancel ID             withdraw a created or assigned profile\n"
     "  help | version\n"
     "\n"
     "filters (hosts, certs):\n"
@@ -80,7 +97,7 @@ static const char args_usage[] =
     "  --config FILE    key=value file with url, token, cacert\n"
     "                   (default $XDG_CONFIG_HOME/rrasfleet/rrasfleetctl.conf)\n"
     "  --json           print the API's JSON as received\n"
-    "  --csv            ask for CSV (hosts, certs, token list)\n"
+    "  --csv            ask for CSV (hosts, certs, token list, profile list)\n"
     "\n"
     "exit status: 0 ok, 1 API error or not found, 2 usage\n";
 
@@ -147,6 +164,11 @@ static enum proto_rc args_command(struct col_ctl_options *o, char **pos, int npo
         {"token", "create", 0, COL_CTL_CMD_TOKEN_CREATE},
         {"token", "list", 0, COL_CTL_CMD_TOKEN_LIST},
         {"token", "revoke", 1, COL_CTL_CMD_TOKEN_REVOKE},
+        {"profile", "create", 0, COL_CTL_CMD_PROFILE_CREATE},
+        {"profile", "show", 1, COL_CTL_CMD_PROFILE_SHOW},
+        {"profile", "list", 0, COL_CTL_CMD_PROFILE_LIST},
+        {"profile", "assign", 1, COL_CTL_CMD_PROFILE_ASSIGN},
+        {"profile", "cancel", 1, COL_CTL_CMD_PROFILE_CANCEL},
     };
     if (npos == 0) {
         return args_fail(err, err_size, "missing command (try 'rrasfleetctl help')");
@@ -158,8 +180,10 @@ static enum proto_rc args_command(struct col_ctl_options *o, char **pos, int npo
         int words = 1;
         if (commands[i].sub != NULL) {
             if (npos < 2) {
-                return args_fail(err, err_size, "'%s' needs a subcommand: create, list or revoke",
-                                 pos[0]);
+                return args_fail(err, err_size, "'%s' needs a subcommand: %s", pos[0],
+                                 strcmp(pos[0], "token") == 0
+                                     ? "create, list or revoke"
+                                     : "create, show, list, assign or cancel");
             }
             if (strcmp(pos[1], commands[i].sub) != 0) {
                 continue;
@@ -169,8 +193,9 @@ static enum proto_rc args_command(struct col_ctl_options *o, char **pos, int npo
         if (npos - words < commands[i].args) {
             return args_fail(err, err_size, "'%s%s%s' needs %s", pos[0], words == 2 ? " " : "",
                              words == 2 ? pos[1] : "",
-                             commands[i].command == COL_CTL_CMD_HOST ? "a host FQDN"
-                                                                     : "a token ID");
+                             commands[i].command == COL_CTL_CMD_HOST           ? "a host FQDN"
+                             : commands[i].command == COL_CTL_CMD_TOKEN_REVOKE ? "a token ID"
+                                                                               : "a profile ID");
         }
         if (npos - words > commands[i].args) {
             return args_fail(err, err_size, "unexpected argument '%s'",
@@ -181,8 +206,15 @@ static enum proto_rc args_command(struct col_ctl_options *o, char **pos, int npo
             o->fqdn = pos[1];
         } else if (o->command == COL_CTL_CMD_TOKEN_REVOKE) {
             o->token_id = pos[2];
+        } else if (commands[i].args == 1) {
+            o->profile_id = pos[2];
         }
         return PROTO_OK;
+    }
+    if (strcmp(pos[0], "profile") == 0) {
+        return args_fail(err, err_size,
+                         "unknown profile subcommand '%s' (create, show, list, assign, cancel)",
+                         pos[1]);
     }
     if (strcmp(pos[0], "token") == 0) {
         return args_fail(err, err_size, "unknown token subcommand '%s' (create, list, revoke)",
@@ -192,7 +224,86 @@ static enum proto_rc args_command(struct col_ctl_options *o, char **pos, int npo
 }
 
 /* Options given must suit the command; values the client can judge are judged here. */
-static enum proto_rc args_check(const struct col_ctl_options *o, const char *filter_seen,
+/* Options of the profile commands suit theirs; create's values are judged. */
+static enum proto_rc args_check_profile(struct col_ctl_options *o, const char *seen,
+                                        unsigned seen_where, char *err, size_t err_size)
+{
+    static const struct {
+        enum col_ctl_command command;
+        unsigned where;
+        const char *name;
+    } owners[] = {
+        {COL_CTL_CMD_PROFILE_CREATE, ARGS_PCREATE, "profile create"},
+        {COL_CTL_CMD_PROFILE_SHOW, ARGS_PSHOW, "profile show"},
+        {COL_CTL_CMD_PROFILE_LIST, ARGS_PLIST, "profile list"},
+    };
+    for (size_t i = 0; seen != NULL && i < sizeof(owners) / sizeof(owners[0]); i++) {
+        if (owners[i].where == seen_where && o->command != owners[i].command) {
+            return args_fail(err, err_size, "--%s applies to %s only", seen, owners[i].name);
+        }
+    }
+    if (o->command == COL_CTL_CMD_PROFILE_CREATE) {
+        if (o->for_host == NULL) {
+            return args_fail(err, err_size, "profile create needs --for FQDN");
+        }
+        if (o->mode != NULL && strcmp(o->mode, "dry-run") != 0 && strcmp(o->mode, "apply") != 0) {
+            return args_fail(err, err_size, "--mode: expected dry-run or apply, got '%s'", o->mode);
+        }
+        if (o->expires_in != NULL &&
+            col_ctl_parse_duration(o->expires_in, &o->expires_in_s) != PROTO_OK) {
+            return args_fail(err, err_size,
+                             "--expires-in: expected a duration like 72h, 3d, 90m or 3600s, got "
+                             "'%s'",
+                             o->expires_in);
+        }
+    }
+    if (o->profile_id != NULL && o->profile_id[0] == '\0') {
+        return args_fail(err, err_size, "the profile ID is empty");
+    }
+    return PROTO_OK;
+}
+
+enum proto_rc col_ctl_parse_duration(const char *text, unsigned long *seconds)
+{
+    if (text == NULL || seconds == NULL || text[0] < '0' || text[0] > '9') {
+        return PROTO_EPARSE;
+    }
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    unsigned long long unit = 1;
+    if (errno != 0 || end == text) {
+        return PROTO_EPARSE;
+    }
+    if (*end != '\0') {
+        switch (*end) {
+        case 's':
+            unit = 1;
+            break;
+        case 'm':
+            unit = 60;
+            break;
+        case 'h':
+            unit = 3600;
+            break;
+        case 'd':
+            unit = 86400;
+            break;
+        default:
+            return PROTO_EPARSE;
+        }
+        if (end[1] != '\0') {
+            return PROTO_EPARSE;
+        }
+    }
+    if (v > 0xffffffffull / unit) {
+        return PROTO_EPARSE;
+    }
+    *seconds = (unsigned long)(v * unit);
+    return PROTO_OK;
+}
+
+static enum proto_rc args_check(struct col_ctl_options *o, const char *filter_seen,
                                 const char *create_seen, char *err, size_t err_size)
 {
     bool lists = o->command == COL_CTL_CMD_HOSTS || o->command == COL_CTL_CMD_CERTS;
@@ -206,8 +317,10 @@ static enum proto_rc args_check(const struct col_ctl_options *o, const char *fil
     if (o->name != NULL && !lists && !creates) {
         return args_fail(err, err_size, "--name applies to hosts, certs and token create only");
     }
-    if (o->format == COL_CTL_FORMAT_CSV && !lists && o->command != COL_CTL_CMD_TOKEN_LIST) {
-        return args_fail(err, err_size, "--csv applies to hosts, certs and token list only");
+    if (o->format == COL_CTL_FORMAT_CSV && !lists && o->command != COL_CTL_CMD_TOKEN_LIST &&
+        o->command != COL_CTL_CMD_PROFILE_LIST) {
+        return args_fail(err, err_size,
+                         "--csv applies to hosts, certs, token list and profile list only");
     }
     if (creates) {
         if (o->role == NULL || o->name == NULL) {
@@ -260,7 +373,8 @@ enum proto_rc col_ctl_parse_args(int argc, char **argv, struct col_ctl_options *
     char *pos[ARGS_MAX_POSITIONAL];
     int npos = 0;
     bool help = false, json = false, csv = false;
-    const char *filter_seen = NULL, *create_seen = NULL;
+    const char *filter_seen = NULL, *create_seen = NULL, *profile_seen = NULL;
+    unsigned profile_where = 0;
     bool only_positional = false;
     for (int i = 1; i < argc; i++) {
         char *arg = argv[i];
@@ -295,6 +409,10 @@ enum proto_rc col_ctl_parse_args(int argc, char **argv, struct col_ctl_options *
             filter_seen = opt->name;
         } else if (opt->where == ARGS_CREATE && create_seen == NULL) {
             create_seen = opt->name;
+        } else if ((opt->where & (ARGS_PCREATE | ARGS_PSHOW | ARGS_PLIST)) != 0 &&
+                   profile_seen == NULL) {
+            profile_seen = opt->name;
+            profile_where = opt->where;
         }
         if (!opt->takes_value) {
             if (eq != NULL) {
@@ -304,6 +422,7 @@ enum proto_rc col_ctl_parse_args(int argc, char **argv, struct col_ctl_options *
             json = json || strcmp(opt->name, "json") == 0;
             csv = csv || strcmp(opt->name, "csv") == 0;
             opts->desc = opts->desc || strcmp(opt->name, "desc") == 0;
+            opts->envelope = opts->envelope || strcmp(opt->name, "envelope") == 0;
             continue;
         }
         const char *value = NULL;
@@ -332,7 +451,11 @@ enum proto_rc col_ctl_parse_args(int argc, char **argv, struct col_ctl_options *
     if (result != PROTO_OK) {
         return result;
     }
-    return args_check(opts, filter_seen, create_seen, err, err_size);
+    result = args_check(opts, filter_seen, create_seen, err, err_size);
+    if (result != PROTO_OK) {
+        return result;
+    }
+    return args_check_profile(opts, profile_seen, profile_where, err, err_size);
 }
 
 /* Appends "?name=value" or "&name=value" with the value percent-encoded. */
@@ -393,6 +516,51 @@ out:
     return body;
 }
 
+/* {"host", "server_address"?, "mode"?, "expires_in_s"?} as a proto_malloc'd string. */
+static char *args_profile_body(const struct col_ctl_options *o)
+{
+    char *body = NULL;
+    char *printed = NULL;
+    cJSON *doc = cJSON_CreateObject();
+    if (doc == NULL || cJSON_AddStringToObject(doc, "host", o->for_host) == NULL) {
+        goto out;
+    }
+    if (o->server_address != NULL &&
+        cJSON_AddStringToObject(doc, "server_address", o->server_address) == NULL) {
+        goto out;
+    }
+    if (o->mode != NULL &&
+        cJSON_AddStringToObject(doc, "mode",
+                                strcmp(o->mode, "dry-run") == 0 ? "dry_run" : "apply") == NULL) {
+        goto out;
+    }
+    if (o->expires_in != NULL &&
+        cJSON_AddNumberToObject(doc, "expires_in_s", (double)o->expires_in_s) == NULL) {
+        goto out;
+    }
+    printed = cJSON_PrintUnformatted(doc);
+    if (printed != NULL) {
+        body = proto_strdup(printed);
+    }
+out:
+    cJSON_free(printed);
+    cJSON_Delete(doc);
+    return body;
+}
+
+/* /v1/profiles/{id}[suffix], the id percent-encoded. */
+static enum proto_rc args_profile_path(const struct col_ctl_options *o, struct proto_buf *path,
+                                       const char *suffix, col_ctl_escape_fn escape, void *ctx)
+{
+    char *segment = escape(ctx, o->profile_id);
+    if (segment == NULL) {
+        return PROTO_ENOMEM;
+    }
+    enum proto_rc result = proto_buf_appendf(path, "/v1/profiles/%s%s", segment, suffix);
+    proto_free(segment);
+    return result;
+}
+
 enum proto_rc col_ctl_build_request(const struct col_ctl_options *opts, col_ctl_escape_fn escape,
                                     void *escape_ctx, struct col_ctl_request *req, char *err,
                                     size_t err_size)
@@ -444,6 +612,43 @@ enum proto_rc col_ctl_build_request(const struct col_ctl_options *opts, col_ctl_
         req->list = true;
         result = proto_buf_append_str(&path, "/v1/tokens");
         break;
+    case COL_CTL_CMD_PROFILE_CREATE:
+        req->method = COL_CTL_POST;
+        req->body = args_profile_body(opts);
+        result = req->body == NULL ? PROTO_ENOMEM : proto_buf_append_str(&path, "/v1/profiles");
+        break;
+    case COL_CTL_CMD_PROFILE_SHOW:
+        result =
+            args_profile_path(opts, &path, opts->envelope ? "?envelope=1" : "", escape, escape_ctx);
+        break;
+    case COL_CTL_CMD_PROFILE_ASSIGN:
+    case COL_CTL_CMD_PROFILE_CANCEL:
+        req->method = COL_CTL_POST;
+        req->body = proto_strdup("{}");
+        result = req->body == NULL
+                     ? PROTO_ENOMEM
+                     : args_profile_path(opts, &path,
+                                         opts->command == COL_CTL_CMD_PROFILE_ASSIGN ? "/assign"
+                                                                                     : "/cancel",
+                                         escape, escape_ctx);
+        break;
+    case COL_CTL_CMD_PROFILE_LIST: {
+        req->list = true;
+        bool first = true;
+        result = proto_buf_append_str(&path, "/v1/profiles");
+        if (result == PROTO_OK) {
+            result = args_query(&path, &first, "host", opts->host, escape, escape_ctx);
+        }
+        if (result == PROTO_OK) {
+            result = args_query(&path, &first, "state", opts->state, escape, escape_ctx);
+        }
+        if (result == PROTO_OK) {
+            result =
+                args_query(&path, &first, "format",
+                           opts->format == COL_CTL_FORMAT_CSV ? "csv" : NULL, escape, escape_ctx);
+        }
+        break;
+    }
     case COL_CTL_CMD_NONE:
     case COL_CTL_CMD_HELP:
     case COL_CTL_CMD_VERSION:

@@ -39,7 +39,12 @@ enum col_ctl_command {
     COL_CTL_CMD_CERTS,
     COL_CTL_CMD_TOKEN_CREATE,
     COL_CTL_CMD_TOKEN_LIST,
-    COL_CTL_CMD_TOKEN_REVOKE
+    COL_CTL_CMD_TOKEN_REVOKE,
+    COL_CTL_CMD_PROFILE_CREATE,
+    COL_CTL_CMD_PROFILE_SHOW,
+    COL_CTL_CMD_PROFILE_LIST,
+    COL_CTL_CMD_PROFILE_ASSIGN,
+    COL_CTL_CMD_PROFILE_CANCEL
 };
 
 enum col_ctl_format { COL_CTL_FORMAT_TABLE, COL_CTL_FORMAT_JSON, COL_CTL_FORMAT_CSV };
@@ -67,6 +72,16 @@ struct col_ctl_options {
     const char *fqdn;     /* host FQDN */
     const char *role;     /* token create --role */
     const char *token_id; /* token revoke ID */
+    /* profiles */
+    const char *profile_id;     /* profile show/assign/cancel ID */
+    const char *for_host;       /* profile create --for FQDN */
+    const char *server_address; /* profile create --server-address ADDR */
+    const char *mode;           /* profile create --mode dry-run|apply */
+    const char *expires_in;     /* profile create --expires-in 72h */
+    unsigned long expires_in_s; /* --expires-in in seconds, 0 when not given */
+    bool envelope;              /* profile show --envelope */
+    const char *host;           /* profile list --host FQDN */
+    const char *state;          /* profile list --state S */
 };
 
 /* Parses argv[1..argc). Global options may come before or after the command. On a usage
@@ -147,6 +162,15 @@ enum proto_rc col_ctl_render(const char *body, size_t len, struct proto_buf *out
 
 /* Table of the array `items` (of objects, or of scalars as one "VALUE" column). */
 enum proto_rc col_ctl_render_items(const cJSON *items, struct proto_buf *out);
+
+/* The findings that would remain, from a 422 whatif_refused answer to profile create:
+ * "findings that would remain: A B" (or "none"). PROTO_ENOTFOUND when the body has no
+ * findings_after array. */
+enum proto_rc col_ctl_whatif_refusal(const char *body, size_t len, char *out, size_t size);
+
+/* Parses a duration "72h", "3d", "90m", "3600s" or "3600" (seconds) into *seconds.
+ * PROTO_EPARSE for anything else or a value over 2^32 seconds. */
+enum proto_rc col_ctl_parse_duration(const char *text, unsigned long *seconds);
 
 /* "HTTP 404 not_found: host not known (field: fqdn)" from an error answer; falls back to the
  * status and a sanitized start of the body when it is not the API's error document. */

@@ -148,6 +148,10 @@ int main(int argc, char **argv)
     if (http_status < 200 || http_status > 299) {
         col_ctl_error_message(http_status, proto_buf_str(&body), body.len, err, sizeof(err));
         fprintf(stderr, "rrasfleetctl: %s\n", err);
+        if (opts.command == COL_CTL_CMD_PROFILE_CREATE && http_status == 422 &&
+            col_ctl_whatif_refusal(proto_buf_str(&body), body.len, err, sizeof(err)) == PROTO_OK) {
+            printf("%s\n", err);
+        }
         goto out;
     }
     status = ctl_print_answer(&opts, &body);

@@ -461,6 +461,127 @@ static void output_footer(const cJSON *doc, size_t shown, char *footer, size_t f
     }
 }
 
+/* Space-separated strings of an array ("none" when empty); caller frees. */
+static char *output_ids_text(const cJSON *arr)
+{
+    struct proto_buf b;
+    proto_buf_init(&b, 16u * 1024u);
+    const cJSON *id = NULL;
+    enum proto_rc result = PROTO_OK;
+    cJSON_ArrayForEach(id, arr)
+    {
+        if (result == PROTO_OK && cJSON_IsString(id)) {
+            result = proto_buf_appendf(&b, "%s%s", b.len > 0 ? " " : "", id->valuestring);
+        }
+    }
+    if (result == PROTO_OK && b.len == 0) {
+        result = proto_buf_append_str(&b, "none");
+    }
+    char *text = result == PROTO_OK ? proto_buf_detach(&b, NULL) : NULL;
+    proto_buf_free(&b);
+    return text;
+}
+
+static bool output_add_ids(cJSON *to, const char *name, const cJSON *from)
+{
+    char *text = output_ids_text(cJSON_GetObjectItemCaseSensitive(from, name));
+    bool ok = text != NULL && cJSON_AddStringToObject(to, name, text) != NULL;
+    proto_free(text);
+    return ok;
+}
+
+/*
+ * A host document with "profiles" (each with its "results"): the profiles become a table
+ * without their results, and the results one table of their own naming their profile, with
+ * the finding ids as text. Nothing changes when the member is absent.
+ */
+static enum proto_rc output_host_profiles(cJSON *doc)
+{
+    cJSON *profiles = cJSON_GetObjectItemCaseSensitive(doc, "profiles");
+    if (!cJSON_IsArray(profiles)) {
+        return PROTO_OK;
+    }
+    cJSON *results = cJSON_CreateArray();
+    if (results == NULL) {
+        return PROTO_ENOMEM;
+    }
+    cJSON *p = NULL;
+    cJSON_ArrayForEach(p, profiles)
+    {
+        if (!cJSON_IsObject(p)) {
+            continue;
+        }
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(p, "profile_id");
+        cJSON *reason = cJSON_GetObjectItemCaseSensitive(p, "reason");
+        if (cJSON_IsArray(reason)) {
+            char *text = output_ids_text(reason);
+            if (text == NULL ||
+                !cJSON_ReplaceItemInObjectCaseSensitive(p, "reason", cJSON_CreateString(text))) {
+                proto_free(text);
+                cJSON_Delete(results);
+                return PROTO_ENOMEM;
+            }
+            proto_free(text);
+        }
+        cJSON *rs = cJSON_DetachItemFromObjectCaseSensitive(p, "results");
+        const cJSON *r = NULL;
+        cJSON_ArrayForEach(r, rs)
+        {
+            cJSON *row = cJSON_CreateObject();
+            bool ok = row != NULL && cJSON_AddItemToArray(results, row) &&
+                      cJSON_AddStringToObject(row, "profile_id",
+                                              cJSON_IsString(id) ? id->valuestring : "-") != NULL;
+            static const char *const names[] = {"result_id", "outcome", "finished_at", "reason"};
+            for (size_t i = 0; ok && i < sizeof(names) / sizeof(names[0]); i++) {
+                const cJSON *v = cJSON_GetObjectItemCaseSensitive(r, names[i]);
+                ok = cJSON_AddStringToObject(row, names[i],
+                                             cJSON_IsString(v) ? v->valuestring : "-") != NULL;
+            }
+            ok = ok && output_add_ids(row, "findings_before", r) &&
+                 output_add_ids(row, "findings_after", r);
+            if (!ok) {
+                cJSON_Delete(rs);
+                cJSON_Delete(results);
+                return PROTO_ENOMEM;
+            }
+        }
+        cJSON_Delete(rs);
+    }
+    if (cJSON_GetArraySize(results) == 0) {
+        cJSON_Delete(results);
+        return PROTO_OK;
+    }
+    return cJSON_AddItemToObject(doc, "profile_results", results) ? PROTO_OK : PROTO_ENOMEM;
+}
+
+enum proto_rc col_ctl_whatif_refusal(const char *body, size_t len, char *out, size_t size)
+{
+    if (body == NULL || out == NULL || size == 0) {
+        return PROTO_EINVAL;
+    }
+    out[0] = '\0';
+    cJSON *doc = cJSON_ParseWithLength(body, len);
+    const cJSON *after =
+        cJSON_IsObject(doc) ? cJSON_GetObjectItemCaseSensitive(doc, "findings_after") : NULL;
+    enum proto_rc result = PROTO_ENOTFOUND;
+    if (cJSON_IsArray(after)) {
+        char *ids = output_ids_text(after);
+        struct proto_buf b;
+        proto_buf_init(&b, 4096);
+        result = ids == NULL ? PROTO_ENOMEM : output_clean(&b, ids, 400, NULL);
+        if (result == PROTO_OK) {
+            int n = snprintf(out, size, "findings that would remain: %s", proto_buf_str(&b));
+            if (n < 0) {
+                out[0] = '\0';
+            }
+        }
+        proto_buf_free(&b);
+        proto_free(ids);
+    }
+    cJSON_Delete(doc);
+    return result;
+}
+
 enum proto_rc col_ctl_render(const char *body, size_t len, struct proto_buf *out, char *footer,
                              size_t footer_size)
 {
@@ -483,7 +604,10 @@ enum proto_rc col_ctl_render(const char *body, size_t len, struct proto_buf *out
     } else if (cJSON_IsArray(doc)) {
         result = output_items(doc, out, "");
     } else if (cJSON_IsObject(doc)) {
-        result = output_object(doc, out);
+        result = output_host_profiles(doc);
+        if (result == PROTO_OK) {
+            result = output_object(doc, out);
+        }
     } else {
         char *text = output_value_text(doc);
         result = text == NULL ? PROTO_ENOMEM : output_clean(out, text, OUTPUT_MAX_VALUE, NULL);

@@ -226,4 +226,154 @@ enum proto_rc col_store_token_revoke(struct col_store *st, const char *id, const
 enum proto_rc col_store_audit(struct col_store *st, const char *actor, const char *action,
                               const char *target, const char *detail);
 
+/* ---- remediation profiles and results (thread-safe; each write is its own transaction on the
+ * admin connection, with its audit row) ------------------------------------------------------ */
+
+enum col_profile_state {
+    COL_PROFILE_CREATED,
+    COL_PROFILE_ASSIGNED,
+    COL_PROFILE_APPLIED,
+    COL_PROFILE_PLANNED,
+    COL_PROFILE_REFUSED,
+    COL_PROFILE_ROLLED_BACK,
+    COL_PROFILE_CANCELLED,
+    COL_PROFILE_STATE_COUNT
+};
+
+/* Wire names ("created", "rolled_back"...); "" outside the enum. */
+const char *col_profile_state_str(enum col_profile_state state);
+/* false for a name that is not a state. */
+bool col_profile_state_from_str(const char *s, enum col_profile_state *out);
+
+/* One profile as stored. Strings are owned by it; NULL where the row holds NULL. */
+struct col_profile {
+    char profile_id[37];
+    char *host;
+    int64_t serial;
+    char mode[16]; /* "apply" | "dry_run" */
+    enum col_profile_state state;
+    char *reason_json; /* JSON array of finding ids, as stored */
+    char *envelope;    /* only when asked for (col_store_profile_get's with_envelope) */
+    size_t envelope_len;
+    int64_t not_before;
+    int64_t expires;
+    int64_t created_at;
+    char *created_by;
+    bool assigned;
+    int64_t assigned_at;
+    char *assigned_by;
+    bool cancelled;
+    int64_t cancelled_at;
+    char *cancelled_by;
+};
+
+/* One result as stored; strings owned by it. */
+struct col_profile_result {
+    char result_id[37];
+    char outcome[16];
+    char *reason;
+    int64_t finished_at;
+    int64_t received_at;
+    char *body; /* the rrasfleet.result/1 document as received */
+    size_t body_len;
+};
+
+/* A profile with its results (oldest first). */
+struct col_profile_detail {
+    struct col_profile profile;
+    struct col_profile_result *results; /* owned */
+    size_t result_count;
+};
+
+#define COL_PROFILE_RESULTS_MAX 100u /* results kept in a detail; more are not listed */
+#define COL_PROFILE_ENVELOPE_MAX (256u * 1024u)
+
+/* What a new profile is made of; the serial comes from the store. */
+struct col_profile_new {
+    const char *profile_id;  /* UUID, lower-case */
+    const char *host;        /* the target FQDN */
+    const char *mode;        /* "apply" | "dry_run" */
+    const char *reason_json; /* JSON array of finding ids */
+    int64_t not_before;
+    int64_t expires;
+    const char *actor; /* audit principal, becomes created_by */
+};
+
+/* Signs the profile once the store knows its serial: fills *envelope (the store takes ownership
+ * and frees it with proto_free). Called inside the store's transaction, so keep it short. */
+typedef enum proto_rc (*col_profile_seal_fn)(void *ctx, int64_t serial, char **envelope,
+                                             size_t *envelope_len);
+
+/*
+ * Creates a profile: in one transaction, refuses (PROTO_ECHANGED: a conflict) when the host has a
+ * profile in created or assigned, takes serial = the highest ever given to the host + 1, calls
+ * seal, and stores the profile in `created` with its audit row ("profile.create"). *serial_out (may
+ * be NULL) gets the serial. seal's error is returned as is.
+ */
+enum proto_rc col_store_profile_create(struct col_store *st, const struct col_profile_new *in,
+                                       col_profile_seal_fn seal, void *seal_ctx,
+                                       int64_t *serial_out);
+
+/* PROTO_ENOTFOUND for an unknown id. Fills *out (caller frees with
+ * col_store_profile_detail_destroy); the envelope only when with_envelope. */
+enum proto_rc col_store_profile_get(struct col_store *st, const char *profile_id,
+                                    bool with_envelope, struct col_profile_detail **out);
+void col_store_profile_detail_destroy(struct col_profile_detail *d); /* accepts NULL */
+
+/* The host's profiles, newest first (at most `max`), each with its results. Caller frees with
+ * col_store_profile_list_destroy. */
+enum proto_rc col_store_profiles_of_host(struct col_store *st, const char *host, size_t max,
+                                         struct col_profile_detail **out, size_t *count);
+void col_store_profile_list_destroy(struct col_profile_detail *list, size_t count);
+
+struct col_profile_query {
+    const char *host; /* exact FQDN (case-insensitive), or NULL */
+    int state;        /* enum col_profile_state, -1 for any */
+    size_t limit;     /* 1..COL_QUERY_MAX_LIMIT */
+    size_t offset;
+};
+
+/* The list document's rows: profile_id, host, serial, mode, state, reason, created_at,
+ * created_by, assigned_at, expires, outcome, result_at (the latest result's). Newest first. */
+enum proto_rc col_store_profile_list(struct col_store *st, const struct col_profile_query *q,
+                                     struct col_table **out);
+
+/*
+ * Moves a profile to `to` by an operator: COL_PROFILE_ASSIGNED (from created only) or
+ * COL_PROFILE_CANCELLED (from created or assigned), with its audit row ("profile.assign",
+ * "profile.cancel"). PROTO_ENOTFOUND for an unknown id, PROTO_ECHANGED when the profile is not
+ * in a state it may leave that way, PROTO_EINVAL for any other `to`.
+ */
+enum proto_rc col_store_profile_transition(struct col_store *st, const char *profile_id,
+                                           enum col_profile_state to, const char *actor);
+
+/* The profile the host should fetch: assigned, expires > now, no result yet. PROTO_OK with its
+ * id, PROTO_ENOTFOUND when none. Cheap for a host without an assigned profile: an in-memory set
+ * of the hosts that have one (refreshed by every change of an assigned profile) answers before
+ * any SQL runs. */
+enum proto_rc col_store_profile_pending(struct col_store *st, const char *host, int64_t now,
+                                        char id_out[37]);
+
+struct col_result_new {
+    const char *result_id;  /* UUID, lower-case */
+    const char *host;       /* the caller's identity, already checked against the body */
+    const char *profile_id; /* UUID, lower-case */
+    const char *outcome;    /* applied | planned | refused | rolled_back */
+    const char *reason;
+    int64_t finished_at;
+    int64_t received_at;
+    const char *body; /* the result as received */
+    size_t body_len;
+    const char *actor;
+};
+
+/*
+ * Stores a result idempotently: *duplicate when this host already stored this result_id
+ * (nothing changes); PROTO_ECHANGED when another host used the result_id; PROTO_ENOTFOUND when
+ * the profile is not this host's (or unknown). An `assigned` profile moves to the outcome's
+ * state (audit "profile.result"); in any other state the result is kept and the state stays.
+ */
+enum proto_rc col_store_result_insert(struct col_store *st, const struct col_result_new *in,
+                                      bool *duplicate);
+
 #endif

@@ -1,7 +1,9 @@
 #!/bin/sh
 # The fleet demo (README command 1): a collector and one simulated agent per example capture
 # bundle (22 RRAS servers, each with its own client certificate) on loopback, over real mutual
-# TLS into a real SQLite database; then the fleet's findings through rrasfleetctl.
+# TLS into a real SQLite database; then the fleet's findings through rrasfleetctl; then one
+# at-risk server remediated with a signed profile (dry-run first, then apply) on a copy of its
+# capture bundle, and the fleet summary again.
 #
 # Idempotent: everything lives in a temporary folder that is removed at the end, and every
 # process started here is stopped, also on Ctrl-C. Expects a build in $BUILD (default build/).
@@ -36,6 +38,13 @@ for dir in "$bundles"/*/; do
 done
 echo "   $(echo $hosts | wc -w) client certificates"
 
+# The server remediated in step 8 runs on a copy of its bundle: the simulated host rewrites it.
+rem_name=kb-787-wildcard-first
+rem_fqdn=$(sed -n 's/^FQDN: *//p' "$bundles/$rem_name/host.txt" | tr -d '\r')
+mkdir -p "$work/bundle-$rem_name"
+cp -R "$bundles/$rem_name/." "$work/bundle-$rem_name/"
+"$collector" keys init --dir "$work/keys" >/dev/null
+
 echo "== 2. The collector (agents on one port with mutual TLS, admin API on another)"
 cat >"$work/collector.conf" <<CONF
 listen = 127.0.0.1:0
@@ -45,6 +54,7 @@ tls_key = $work/pki/server.key
 client_ca = $work/pki/ca.crt
 db = $work/fleet.db
 expected_ca = $expected_ca
+profile_signing_key = $work/keys/profile-signing.key
 log_level = warn
 CONF
 "$collector" serve --config "$work/collector.conf" >"$work/collector.out" 2>"$work/collector.log" &
@@ -62,6 +72,8 @@ done
 agent_port=$(sed -n 's/^listening agent=\([0-9]*\) .*/\1/p' "$work/collector.out")
 admin_port=$(sed -n 's/^listening agent=[0-9]* admin=\([0-9]*\)/\1/p' "$work/collector.out")
 token=$("$collector" token create --db "$work/fleet.db" --role viewer --name demo 2>/dev/null)
+operator=$("$collector" token create --db "$work/fleet.db" --role operator --name ops 2>/dev/null)
+approver=$("$collector" token create --db "$work/fleet.db" --role approver --name boss 2>/dev/null)
 echo "   agents: https://localhost:$agent_port   admin: https://localhost:$admin_port"
 
 echo "== 3. One agent per RRAS server: collect, diagnose, spool, send (all at once)"
@@ -69,8 +81,10 @@ pids=""
 for pair in $hosts; do
     name=${pair%%:*}
     fqdn=${pair#*:}
+    source=$bundles/$name
+    [ "$name" = "$rem_name" ] && source=$work/bundle-$name
     cat >"$work/$name.conf" <<CONF
-source = $bundles/$name
+source = $source
 collector_url = https://localhost:$agent_port
 ca_file = $work/pki/ca.crt
 client_cert = $work/pki/$fqdn.crt
@@ -79,6 +93,10 @@ spool_dir = $work/spool-$name
 expected_ca = $expected_ca
 log_level = warn
 CONF
+    if [ "$name" = "$rem_name" ]; then
+        printf 'remediation_mode = apply\nprofile_trust_key = %s\nstate_dir = %s\nlog_level = info\n' \
+            "$work/keys/profile-signing.pub" "$work/state-$name" >>"$work/$name.conf"
+    fi
     "$agent" run --once --config "$work/$name.conf" >"$work/$name.log" 2>&1 &
     pids="$pids $!"
 done
@@ -103,6 +121,31 @@ echo "== 6. Servers where L2TP would present a wildcard (rrasfleetctl hosts --fi
 echo
 echo "== 7. Certificates expiring within 30 days (rrasfleetctl certs --expiring 30)"
 "$ctl" certs --expiring 30
+echo
+echo
+echo "== 8. Remediation of $rem_fqdn with a signed profile (the agent has remediation_mode = apply)"
+# profile ID from `profile create --json`
+profile_id() { sed -n 's/.*"profile_id":"\([0-9a-f-]*\)".*/\1/p' | head -n 1; }
+rem_run() { "$agent" run --once --config "$work/$rem_name.conf" >>"$work/$rem_name.log" 2>&1; }
+echo "-- 8a. A dry-run profile: rrasfleetctl profile create --for $rem_fqdn --mode dry-run; profile assign"
+pid=$("$ctl" --token "$operator" --json profile create --for "$rem_fqdn" --mode dry-run | profile_id)
+"$ctl" --token "$approver" profile assign "$pid" >/dev/null
+rem_run
+echo "-- the agent's planned result (rrasfleetctl profile show ID)"
+"$ctl" profile show "$pid"
+echo
+echo "-- 8b. An apply profile, assigned; the agent runs twice (apply and send the result, then report)"
+pid=$("$ctl" --token "$operator" --json profile create --for "$rem_fqdn" --mode apply | profile_id)
+"$ctl" --token "$approver" profile assign "$pid" >/dev/null
+rem_run
+rem_run
+grep 'remediate profile_id' "$work/$rem_name.log" | sed 's/^/   /'
+"$ctl" profile list --host "$rem_fqdn"
+echo
+echo "== 9. Fleet summary after the remediation (rrasfleetctl summary; hosts --severity high)"
+"$ctl" summary
+echo
+"$ctl" hosts --severity high
 echo
 echo "demo finished in $(($(date +%s) - started)) s; stopping the collector and removing $work"
 [ "$failed" = 0 ] || { echo "demo: $failed agents could not deliver" >&2; exit 1; }

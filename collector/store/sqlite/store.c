@@ -163,7 +163,15 @@ enum proto_rc col_store_open(const char *path, struct col_store **out, char *err
         result = PROTO_ENOMEM;
         goto out;
     }
+    if (pthread_mutex_init(&st->pend_mu, NULL) != 0) {
+        pthread_cond_destroy(&st->pool_cv);
+        pthread_mutex_destroy(&st->pool_mu);
+        pthread_mutex_destroy(&st->admin_mu);
+        result = PROTO_ENOMEM;
+        goto out;
+    }
     if (pthread_mutex_init(&st->wal_mu, NULL) != 0) {
+        pthread_mutex_destroy(&st->pend_mu);
         pthread_cond_destroy(&st->pool_cv);
         pthread_mutex_destroy(&st->pool_mu);
         pthread_mutex_destroy(&st->admin_mu);
@@ -194,6 +202,11 @@ enum proto_rc col_store_open(const char *path, struct col_store **out, char *err
     }
     result = store_connect(path, false, &st->adb, err, err_size);
     if (result) {
+        goto out;
+    }
+    result = col_store_pending_refresh(st);
+    if (result) {
+        store_err(err, err_size, "cannot read the assigned profiles", st->adb);
         goto out;
     }
     for (size_t i = 0; i < COL_STORE_READERS; i++) {
@@ -228,10 +241,12 @@ void col_store_close(struct col_store *st)
     sqlite3_close(st->wdb);
     if (st->mutexes_ready) {
         pthread_mutex_destroy(&st->wal_mu);
+        pthread_mutex_destroy(&st->pend_mu);
         pthread_cond_destroy(&st->pool_cv);
         pthread_mutex_destroy(&st->pool_mu);
         pthread_mutex_destroy(&st->admin_mu);
     }
+    col_store_pending_free(st);
     proto_free(st->path);
     proto_free(st);
 }

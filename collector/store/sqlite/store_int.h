@@ -64,6 +64,13 @@ struct col_store {
     void *wal_ctx;
 
     _Atomic int others_waiting; /* connections other than wdb waiting for the write lock */
+
+    /* Hosts (lower-case, sorted) that have an assigned profile (profiles.c), so that a report
+     * from any other host learns "no pending profile" without SQL. Rebuilt from the table
+     * after every change of an assigned profile, under admin_mu; read under pend_mu. */
+    pthread_mutex_t pend_mu;
+    char **pend_hosts;
+    size_t pend_count;
 };
 
 /* Blocks until a read connection is free; borrowed until col_store_reader_release. */
@@ -100,6 +107,11 @@ enum proto_rc col_store_table_from_stmt(sqlite3_stmt *stmt, const struct col_col
 /* Current Unix time for rows the store stamps itself (tokens, audit): the collector's clock
  * (clock.h), so tests can set it. */
 int64_t col_store_now(void);
+
+/* profiles.c: rebuilds the set of hosts with an assigned profile from the admin connection
+ * (the caller holds admin_mu, or is col_store_open); frees it at close. */
+enum proto_rc col_store_pending_refresh(struct col_store *st);
+void col_store_pending_free(struct col_store *st);
 
 /* ---- WAL checkpoints (checkpoint.c) --------------------------------------------------------- */
 

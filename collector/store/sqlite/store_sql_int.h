@@ -231,4 +231,61 @@
 #define COL_SQL_AUDIT_INSERT                                                                       \
     "INSERT INTO audit (at, actor, action, target, detail) VALUES (?1, ?2, ?3, ?4, ?5)"
 
+/* ---- remediation profiles and results (admin connection for writes) ---------------------- */
+
+#define COL_SQL_PROFILE_ACTIVE                                                                     \
+    "SELECT id FROM profiles WHERE host = ?1 AND state IN ('created', 'assigned')"
+#define COL_SQL_SERIAL_HIGHEST "SELECT highest FROM profile_serials WHERE host = ?1"
+#define COL_SQL_SERIAL_SET                                                                         \
+    "INSERT INTO profile_serials (host, highest) VALUES (?1, ?2) "                                 \
+    "ON CONFLICT (host) DO UPDATE SET highest = max(highest, excluded.highest)"
+#define COL_SQL_PROFILE_INSERT                                                                     \
+    "INSERT INTO profiles (id, host, serial, mode, state, reason, envelope, not_before, "          \
+    "expires, created_at, created_by) VALUES (?1, ?2, ?3, ?4, 'created', ?5, ?6, ?7, ?8, ?9, "     \
+    "?10)"
+#define COL_SQL_PROFILE_COLS                                                                       \
+    "p.id, p.host, p.serial, p.mode, p.state, p.reason, p.not_before, p.expires, p.created_at, "   \
+    "p.created_by, p.assigned_at, p.assigned_by, p.cancelled_at, p.cancelled_by"
+#define COL_SQL_PROFILE_GET                                                                        \
+    "SELECT " COL_SQL_PROFILE_COLS ", CASE WHEN ?2 THEN p.envelope END FROM profiles p "           \
+    "WHERE p.id = ?1"
+#define COL_SQL_PROFILES_OF_HOST                                                                   \
+    "SELECT " COL_SQL_PROFILE_COLS ", NULL FROM profiles p WHERE p.host = ?1 "                     \
+    "ORDER BY p.serial DESC LIMIT ?2"
+#define COL_SQL_PROFILE_RESULTS                                                                    \
+    "SELECT result_id, outcome, reason, finished_at, received_at, body FROM profile_results "      \
+    "WHERE profile_id = ?1 ORDER BY received_at, result_id LIMIT ?2"
+#define COL_SQL_PROFILE_STATE "SELECT state, host FROM profiles WHERE id = ?1"
+#define COL_SQL_PROFILE_ASSIGN                                                                     \
+    "UPDATE profiles SET state = 'assigned', assigned_at = ?2, assigned_by = ?3 "                  \
+    "WHERE id = ?1 AND state = 'created'"
+#define COL_SQL_PROFILE_CANCEL                                                                     \
+    "UPDATE profiles SET state = 'cancelled', cancelled_at = ?2, cancelled_by = ?3 "               \
+    "WHERE id = ?1 AND state IN ('created', 'assigned')"
+#define COL_SQL_PROFILE_SET_OUTCOME                                                                \
+    "UPDATE profiles SET state = ?2 WHERE id = ?1 AND state = 'assigned'"
+/* Uses profiles_active (host, where state is created or assigned). */
+#define COL_SQL_PROFILE_PENDING                                                                    \
+    "SELECT p.id FROM profiles p WHERE p.host = ?1 AND p.state IN ('created', 'assigned') "        \
+    "AND p.state = 'assigned' AND p.expires > ?2 "                                                 \
+    "AND NOT EXISTS (SELECT 1 FROM profile_results r WHERE r.profile_id = p.id)"
+#define COL_SQL_PENDING_HOSTS                                                                      \
+    "SELECT DISTINCT lower(host) FROM profiles WHERE state = 'assigned' ORDER BY 1"
+#define COL_SQL_RESULT_LOOKUP "SELECT host FROM profile_results WHERE result_id = ?1"
+#define COL_SQL_RESULT_INSERT                                                                      \
+    "INSERT INTO profile_results (result_id, host, profile_id, outcome, reason, finished_at, "     \
+    "received_at, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+
+/* The profile list: columns as the contract names them; the filters are bound, NULL = any. */
+#define COL_SQL_PROFILE_LIST                                                                       \
+    "SELECT p.id, p.host, p.serial, p.mode, p.state, p.reason, p.created_at, p.created_by, "       \
+    "p.assigned_at, p.expires, r.outcome, r.received_at, count(*) OVER () FROM profiles p "        \
+    "LEFT JOIN profile_results r ON r.rowid = (SELECT r2.rowid FROM profile_results r2 "           \
+    "WHERE r2.profile_id = p.id ORDER BY r2.received_at DESC, r2.rowid DESC LIMIT 1) "             \
+    "WHERE (?1 IS NULL OR p.host = ?1) AND (?2 IS NULL OR p.state = ?2) "                          \
+    "ORDER BY p.created_at DESC, p.host, p.serial DESC LIMIT ?3 OFFSET ?4"
+#define COL_SQL_PROFILE_LIST_COUNT                                                                 \
+    "SELECT count(*) FROM profiles p WHERE (?1 IS NULL OR p.host = ?1) "                           \
+    "AND (?2 IS NULL OR p.state = ?2)"
+
 #endif

@@ -178,6 +178,62 @@ static void test_outcome_names_are_stable(void **state)
     assert_string_equal(agent_send_outcome_str(AGENT_SEND_REJECTED), "rejected");
 }
 
+static void test_an_acknowledgement_names_the_pending_profile(void **state)
+{
+    (void)state;
+    struct agent_send_result res;
+    classify(202,
+             "{\"accepted\":true,\"duplicate\":false,"
+             "\"report_id\":\"0f8fad5b-d9cb-469f-a165-70867728950e\",\"next_interval_s\":900,"
+             "\"findings\":2,\"pending_profile\":\"0B6C1F2E-8A55-4F7E-9D38-1C2A3B4C5D6E\"}",
+             -1, &res);
+    assert_int_equal(res.outcome, AGENT_SEND_ACKED);
+    assert_string_equal(res.pending_profile, "0b6c1f2e-8a55-4f7e-9d38-1c2a3b4c5d6e");
+    classify(202, ACK_BODY, -1, &res);
+    assert_string_equal(res.pending_profile, "");
+}
+
+static void result_classify(long status, const char *body, struct agent_send_result *res)
+{
+    agent_transport_classify_result(status, body, body != NULL ? strlen(body) : 0, -1, res);
+}
+
+static void test_results_are_acknowledged_by_202_or_a_200_duplicate_only(void **state)
+{
+    (void)state;
+    struct agent_send_result res;
+    result_classify(202,
+                    "{\"accepted\":true,\"duplicate\":false,"
+                    "\"result_id\":\"6f1d2c3b-4a59-4e8f-9a7b-0c1d2e3f4a5b\"}",
+                    &res);
+    assert_int_equal(res.outcome, AGENT_SEND_ACKED);
+    assert_false(res.duplicate);
+    assert_string_equal(res.report_id, "6f1d2c3b-4a59-4e8f-9a7b-0c1d2e3f4a5b");
+    result_classify(200, "{\"accepted\":true,\"duplicate\":true,\"result_id\":\"x\"}", &res);
+    assert_int_equal(res.outcome, AGENT_SEND_ACKED);
+    assert_true(res.duplicate);
+    result_classify(200, "<html>proxy</html>", &res);
+    assert_int_equal(res.outcome, AGENT_SEND_RETRY);
+    result_classify(200, NULL, &res);
+    assert_int_equal(res.outcome, AGENT_SEND_RETRY);
+}
+
+static void test_result_refusals_are_permanent_and_outages_retry(void **state)
+{
+    (void)state;
+    struct agent_send_result res;
+    result_classify(404, "{\"error\":{\"code\":\"not_found\",\"message\":\"no such profile\"}}",
+                    &res);
+    assert_int_equal(res.outcome, AGENT_SEND_REJECTED);
+    assert_string_equal(res.error, "no such profile");
+    result_classify(409, NULL, &res);
+    assert_int_equal(res.outcome, AGENT_SEND_REJECTED);
+    result_classify(503, NULL, &res);
+    assert_int_equal(res.outcome, AGENT_SEND_RETRY);
+    result_classify(429, NULL, &res);
+    assert_int_equal(res.outcome, AGENT_SEND_RETRY);
+}
+
 static void test_an_unreachable_collector_is_retry_later_with_curls_error(void **state)
 {
     (void)state;
@@ -210,6 +266,22 @@ static void test_an_unreachable_collector_is_retry_later_with_curls_error(void *
         assert_true(strncmp(res.error, "curl ", 5) == 0);
     }
     assert_int_equal(agent_transport_send(NULL, "{}", 2, &res), PROTO_EINVAL);
+    /* Results and profile fetches go over the same handle, and fail the same way. */
+    assert_int_equal(agent_transport_send_result(t, "{}", 2, &res), PROTO_OK);
+    assert_int_equal(res.outcome, AGENT_SEND_RETRY);
+    char *body = NULL;
+    size_t len = 0;
+    assert_int_equal(
+        agent_transport_fetch_profile(t, "0b6c1f2e-8a55-4f7e-9d38-1c2a3b4c5d6e", &body, &len, &res),
+        PROTO_OK);
+    assert_int_equal(res.outcome, AGENT_SEND_RETRY);
+    assert_null(body);
+    /* The id goes into the URL: anything but a lower-case UUID is refused unsent. */
+    assert_int_equal(agent_transport_fetch_profile(t, "../reports", &body, &len, &res),
+                     PROTO_EINVAL);
+    assert_int_equal(
+        agent_transport_fetch_profile(t, "0B6C1F2E-8A55-4F7E-9D38-1C2A3B4C5D6E", &body, &len, &res),
+        PROTO_EINVAL);
     agent_transport_destroy(t);
     agent_transport_destroy(NULL);
     agent_transport_global_cleanup();
@@ -230,6 +302,9 @@ int main(void)
         cmocka_unit_test(test_collector_text_is_made_one_printable_line),
         cmocka_unit_test(test_odd_intervals_and_ids_in_an_acknowledgement_are_ignored),
         cmocka_unit_test(test_outcome_names_are_stable),
+        cmocka_unit_test(test_an_acknowledgement_names_the_pending_profile),
+        cmocka_unit_test(test_results_are_acknowledged_by_202_or_a_200_duplicate_only),
+        cmocka_unit_test(test_result_refusals_are_permanent_and_outages_retry),
         cmocka_unit_test(test_an_unreachable_collector_is_retry_later_with_curls_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -88,13 +88,14 @@ static void test_defaults_are_the_documented_ones(void **state)
     assert_int_equal(c->wal_checkpoint_pages, 1000);
     assert_int_equal(c->known_snapshots, 131072);
     assert_true(c->event_keepalive);
+    assert_string_equal(c->profile_signing_key, "");
     assert_string_equal(c->log_level, "info");
 }
 
 static void test_table_has_one_entry_per_member_with_distinct_offsets(void **state)
 {
     (void)state;
-    assert_int_equal(col_config_table_count, 24);
+    assert_int_equal(col_config_table_count, 25);
     for (size_t i = 0; i < col_config_table_count; i++) {
         const struct proto_conf_entry *e = &col_config_table[i];
         assert_non_null(e->description);

@@ -187,6 +187,115 @@ static void test_token_commands_map_to_post_get_and_delete(void **state)
     col_ctl_request_free(&b.req);
 }
 
+static void test_profile_create_posts_the_host_mode_and_expiry(void **state)
+{
+    (void)state;
+    struct built b;
+    char *create[] = {"rrasfleetctl",
+                      "profile",
+                      "create",
+                      "--for",
+                      "rras01.corp.contoso.com",
+                      "--server-address",
+                      "10.0.0.5",
+                      "--mode",
+                      "dry-run",
+                      "--expires-in",
+                      "72h"};
+    build_ok(&b, ARGC(create), create);
+    assert_int_equal(b.req.method, COL_CTL_POST);
+    assert_string_equal(b.req.path, "/v1/profiles");
+    assert_string_equal(b.req.body, "{\"host\":\"rras01.corp.contoso.com\","
+                                    "\"server_address\":\"10.0.0.5\",\"mode\":\"dry_run\","
+                                    "\"expires_in_s\":259200}");
+    col_ctl_request_free(&b.req);
+    char *plain[] = {"rrasfleetctl", "profile", "create", "--for", "vpn1"};
+    build_ok(&b, ARGC(plain), plain);
+    assert_string_equal(b.req.body, "{\"host\":\"vpn1\"}"); /* the server's defaults */
+    col_ctl_request_free(&b.req);
+}
+
+static void test_profile_show_list_assign_and_cancel_address_their_resources(void **state)
+{
+    (void)state;
+    struct built b;
+    char *show[] = {"rrasfleetctl", "profile", "show", "0b6c1f2e-8a55", "--envelope"};
+    build_ok(&b, ARGC(show), show);
+    assert_int_equal(b.req.method, COL_CTL_GET);
+    assert_string_equal(b.req.path, "/v1/profiles/0b6c1f2e-8a55?envelope=1");
+    col_ctl_request_free(&b.req);
+    char *show2[] = {"rrasfleetctl", "profile", "show", "a/b"};
+    build_ok(&b, ARGC(show2), show2);
+    assert_string_equal(b.req.path, "/v1/profiles/a%2Fb");
+    col_ctl_request_free(&b.req);
+    char *list[] = {"rrasfleetctl", "profile", "list",     "--host",
+                    "vpn 1",        "--state", "assigned", "--csv"};
+    build_ok(&b, ARGC(list), list);
+    assert_string_equal(b.req.path, "/v1/profiles?host=vpn%201&state=assigned&format=csv");
+    assert_true(b.req.list);
+    assert_true(b.req.accept_csv);
+    col_ctl_request_free(&b.req);
+    char *all[] = {"rrasfleetctl", "profile", "list"};
+    build_ok(&b, ARGC(all), all);
+    assert_string_equal(b.req.path, "/v1/profiles");
+    col_ctl_request_free(&b.req);
+    char *assign[] = {"rrasfleetctl", "profile", "assign", "p1"};
+    build_ok(&b, ARGC(assign), assign);
+    assert_int_equal(b.req.method, COL_CTL_POST);
+    assert_string_equal(b.req.path, "/v1/profiles/p1/assign");
+    col_ctl_request_free(&b.req);
+    char *cancel[] = {"rrasfleetctl", "profile", "cancel", "p1"};
+    build_ok(&b, ARGC(cancel), cancel);
+    assert_int_equal(b.req.method, COL_CTL_POST);
+    assert_string_equal(b.req.path, "/v1/profiles/p1/cancel");
+    col_ctl_request_free(&b.req);
+}
+
+static void test_profile_commands_check_their_options(void **state)
+{
+    (void)state;
+    char *no_for[] = {"rrasfleetctl", "profile", "create"};
+    expect_usage(ARGC(no_for), no_for, "profile create needs --for FQDN");
+    char *mode[] = {"rrasfleetctl", "profile", "create", "--for", "h", "--mode", "yolo"};
+    expect_usage(ARGC(mode), mode, "--mode: expected dry-run or apply, got 'yolo'");
+    char *exp[] = {"rrasfleetctl", "profile", "create", "--for", "h", "--expires-in", "3w"};
+    expect_usage(ARGC(exp), exp,
+                 "--expires-in: expected a duration like 72h, 3d, 90m or 3600s, got '3w'");
+    char *wrong[] = {"rrasfleetctl", "profile", "list", "--for", "h"};
+    expect_usage(ARGC(wrong), wrong, "--for applies to profile create only");
+    char *env[] = {"rrasfleetctl", "profile", "list", "--envelope"};
+    expect_usage(ARGC(env), env, "--envelope applies to profile show only");
+    char *state_opt[] = {"rrasfleetctl", "hosts", "--state", "applied"};
+    expect_usage(ARGC(state_opt), state_opt, "--state applies to profile list only");
+    char *no_id[] = {"rrasfleetctl", "profile", "assign"};
+    expect_usage(ARGC(no_id), no_id, "'profile assign' needs a profile ID");
+    char *sub[] = {"rrasfleetctl", "profile", "apply", "x"};
+    expect_usage(ARGC(sub), sub,
+                 "unknown profile subcommand 'apply' (create, show, list, assign, cancel)");
+    char *csv[] = {"rrasfleetctl", "profile", "show", "x", "--csv"};
+    expect_usage(ARGC(csv), csv, "--csv applies to hosts, certs, token list and profile list only");
+}
+
+static void test_durations_take_a_unit_or_seconds(void **state)
+{
+    (void)state;
+    unsigned long s = 0;
+    assert_int_equal(col_ctl_parse_duration("72h", &s), PROTO_OK);
+    assert_int_equal(s, 259200);
+    assert_int_equal(col_ctl_parse_duration("3d", &s), PROTO_OK);
+    assert_int_equal(s, 259200);
+    assert_int_equal(col_ctl_parse_duration("90m", &s), PROTO_OK);
+    assert_int_equal(s, 5400);
+    assert_int_equal(col_ctl_parse_duration("3600", &s), PROTO_OK);
+    assert_int_equal(s, 3600);
+    assert_int_equal(col_ctl_parse_duration("60s", &s), PROTO_OK);
+    assert_int_equal(s, 60);
+    assert_int_equal(col_ctl_parse_duration("-1h", &s), PROTO_EPARSE);
+    assert_int_equal(col_ctl_parse_duration("1hh", &s), PROTO_EPARSE);
+    assert_int_equal(col_ctl_parse_duration("h", &s), PROTO_EPARSE);
+    assert_int_equal(col_ctl_parse_duration("99999999999d", &s), PROTO_EPARSE);
+}
+
 static void test_global_options_may_come_before_or_after_the_command(void **state)
 {
     (void)state;
@@ -255,7 +364,7 @@ static void test_usage_errors_say_what_is_wrong(void **state)
     char *both[] = {"rrasfleetctl", "hosts", "--json", "--csv"};
     expect_usage(ARGC(both), both, "--json and --csv exclude each other");
     char *csv[] = {"rrasfleetctl", "summary", "--csv"};
-    expect_usage(ARGC(csv), csv, "--csv applies to hosts, certs and token list only");
+    expect_usage(ARGC(csv), csv, "--csv applies to hosts, certs, token list and profile list only");
     char *filter[] = {"rrasfleetctl", "summary", "--severity", "high"};
     expect_usage(ARGC(filter), filter, "--severity applies to hosts and certs only");
     char *filter2[] = {"rrasfleetctl", "token", "create",  "--role", "viewer",
@@ -651,6 +760,48 @@ static void test_host_detail_shows_fields_then_tables_for_lists(void **state)
     proto_free(text);
 }
 
+static void test_host_with_profiles_shows_their_table_and_their_results(void **state)
+{
+    (void)state;
+    char *text = render("{\"host\":{\"fqdn\":\"vpn1\"},"
+                        "\"profiles\":[{\"profile_id\":\"p1\",\"serial\":1,\"mode\":\"apply\","
+                        "\"state\":\"applied\",\"reason\":[\"A\",\"B\"],"
+                        "\"results\":[{\"result_id\":\"r1\",\"outcome\":\"applied\","
+                        "\"reason\":\"\",\"finished_at\":\"2026-01-01T00:00:00Z\","
+                        "\"received_at\":\"x\",\"steps\":[],\"findings_before\":[\"A\",\"B\"],"
+                        "\"findings_after\":[]}]}]}",
+                        NULL, 0, PROTO_OK);
+    assert_string_equal(text, "host.fqdn  vpn1\n"
+                              "\n"
+                              "PROFILES (1)\n"
+                              "  PROFILE_ID  SERIAL  MODE   STATE    REASON\n"
+                              "  p1          1       apply  applied  A B\n"
+                              "\n"
+                              "PROFILE_RESULTS (1)\n"
+                              "  PROFILE_ID  RESULT_ID  OUTCOME  FINISHED_AT           REASON  "
+                              "FINDINGS_BEFORE  FINDINGS_AFTER\n"
+                              "  p1          r1         applied  2026-01-01T00:00:00Z          "
+                              "A B              none\n");
+    proto_free(text);
+    /* Without the member nothing about profiles is printed. */
+    text = render("{\"host\":{\"fqdn\":\"vpn1\"}}", NULL, 0, PROTO_OK);
+    assert_string_equal(text, "host.fqdn  vpn1\n");
+    proto_free(text);
+}
+
+static void test_a_refused_whatif_names_the_findings_that_would_remain(void **state)
+{
+    (void)state;
+    char line[256];
+    const char *body = "{\"error\":{\"code\":\"whatif_refused\",\"message\":\"would not clear\","
+                       "\"field\":\"host\"},\"findings_after\":[\"MANUAL_RULE_NO_CERT\"]}";
+    assert_int_equal(col_ctl_whatif_refusal(body, strlen(body), line, sizeof(line)), PROTO_OK);
+    assert_string_equal(line, "findings that would remain: MANUAL_RULE_NO_CERT");
+    const char *other = "{\"error\":{\"code\":\"not_found\",\"message\":\"no host\"}}";
+    assert_int_equal(col_ctl_whatif_refusal(other, strlen(other), line, sizeof(line)),
+                     PROTO_ENOTFOUND);
+}
+
 static void test_deep_objects_stop_flattening(void **state)
 {
     (void)state;
@@ -764,6 +915,12 @@ int main(void)
         cmocka_unit_test(test_deep_objects_stop_flattening),
         cmocka_unit_test(test_answer_that_is_not_json_is_a_parse_error),
         cmocka_unit_test(test_render_survives_allocation_failures),
+        cmocka_unit_test(test_profile_create_posts_the_host_mode_and_expiry),
+        cmocka_unit_test(test_profile_show_list_assign_and_cancel_address_their_resources),
+        cmocka_unit_test(test_profile_commands_check_their_options),
+        cmocka_unit_test(test_durations_take_a_unit_or_seconds),
+        cmocka_unit_test(test_host_with_profiles_shows_their_table_and_their_results),
+        cmocka_unit_test(test_a_refused_whatif_names_the_findings_that_would_remain),
         cmocka_unit_test(test_api_error_document_becomes_one_clear_line),
         cmocka_unit_test(test_other_error_bodies_are_shown_cleaned_and_short),
     };

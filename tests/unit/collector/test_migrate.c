@@ -296,6 +296,62 @@ static void test_version_1_reports_survive_the_snapshot_migration(void **state)
     sqlite3_close(db);
 }
 
+/* 003_remediation adds tables beside version 2's: a version 2 database keeps its rows, gains
+ * empty profile tables, and their constraints hold (one active profile per host, unique serial
+ * per host, a result_id once across hosts). */
+static void test_version_2_database_gains_the_remediation_tables(void **state)
+{
+    struct fx *f = *state;
+    char err[256];
+    sqlite3 *db = raw_open(f->db);
+    assert_int_equal(col_migrations[1].version, 2);
+    assert_int_equal(col_store_migrate_with(db, col_migrations, 2, f->db, err, sizeof(err)),
+                     PROTO_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "INSERT INTO hosts (fqdn, first_seen, last_seen, collected_at, "
+                                  "last_report_id, last_seq, automatic_policy) VALUES "
+                                  "('v2.example.org', 100, 200, 150, 'r1', 7, 1)",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+
+    struct col_store *st = NULL;
+    assert_int_equal(col_store_open(f->db, &st, err, sizeof(err)), PROTO_OK);
+    col_store_close(st);
+
+    db = raw_open(f->db);
+    assert_int_equal(sql_int(db, "PRAGMA user_version"), 3);
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM hosts WHERE fqdn = 'v2.example.org'"), 1);
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM profiles"), 0);
+    static const char profile_fmt[] =
+        "INSERT INTO profiles (id, host, serial, mode, state, reason, envelope, not_before, "
+        "expires, created_at, created_by) VALUES ('%s', '%s', %d, 'apply', '%s', '[]', '{}', 1, "
+        "2, 1, 'test')";
+    char sql[512];
+    snprintf(sql, sizeof(sql), profile_fmt, "p1", "v2.example.org", 1, "created");
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    /* A second active profile for the host (any case) is refused; a cancelled one is not. */
+    snprintf(sql, sizeof(sql), profile_fmt, "p2", "V2.example.org", 2, "assigned");
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_CONSTRAINT);
+    snprintf(sql, sizeof(sql), profile_fmt, "p2", "v2.example.org", 2, "cancelled");
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    snprintf(sql, sizeof(sql), profile_fmt, "p3", "v2.example.org", 2, "cancelled");
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_CONSTRAINT); /* serial */
+    snprintf(sql, sizeof(sql), profile_fmt, "p4", "v2.example.org", 3, "expired");
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_CONSTRAINT); /* state */
+    assert_int_equal(sqlite3_exec(db,
+                                  "INSERT INTO profile_results VALUES ('r1', 'v2.example.org', "
+                                  "'p1', 'applied', '', 1, 2, '{}')",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "INSERT INTO profile_results VALUES ('r1', 'other.example.org', "
+                                  "'p1', 'applied', '', 1, 2, '{}')",
+                                  NULL, NULL, NULL),
+                     SQLITE_CONSTRAINT);
+    sqlite3_close(db);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, fx_setup, fx_teardown)
 
 int main(void)
@@ -311,6 +367,7 @@ int main(void)
         T(test_migration_list_out_of_order_is_rejected),
         T(test_failing_first_migration_of_an_empty_database_leaves_it_empty),
         T(test_version_1_reports_survive_the_snapshot_migration),
+        T(test_version_2_database_gains_the_remediation_tables),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
