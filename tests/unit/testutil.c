@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -64,6 +65,75 @@ void testutil_remove_flat_dir(const char *dir)
         }
         closedir(d);
     }
+    rmdir(dir);
+}
+
+static void testutil_copy_file(const char *from, const char *to)
+{
+    size_t len = 0;
+    char *data = testutil_read(from, &len);
+    FILE *f = fopen(to, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+    free(data);
+}
+
+static void testutil_copy_level(const char *from, const char *to, int depth)
+{
+    DIR *d = opendir(from);
+    assert_non_null(d);
+    assert_int_equal(mkdir(to, 0700), 0);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        char a[4096], b[4096];
+        struct stat st;
+        if (e->d_name[0] == '.') {
+            continue;
+        }
+        int na = snprintf(a, sizeof(a), "%s/%s", from, e->d_name);
+        int nb = snprintf(b, sizeof(b), "%s/%s", to, e->d_name);
+        assert_true(na > 0 && (size_t)na < sizeof(a) && nb > 0 && (size_t)nb < sizeof(b));
+        assert_int_equal(stat(a, &st), 0);
+        if (S_ISDIR(st.st_mode)) {
+            assert_true(depth < 2);
+            testutil_copy_level(a, b, depth + 1);
+        } else {
+            testutil_copy_file(a, b);
+        }
+    }
+    closedir(d);
+}
+
+void testutil_copy_tree(const char *from, const char *to)
+{
+    testutil_copy_level(from, to, 0);
+}
+
+void testutil_remove_tree(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL) {
+        return;
+    }
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        char a[4096];
+        struct stat st;
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
+            continue;
+        }
+        int n = snprintf(a, sizeof(a), "%s/%s", dir, e->d_name);
+        if (n <= 0 || (size_t)n >= sizeof(a)) {
+            continue;
+        }
+        if (lstat(a, &st) == 0 && S_ISDIR(st.st_mode)) {
+            testutil_remove_tree(a);
+        } else {
+            unlink(a);
+        }
+    }
+    closedir(d);
     rmdir(dir);
 }
 

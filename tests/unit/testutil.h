@@ -19,6 +19,14 @@ char *testutil_read(const char *path, size_t *len);
  * Errors are ignored: cleanup must not fail a test. */
 void testutil_remove_flat_dir(const char *dir);
 
+/* Copies a folder of files and subfolders (a capture bundle: at most two levels) to `to`, which
+ * must not exist (made 0700). Fails the test on any error. */
+void testutil_copy_tree(const char *from, const char *to);
+
+/* Removes `dir` with everything in it, without following symbolic links. Errors are ignored:
+ * cleanup must not fail a test. */
+void testutil_remove_tree(const char *dir);
+
 /* The first column of the first row of `sql`, read through a fresh read-only connection to the
  * database file (so it sees only what was committed). Fails the test on any error. */
 int64_t testutil_sql_int(const char *db_path, const char *sql);

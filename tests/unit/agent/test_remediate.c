@@ -50,67 +50,6 @@ static struct keys K;
 
 /* ---- files ---------------------------------------------------------------------------------- */
 
-static void copy_file(const char *from, const char *to)
-{
-    size_t len = 0;
-    char *data = testutil_read(from, &len);
-    FILE *f = fopen(to, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(data, 1, len, f), len);
-    assert_int_equal(fclose(f), 0);
-    free(data);
-}
-
-/* Copies a bundle (files and one level of folders). */
-static void copy_tree(const char *from, const char *to, int depth)
-{
-    DIR *d = opendir(from);
-    assert_non_null(d);
-    assert_int_equal(mkdir(to, 0700), 0);
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        char a[1024], b[1024];
-        struct stat st;
-        if (e->d_name[0] == '.') {
-            continue;
-        }
-        snprintf(a, sizeof(a), "%s/%s", from, e->d_name);
-        snprintf(b, sizeof(b), "%s/%s", to, e->d_name);
-        assert_int_equal(stat(a, &st), 0);
-        if (S_ISDIR(st.st_mode)) {
-            assert_true(depth < 2);
-            copy_tree(a, b, depth + 1);
-        } else {
-            copy_file(a, b);
-        }
-    }
-    closedir(d);
-}
-
-static void remove_tree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (d == NULL) {
-        return;
-    }
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        char a[1024];
-        struct stat st;
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
-            continue;
-        }
-        snprintf(a, sizeof(a), "%s/%s", dir, e->d_name);
-        if (lstat(a, &st) == 0 && S_ISDIR(st.st_mode)) {
-            remove_tree(a);
-        } else {
-            unlink(a);
-        }
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
 /* Every file of `a` is in `b` with the same bytes, and b has no other file. */
 static void assert_same_tree(const char *a, const char *b)
 {
@@ -169,7 +108,7 @@ static void scratch_make(struct scratch *s, const char *fixture)
     char from[1024];
     snprintf(from, sizeof(from), "%s", s->fixture);
     s->fixture = NULL;
-    copy_tree(from, s->bundle, 0);
+    testutil_copy_tree(from, s->bundle);
 }
 
 static void scratch_assert_unchanged(const struct scratch *s, const char *fixture)
@@ -181,7 +120,7 @@ static void scratch_assert_unchanged(const struct scratch *s, const char *fixtur
 
 static void scratch_free(struct scratch *s)
 {
-    remove_tree(s->dir);
+    testutil_remove_tree(s->dir);
 }
 
 /* ---- profiles ------------------------------------------------------------------------------- */
@@ -407,7 +346,7 @@ static int keys_teardown(void **state)
         proto_sign_key_destroy(K.sign[i]);
         proto_verify_key_destroy(K.verify[i]);
     }
-    remove_tree(K.root);
+    testutil_remove_tree(K.root);
     return 0;
 }
 
@@ -548,10 +487,10 @@ static void test_a_replayed_or_lower_serial_is_refused(void **state)
     /* Put the bundle back: only the state folder remembers serial 5. */
     char bundle_copy[400];
     snprintf(bundle_copy, sizeof(bundle_copy), "%s", s.bundle);
-    remove_tree(bundle_copy);
+    testutil_remove_tree(bundle_copy);
     char from[1024];
     snprintf(from, sizeof(from), "%s", testutil_fixture(FIXTURE));
-    copy_tree(from, s.bundle, 0);
+    testutil_copy_tree(from, s.bundle);
     for (int i = 0; i < 2; i++) {
         assert_int_equal(run_envelope(&s, i == 0 ? env5 : env4, i == 0 ? len : len4, &r, &o),
                          PROTO_OK);

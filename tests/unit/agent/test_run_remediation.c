@@ -130,66 +130,6 @@ static void fake_sleep_ms(void *ctx, uint64_t ms, volatile sig_atomic_t *stop)
 
 /* ---- files ---------------------------------------------------------------------------------- */
 
-static void copy_file(const char *from, const char *to)
-{
-    size_t len = 0;
-    char *data = testutil_read(from, &len);
-    FILE *f = fopen(to, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(data, 1, len, f), len);
-    assert_int_equal(fclose(f), 0);
-    free(data);
-}
-
-static void copy_tree(const char *from, const char *to, int depth)
-{
-    DIR *d = opendir(from);
-    assert_non_null(d);
-    assert_int_equal(mkdir(to, 0700), 0);
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        char a[1024], b[1024];
-        struct stat st;
-        if (e->d_name[0] == '.') {
-            continue;
-        }
-        snprintf(a, sizeof(a), "%s/%s", from, e->d_name);
-        snprintf(b, sizeof(b), "%s/%s", to, e->d_name);
-        assert_int_equal(stat(a, &st), 0);
-        if (S_ISDIR(st.st_mode)) {
-            assert_true(depth < 2);
-            copy_tree(a, b, depth + 1);
-        } else {
-            copy_file(a, b);
-        }
-    }
-    closedir(d);
-}
-
-static void remove_tree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (d == NULL) {
-        return;
-    }
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        char a[1024];
-        struct stat st;
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
-            continue;
-        }
-        snprintf(a, sizeof(a), "%s/%s", dir, e->d_name);
-        if (lstat(a, &st) == 0 && S_ISDIR(st.st_mode)) {
-            remove_tree(a);
-        } else {
-            unlink(a);
-        }
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
 static bool same_file(const char *a, const char *b)
 {
     size_t la = 0, lb = 0;
@@ -229,7 +169,7 @@ static int setup(void **state)
     snprintf(f->state, sizeof(f->state), "%s/state", f->dir);
     snprintf(f->spool_dir, sizeof(f->spool_dir), "%s/spool", f->dir);
     snprintf(f->results_dir, sizeof(f->results_dir), "%s/results-spool", f->state);
-    copy_tree(testutil_fixture(FIXTURE), f->bundle, 0);
+    testutil_copy_tree(testutil_fixture(FIXTURE), f->bundle);
     for (int i = 0; i < 2; i++) {
         char *priv = NULL, *pub = NULL;
         char path[256], err[256];
@@ -291,7 +231,7 @@ static int teardown(void **state)
     fclose(f->log);
     free(f->log_text);
     proto_conf_free(&f->conf);
-    remove_tree(f->dir);
+    testutil_remove_tree(f->dir);
     free(f);
     return 0;
 }
