@@ -38,12 +38,14 @@ COLLECTOR_ARROWS = {
     "collector/ctl": set(),
 }
 AGENT_ARROWS = {
-    "agent/config": set(),
-    "agent/source": {"agent/config"},
-    "agent/remediate": {"agent/source", "agent/config"},
+    # the only folder that calls the operating system's files, clock and processes
+    "agent/os": set(),
+    "agent/config": {"agent/os"},
+    "agent/source": {"agent/config", "agent/os"},
+    "agent/remediate": {"agent/source", "agent/config", "agent/os"},
     # the run loop applies fetched profiles (docs/decisions/013-results-spool.md)
-    "agent/deliver": {"agent/remediate", "agent/source", "agent/config"},
-    "agent/cli": {"agent/remediate", "agent/deliver", "agent/source", "agent/config"},
+    "agent/deliver": {"agent/remediate", "agent/source", "agent/config", "agent/os"},
+    "agent/cli": {"agent/remediate", "agent/deliver", "agent/source", "agent/config", "agent/os"},
 }
 ARROWS = {**COLLECTOR_ARROWS, **AGENT_ARROWS}
 # Headers of store/sqlite that other folders may include (the rest is the implementation's).

@@ -12,7 +12,7 @@
 
 #include "agent_config.h"
 #include "cli.h"
-#include "fsio.h"
+#include "agent_os.h"
 #include "run.h"
 #include "spool.h"
 #include "transport.h"
@@ -86,9 +86,9 @@ static enum proto_rc run_transport_fetch(void *ctx, const char *profile_id, char
 static enum proto_rc run_open_results(const struct agent_config *cfg, struct agent_spool **out)
 {
     char dir[AGENT_CONFIG_PATH_BYTES + 32];
-    enum proto_rc rc = agent_fsio_join(dir, sizeof(dir), cfg->state_dir, RUN_RESULTS_SPOOL);
+    enum proto_rc rc = agent_os_join(dir, sizeof(dir), cfg->state_dir, RUN_RESULTS_SPOOL);
     if (rc == PROTO_OK) {
-        rc = agent_fsio_mkdir(cfg->state_dir);
+        rc = agent_os_mkdirs(cfg->state_dir);
     }
     if (rc) {
         return rc;

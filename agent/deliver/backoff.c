@@ -9,9 +9,8 @@
 #include "backoff.h"
 
 #include <stdbool.h>
-#include <stdio.h>
-#include <time.h>
-#include <unistd.h>
+
+#include "agent_os.h"
 
 void agent_backoff_init(struct agent_backoff *b, uint64_t base_ms, uint64_t cap_ms,
                         agent_random_fn random, void *random_ctx)
@@ -61,33 +60,13 @@ static uint64_t backoff_splitmix64(uint64_t *state)
     return z ^ (z >> 31);
 }
 
-static uint64_t backoff_seed(void)
-{
-    uint64_t seed = 0;
-#ifndef _WIN32
-    FILE *f = fopen("/dev/urandom", "rb");
-    if (f != NULL) {
-        size_t got = fread(&seed, 1, sizeof(seed), f);
-        fclose(f);
-        if (got == sizeof(seed)) {
-            return seed;
-        }
-    }
-#endif
-    /* Agents started together still differ by pid; good enough to spread retries. */
-    struct timespec ts = {0, 0};
-    (void)timespec_get(&ts, TIME_UTC);
-    seed = (uint64_t)ts.tv_sec * 1000000007ull ^ (uint64_t)ts.tv_nsec;
-    return seed ^ ((uint64_t)getpid() << 32);
-}
-
 uint64_t agent_backoff_random(void *ctx, uint64_t bound)
 {
     static bool seeded = false;
     static uint64_t state = 0;
     (void)ctx;
     if (!seeded) {
-        state = backoff_seed();
+        state = agent_os_random_seed();
         seeded = true;
     }
     uint64_t r = backoff_splitmix64(&state);

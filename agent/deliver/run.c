@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "agent_os.h"
 #include "alloc.h"
 #include "json.h"
 #include "printf_like.h"
@@ -24,8 +25,6 @@
 #include "timefmt.h"
 #include "uuid.h"
 #include "x509.h"
-
-#define RUN_SLEEP_SLICE_MS 200u /* the real sleep checks the stop flag this often */
 
 struct agent_run {
     const struct agent_config *cfg;
@@ -47,37 +46,19 @@ struct agent_run {
 static int64_t run_sys_now_s(void *ctx)
 {
     (void)ctx;
-    return (int64_t)time(NULL);
+    return agent_os_now_s();
 }
 
 static uint64_t run_sys_monotonic_ms(void *ctx)
 {
     (void)ctx;
-    struct timespec ts = {0, 0};
-    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) {
-        return 0;
-    }
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    return agent_os_monotonic_ms();
 }
 
-/* Slices, so that a SIGTERM arriving just before nanosleep still ends the wait promptly. */
 static void run_sys_sleep_ms(void *ctx, uint64_t ms, volatile sig_atomic_t *stop)
 {
-    uint64_t end = run_sys_monotonic_ms(ctx) + ms;
-    for (;;) {
-        if (stop != NULL && *stop) {
-            return;
-        }
-        uint64_t now = run_sys_monotonic_ms(ctx);
-        if (now >= end) {
-            return;
-        }
-        uint64_t left = end - now;
-        uint64_t slice = left < RUN_SLEEP_SLICE_MS ? left : RUN_SLEEP_SLICE_MS;
-        struct timespec ts = {(time_t)(slice / 1000u), (long)(slice % 1000u) * 1000000L};
-        while (nanosleep(&ts, &ts) != 0 && errno == EINTR && (stop == NULL || !*stop)) {
-        }
-    }
+    (void)ctx;
+    agent_os_sleep_ms(ms, stop);
 }
 
 struct agent_run_clock agent_run_system_clock(void)

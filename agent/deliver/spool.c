@@ -7,18 +7,15 @@
  * the new one, never a torn one; tmp-* leftovers are deleted at open. Keeps a sorted in-memory
  * index of (seq, size) so append and peek never rescan the folder. Must never trust a record's
  * bytes (each is checked, and a bad one is quarantined, never fatal), never under-report a loss,
- * and never call the OS outside the spool_os_* functions.
+ * and never call the OS but through agent_os.h.
  */
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "agent_os.h"
 #include "alloc.h"
 #include "digest.h"
 #include "spool.h"
@@ -54,7 +51,7 @@ struct spool_entry {
 
 struct agent_spool {
     char *dir;
-    int lock_fd;
+    struct agent_os_file lock;
     struct agent_spool_limits limits;
     struct spool_entry *index; /* index[head .. head + count), ascending by seq */
     size_t head;
@@ -100,214 +97,6 @@ static uint64_t spool_get_u64(const unsigned char *p)
         v |= (uint64_t)p[i] << (8 * i);
     }
     return v;
-}
-
-/* ---- OS seam: the only functions that touch the file system. POSIX here; a Windows port
- * replaces just these (MoveFileExW with MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH for
- * the rename, FlushFileBuffers for fsync, no folder fsync, LockFileEx for the lock,
- * FindFirstFileW for listing). ---- */
-
-typedef enum proto_rc (*spool_os_list_fn)(void *ctx, const char *name);
-
-static enum proto_rc spool_os_errno_rc(int err)
-{
-    return err == ENOENT ? PROTO_ENOTFOUND : PROTO_EIO;
-}
-
-/* Creates `path` and any missing parents (mode 0700: reports describe the host). */
-static enum proto_rc spool_os_mkdirs(const char *path)
-{
-    char buf[SPOOL_PATH_SIZE];
-    size_t len = strlen(path);
-    if (len == 0 || len >= sizeof(buf)) {
-        return PROTO_EINVAL;
-    }
-    memcpy(buf, path, len + 1);
-    for (size_t i = 1; i <= len; i++) {
-        if (buf[i] != '/' && buf[i] != '\0') {
-            continue;
-        }
-        char saved = buf[i];
-        buf[i] = '\0';
-        struct stat st;
-        if (mkdir(buf, 0700) != 0 && errno != EEXIST &&
-            (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode))) {
-            return spool_os_errno_rc(errno);
-        }
-        buf[i] = saved;
-    }
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        return spool_os_errno_rc(errno);
-    }
-    return S_ISDIR(st.st_mode) ? PROTO_OK : PROTO_EIO;
-}
-
-/* Makes the folder's entries (renames, unlinks) durable. */
-static enum proto_rc spool_os_sync_dir(const char *path)
-{
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) {
-        return spool_os_errno_rc(errno);
-    }
-    /* Some file systems refuse fsync on a folder (EINVAL): nothing more can be done there. */
-    int rc = fsync(fd) != 0 && errno != EINVAL ? -1 : 0;
-    close(fd);
-    return rc == 0 ? PROTO_OK : PROTO_EIO;
-}
-
-/* Takes an exclusive fcntl lock on `path` (created if missing). fcntl locks belong to the
- * process, so a second open in the same process is not caught here: one opener per process. */
-static enum proto_rc spool_os_lock(const char *path, int *fd_out)
-{
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) {
-        return PROTO_EIO;
-    }
-    struct flock fl;
-    memset(&fl, 0, sizeof(fl));
-    fl.l_type = (short)F_WRLCK;
-    fl.l_whence = (short)SEEK_SET;
-    if (fcntl(fd, F_SETLK, &fl) != 0) {
-        int err = errno;
-        close(fd);
-        return err == EACCES || err == EAGAIN ? PROTO_EUNAVAILABLE : PROTO_EIO;
-    }
-    *fd_out = fd;
-    return PROTO_OK;
-}
-
-static void spool_os_unlock(int fd)
-{
-    if (fd >= 0) {
-        close(fd); /* releases the fcntl lock */
-    }
-}
-
-/* Writes `len` bytes to `tmp`, fsyncs, renames over `final`, fsyncs `dir`. On failure `tmp` is
- * removed and `final` is untouched (or already replaced, if only the folder fsync failed). */
-static enum proto_rc spool_os_write_atomic(const char *dir, const char *tmp, const char *final,
-                                           const unsigned char *data, size_t len)
-{
-    enum proto_rc result = PROTO_EIO;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) {
-        goto out;
-    }
-    size_t done = 0;
-    while (done < len) {
-        ssize_t n = write(fd, data + done, len - done);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            goto out;
-        }
-        done += (size_t)n;
-    }
-    if (fsync(fd) != 0) {
-        goto out;
-    }
-    int closed = close(fd);
-    fd = -1;
-    if (closed != 0 || rename(tmp, final) != 0) {
-        goto out;
-    }
-    return spool_os_sync_dir(dir);
-out:
-    if (fd >= 0) {
-        close(fd);
-    }
-    unlink(tmp);
-    return result;
-}
-
-/* Opens a regular file for reading: PROTO_EUNSUPPORTED for anything else (a folder, a link). */
-static enum proto_rc spool_os_open_read(const char *path, int *fd_out, uint64_t *size)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) {
-        return errno == ELOOP ? PROTO_EUNSUPPORTED : spool_os_errno_rc(errno);
-    }
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        close(fd);
-        return PROTO_EIO;
-    }
-    if (!S_ISREG(st.st_mode) || st.st_size < 0) {
-        close(fd);
-        return PROTO_EUNSUPPORTED;
-    }
-    *fd_out = fd;
-    *size = (uint64_t)st.st_size;
-    return PROTO_OK;
-}
-
-/* Reads up to `n` bytes (fewer only at end of file); *got says how many. */
-static enum proto_rc spool_os_read(int fd, unsigned char *buf, size_t n, size_t *got)
-{
-    size_t done = 0;
-    while (done < n) {
-        ssize_t r = read(fd, buf + done, n - done);
-        if (r < 0 && errno == EINTR) {
-            continue;
-        }
-        if (r < 0) {
-            return PROTO_EIO;
-        }
-        if (r == 0) {
-            break;
-        }
-        done += (size_t)r;
-    }
-    *got = done;
-    return PROTO_OK;
-}
-
-static void spool_os_close(int fd)
-{
-    close(fd);
-}
-
-/* PROTO_ENOTFOUND when the file was already gone. */
-static enum proto_rc spool_os_remove(const char *path)
-{
-    return unlink(path) == 0 ? PROTO_OK : spool_os_errno_rc(errno);
-}
-
-static enum proto_rc spool_os_rename(const char *from, const char *to)
-{
-    return rename(from, to) == 0 ? PROTO_OK : spool_os_errno_rc(errno);
-}
-
-/* Calls fn for every entry but "." and ".."; stops at the first non-OK answer and returns it.
- * fn may remove or rename the entry it was given. */
-static enum proto_rc spool_os_list(const char *dir, spool_os_list_fn fn, void *ctx)
-{
-    DIR *d = opendir(dir);
-    if (d == NULL) {
-        return spool_os_errno_rc(errno);
-    }
-    enum proto_rc result = PROTO_OK;
-    for (;;) {
-        errno = 0;
-        struct dirent *e = readdir(d);
-        if (e == NULL) {
-            if (errno != 0) {
-                result = PROTO_EIO;
-            }
-            break;
-        }
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
-            continue;
-        }
-        result = fn(ctx, e->d_name);
-        if (result != PROTO_OK) {
-            break;
-        }
-    }
-    closedir(d);
-    return result;
 }
 
 /* ---- names and paths ---- */
@@ -461,7 +250,7 @@ static enum proto_rc spool_state_save(struct agent_spool *sp)
         result = spool_path(sp, NULL, "state", final);
     }
     if (result == PROTO_OK) {
-        result = spool_os_write_atomic(sp->dir, tmp, final, buf, sizeof(buf));
+        result = agent_os_write_atomic(tmp, final, buf, sizeof(buf));
     }
     sp->state_dirty = result != PROTO_OK;
     return result;
@@ -475,14 +264,14 @@ static bool spool_state_load(struct agent_spool *sp)
     unsigned char sha[SPOOL_SHA_LEN];
     uint64_t size = 0;
     size_t got = 0;
-    int fd = -1;
+    struct agent_os_file file = {-1};
 
     if (spool_path(sp, NULL, "state", path) != PROTO_OK ||
-        spool_os_open_read(path, &fd, &size) != PROTO_OK) {
+        agent_os_open_read(path, &file, &size) != PROTO_OK) {
         return false;
     }
-    enum proto_rc rc = spool_os_read(fd, buf, sizeof(buf), &got);
-    spool_os_close(fd);
+    enum proto_rc rc = agent_os_read(&file, buf, sizeof(buf), &got);
+    agent_os_close(&file);
     if (rc != PROTO_OK || got != SPOOL_STATE_BYTES ||
         memcmp(buf, SPOOL_STATE_MAGIC, SPOOL_MAGIC_LEN) != 0 ||
         spool_get_u32(buf + 8) != SPOOL_STATE_VERSION ||
@@ -582,7 +371,7 @@ static enum proto_rc spool_unlink_oldest(struct agent_spool *sp)
     spool_record_name(spool_at(sp, 0)->seq, name);
     enum proto_rc result = spool_path(sp, NULL, name, path);
     if (result == PROTO_OK) {
-        result = spool_os_remove(path);
+        result = agent_os_remove(path, 0);
     }
     if (result != PROTO_OK && result != PROTO_ENOTFOUND) {
         return result;
@@ -658,7 +447,7 @@ static enum proto_rc spool_qscan_remove(void *ctx, const char *name)
     uint64_t seq;
     if (spool_parse_record_name(name, &seq) && seq < q->threshold &&
         spool_path(q->sp, "quarantine", name, path) == PROTO_OK) {
-        (void)spool_os_remove(path);
+        (void)agent_os_remove(path, 0);
     }
     return PROTO_OK;
 }
@@ -672,12 +461,12 @@ static void spool_quarantine_prune(const struct agent_spool *sp)
     memset(&q, 0, sizeof(q));
     q.sp = sp;
     if (spool_path(sp, NULL, "quarantine", qdir) != PROTO_OK ||
-        spool_os_list(qdir, spool_qscan_count, &q) != PROTO_OK ||
+        agent_os_list(qdir, spool_qscan_count, &q) != PROTO_OK ||
         q.total <= AGENT_SPOOL_MAX_QUARANTINE) {
         return;
     }
     q.threshold = q.keep[0];
-    (void)spool_os_list(qdir, spool_qscan_remove, &q);
+    (void)agent_os_list(qdir, spool_qscan_remove, &q);
 }
 
 /* Moves record file `name` (already out of the index) to quarantine/ and counts it. The count
@@ -693,15 +482,15 @@ static void spool_quarantine(struct agent_spool *sp, const char *name)
     }
     sp->quarantined++;
     (void)spool_state_save(sp);
-    bool moved = spool_os_mkdirs(qdir) == PROTO_OK && spool_os_rename(from, to) == PROTO_OK;
-    if (!moved && spool_os_remove(from) != PROTO_OK) {
+    bool moved = agent_os_mkdirs(qdir) == PROTO_OK && agent_os_rename(from, to) == PROTO_OK;
+    if (!moved && agent_os_remove(from, 0) != PROTO_OK) {
         sp->quarantined--;
         (void)spool_state_save(sp);
         return;
     }
-    (void)spool_os_sync_dir(sp->dir);
+    (void)agent_os_sync_dir(sp->dir);
     if (moved) {
-        (void)spool_os_sync_dir(qdir);
+        (void)agent_os_sync_dir(qdir);
         spool_quarantine_prune(sp);
     }
 }
@@ -716,19 +505,19 @@ static enum proto_rc spool_check_head(const struct agent_spool *sp, const char *
 {
     char path[SPOOL_PATH_SIZE];
     unsigned char head[AGENT_SPOOL_HEADER_BYTES];
-    int fd = -1;
+    struct agent_os_file file = {-1};
     size_t got = 0;
     uint64_t seq = 0, body_len = 0;
 
     enum proto_rc result = spool_path(sp, NULL, name, path);
     if (result == PROTO_OK) {
-        result = spool_os_open_read(path, &fd, size);
+        result = agent_os_open_read(path, &file, size);
     }
     if (result != PROTO_OK) {
         return result;
     }
-    result = spool_os_read(fd, head, sizeof(head), &got);
-    spool_os_close(fd);
+    result = agent_os_read(&file, head, sizeof(head), &got);
+    agent_os_close(&file);
     if (result != PROTO_OK) {
         return result;
     }
@@ -755,7 +544,7 @@ static enum proto_rc spool_scan_entry(void *ctx, const char *name)
     if (strncmp(name, "tmp-", 4) == 0) {
         /* An interrupted write: it never became a record. */
         if (spool_path(sp, NULL, name, path) == PROTO_OK) {
-            (void)spool_os_remove(path);
+            (void)agent_os_remove(path, 0);
         }
         return PROTO_OK;
     }
@@ -796,10 +585,10 @@ static void spool_release(struct agent_spool *sp, bool save)
     if (sp == NULL) {
         return;
     }
-    if (save && sp->state_dirty && sp->lock_fd >= 0) {
+    if (save && sp->state_dirty && sp->lock.handle != -1) {
         (void)spool_state_save(sp);
     }
-    spool_os_unlock(sp->lock_fd);
+    agent_os_unlock(&sp->lock);
     proto_free(sp->index);
     proto_free(sp->dir);
     proto_free(sp);
@@ -827,7 +616,7 @@ enum proto_rc agent_spool_open(const char *dir, const struct agent_spool_limits 
     if (sp == NULL) {
         return PROTO_ENOMEM;
     }
-    sp->lock_fd = -1;
+    sp->lock.handle = -1;
     sp->limits = *limits;
     sp->next_seq = 1;
     sp->dir = proto_strdup(dir);
@@ -835,13 +624,18 @@ enum proto_rc agent_spool_open(const char *dir, const struct agent_spool_limits 
         result = PROTO_ENOMEM;
         goto out;
     }
-    result = spool_os_mkdirs(dir);
+    /* Reports describe the host's security set-up: the folder is the agent's alone (0700;
+     * SYSTEM and Administrators on Windows). */
+    result = agent_os_mkdirs(dir);
+    if (result == PROTO_OK) {
+        result = agent_os_secure_dir(dir);
+    }
     if (result != PROTO_OK) {
         goto out;
     }
     result = spool_path(sp, NULL, "lock", path);
     if (result == PROTO_OK) {
-        result = spool_os_lock(path, &sp->lock_fd);
+        result = agent_os_lock(path, &sp->lock);
     }
     if (result != PROTO_OK) {
         goto out;
@@ -857,7 +651,7 @@ enum proto_rc agent_spool_open(const char *dir, const struct agent_spool_limits 
         sp->next_seq = 1;
         sp->state_dirty = true;
     }
-    result = spool_os_list(dir, spool_scan_entry, sp);
+    result = agent_os_list(dir, spool_scan_entry, sp);
     if (result != PROTO_OK) {
         goto out;
     }
@@ -952,7 +746,7 @@ enum proto_rc agent_spool_append(struct agent_spool *sp, const char *body, size_
         }
     }
     /* The compaction in spool_push needs no memory: sp->cap >= count + 1 was reserved. */
-    result = spool_os_write_atomic(sp->dir, tmp, path, rec, rec_len);
+    result = agent_os_write_atomic(tmp, path, rec, rec_len);
     if (result != PROTO_OK) {
         goto out;
     }
@@ -971,14 +765,14 @@ static enum proto_rc spool_read_record(const struct agent_spool *sp, const char 
                                        unsigned char **data, size_t *len)
 {
     char path[SPOOL_PATH_SIZE];
-    int fd = -1;
+    struct agent_os_file file = {-1};
     uint64_t size = 0;
     size_t got = 0;
     unsigned char *buf = NULL;
 
     enum proto_rc result = spool_path(sp, NULL, name, path);
     if (result == PROTO_OK) {
-        result = spool_os_open_read(path, &fd, &size);
+        result = agent_os_open_read(path, &file, &size);
     }
     if (result != PROTO_OK) {
         return result;
@@ -996,7 +790,7 @@ static enum proto_rc spool_read_record(const struct agent_spool *sp, const char 
         result = PROTO_ENOMEM;
         goto out;
     }
-    result = spool_os_read(fd, buf, (size_t)size, &got);
+    result = agent_os_read(&file, buf, (size_t)size, &got);
     if (result == PROTO_OK && got != size) {
         result = PROTO_EPARSE; /* shrank under us */
     }
@@ -1006,7 +800,7 @@ static enum proto_rc spool_read_record(const struct agent_spool *sp, const char 
         buf = NULL;
     }
 out:
-    spool_os_close(fd);
+    agent_os_close(&file);
     proto_free(buf);
     return result;
 }
@@ -1078,13 +872,13 @@ enum proto_rc agent_spool_ack(struct agent_spool *sp, uint64_t seq)
     spool_record_name(seq, name);
     enum proto_rc result = spool_path(sp, NULL, name, path);
     if (result == PROTO_OK) {
-        result = spool_os_remove(path);
+        result = agent_os_remove(path, 0);
     }
     if (result != PROTO_OK && result != PROTO_ENOTFOUND) {
         return result;
     }
     spool_remove_at(sp, pos);
-    return spool_os_sync_dir(sp->dir);
+    return agent_os_sync_dir(sp->dir);
 }
 
 void agent_spool_stats(const struct agent_spool *sp, struct agent_spool_stats *out)

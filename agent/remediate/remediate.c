@@ -11,7 +11,7 @@
 
 #include "alloc.h"
 #include "apply.h"
-#include "fsio.h"
+#include "agent_os.h"
 #include "system.h"
 #include "verify.h"
 
@@ -152,7 +152,7 @@ bool agent_remediate_result_spooled(const char *state_dir, const char *profile_i
     char line[64];
     bool same = false;
     if (state_dir == NULL || state_dir[0] == '\0' || profile_id == NULL ||
-        agent_fsio_join(path, sizeof(path), state_dir, AGENT_REMEDIATE_DONE_FILE) != PROTO_OK) {
+        agent_os_join(path, sizeof(path), state_dir, AGENT_REMEDIATE_DONE_FILE) != PROTO_OK) {
         return false;
     }
     FILE *f = fopen(path, "rb");
@@ -178,9 +178,9 @@ enum proto_rc agent_remediate_record_spooled(const char *state_dir, const char *
     if (n < 0 || (size_t)n >= sizeof(line)) {
         return PROTO_ELIMIT;
     }
-    enum proto_rc result = agent_fsio_mkdir(state_dir);
+    enum proto_rc result = agent_os_mkdirs(state_dir);
     if (result == PROTO_OK) {
-        result = agent_fsio_join(path, sizeof(path), state_dir, AGENT_REMEDIATE_DONE_FILE);
+        result = agent_os_join(path, sizeof(path), state_dir, AGENT_REMEDIATE_DONE_FILE);
     }
-    return result ? result : agent_fsio_write_atomic(path, line, (size_t)n, 0600u);
+    return result ? result : agent_os_replace_file(path, line, (size_t)n);
 }

@@ -19,7 +19,7 @@
 #include "alloc.h"
 #include "buf.h"
 #include "bundle.h"
-#include "fsio.h"
+#include "agent_os.h"
 
 #define STATE_PATH_BYTES 4096u
 #define STATE_MAX_SERIAL 9007199254740991ull /* 2^53 - 1, as the profile allows */
@@ -32,7 +32,7 @@ static enum proto_rc state_read_serials(const char *state_dir, char **text_out, 
     char path[STATE_PATH_BYTES];
     unsigned char *raw = NULL;
     size_t len = 0;
-    enum proto_rc result = agent_fsio_join(path, sizeof(path), state_dir, AGENT_STATE_SERIAL_FILE);
+    enum proto_rc result = agent_os_join(path, sizeof(path), state_dir, AGENT_STATE_SERIAL_FILE);
     if (result == PROTO_OK) {
         result = proto_file_read(path, AGENT_STATE_MAX_FILE_BYTES, &raw, &len);
     }
@@ -118,7 +118,7 @@ enum proto_rc agent_state_record_serial(const char *state_dir, const char *host,
         return PROTO_EINVAL;
     }
     proto_buf_init(&out, AGENT_STATE_MAX_FILE_BYTES);
-    enum proto_rc result = agent_fsio_mkdir(state_dir);
+    enum proto_rc result = agent_os_mkdirs(state_dir);
     if (result == PROTO_OK) {
         result = state_read_serials(state_dir, &text, &len);
     }
@@ -139,10 +139,10 @@ enum proto_rc agent_state_record_serial(const char *state_dir, const char *host,
         result = proto_buf_appendf(&out, "%s %" PRIu64 "\n", host, serial);
     }
     if (result == PROTO_OK) {
-        result = agent_fsio_join(path, sizeof(path), state_dir, AGENT_STATE_SERIAL_FILE);
+        result = agent_os_join(path, sizeof(path), state_dir, AGENT_STATE_SERIAL_FILE);
     }
     if (result == PROTO_OK) {
-        result = agent_fsio_write_atomic(path, proto_buf_str(&out), out.len, 0600);
+        result = agent_os_replace_file(path, proto_buf_str(&out), out.len);
     }
     proto_free(text);
     proto_buf_free(&out);
@@ -246,12 +246,12 @@ enum proto_rc agent_journal_write(const char *state_dir, const struct agent_jour
         text = cJSON_PrintUnformatted(doc);
     }
     if (text != NULL) {
-        result = agent_fsio_mkdir(state_dir);
+        result = agent_os_mkdirs(state_dir);
         if (result == PROTO_OK) {
-            result = agent_fsio_join(path, sizeof(path), state_dir, AGENT_STATE_JOURNAL_FILE);
+            result = agent_os_join(path, sizeof(path), state_dir, AGENT_STATE_JOURNAL_FILE);
         }
         if (result == PROTO_OK) {
-            result = agent_fsio_write_atomic(path, text, strlen(text), 0600);
+            result = agent_os_replace_file(path, text, strlen(text));
         }
     }
     cJSON_free(text);
@@ -367,7 +367,7 @@ enum proto_rc agent_journal_read(const char *state_dir, struct agent_journal *j)
     double serial = 0;
 
     memset(j, 0, sizeof(*j));
-    enum proto_rc result = agent_fsio_join(path, sizeof(path), state_dir, AGENT_STATE_JOURNAL_FILE);
+    enum proto_rc result = agent_os_join(path, sizeof(path), state_dir, AGENT_STATE_JOURNAL_FILE);
     if (result == PROTO_OK) {
         result = proto_file_read(path, AGENT_STATE_MAX_FILE_BYTES, &raw, &len);
     }
@@ -410,6 +410,9 @@ out:
 enum proto_rc agent_journal_remove(const char *state_dir)
 {
     char path[STATE_PATH_BYTES];
-    enum proto_rc result = agent_fsio_join(path, sizeof(path), state_dir, AGENT_STATE_JOURNAL_FILE);
-    return result ? result : agent_fsio_remove(path);
+    enum proto_rc result = agent_os_join(path, sizeof(path), state_dir, AGENT_STATE_JOURNAL_FILE);
+    if (result == PROTO_OK) {
+        result = agent_os_remove(path, 1);
+    }
+    return result == PROTO_ENOTFOUND ? PROTO_OK : result;
 }

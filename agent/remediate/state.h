@@ -1,7 +1,7 @@
 /*
  * state: the remediation state folder (setting state_dir): the last profile serial applied per
  * host (no replay, no going back) and the apply journal (crash recovery). Both files are
- * replaced atomically (fsio.h), so a crash leaves the old or the new content. The journal is
+ * replaced atomically (agent_os.h), so a crash leaves the old or the new content. The journal is
  * written BEFORE each step with that step's pre-state, so whatever a crash interrupted, undoing
  * every step it lists (restoring each pre-state, last first) is safe: restoring a pre-state that
  * was never changed changes nothing.

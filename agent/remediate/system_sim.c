@@ -17,14 +17,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "alloc.h"
 #include "buf.h"
 #include "bundle.h"
 #include "caps.h"
-#include "fsio.h"
+#include "agent_os.h"
 #include "hostinfo.h"
 #include "netsh_consec.h"
 #include "regquery.h"
@@ -100,7 +98,7 @@ static enum proto_rc sim_load(struct agent_system *sys, const char *name, struct
     memset(f, 0, sizeof(*f));
     proto_buf_init(&printed, 2u * PROTO_MAX_TEXT_FILE_BYTES);
     f->name = name;
-    result = agent_fsio_join(path, sizeof(path), sim->dir, name);
+    result = agent_os_join(path, sizeof(path), sim->dir, name);
     if (result == PROTO_OK) {
         result = proto_file_read(path, PROTO_MAX_TEXT_FILE_BYTES, &raw, &raw_len);
     }
@@ -173,10 +171,10 @@ static enum proto_rc sim_store(struct agent_system *sys, struct sim_file *f, con
                                    &bytes_len);
     }
     if (result == PROTO_OK) {
-        result = agent_fsio_join(path, sizeof(path), sim->dir, f->name);
+        result = agent_os_join(path, sizeof(path), sim->dir, f->name);
     }
     if (result == PROTO_OK) {
-        result = agent_fsio_write_atomic(path, bytes, bytes_len, 0644);
+        result = agent_os_replace_file(path, bytes, bytes_len);
     }
     if (result) {
         sim_reason(sys, "%s: cannot be written: %s", f->name, proto_rc_str(result));
@@ -205,7 +203,7 @@ static void sim_end_change(struct agent_system *sys)
     struct sim *sim = sys->ctx;
     if (sim->crash_after > 0 && sim->calls == (unsigned long)sim->crash_after) {
         fflush(NULL);
-        _exit(AGENT_SIM_CRASH_STATUS);
+        _Exit(AGENT_SIM_CRASH_STATUS);
     }
 }
 
@@ -531,7 +529,7 @@ static unsigned sim_codepage(const char *dir)
     struct proto_host host;
 
     memset(&host, 0, sizeof(host));
-    if (agent_fsio_join(path, sizeof(path), dir, "host.txt") == PROTO_OK &&
+    if (agent_os_join(path, sizeof(path), dir, "host.txt") == PROTO_OK &&
         proto_file_read(path, PROTO_MAX_TEXT_FILE_BYTES, &raw, &raw_len) == PROTO_OK &&
         proto_text_decode(raw, raw_len, codepage, &text, &len, NULL) == PROTO_OK) {
         (void)proto_hostinfo_parse(text, len, &host, &codepage);
@@ -552,9 +550,9 @@ enum proto_rc agent_system_sim_open(const char *dir, struct agent_system **out)
     if (dir == NULL) {
         return PROTO_EINVAL;
     }
-    struct stat st;
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || realpath(dir, abs) == NULL) {
-        return PROTO_ENOTFOUND;
+    enum proto_rc found = agent_os_absolute_dir(dir, abs, sizeof(abs));
+    if (found != PROTO_OK) {
+        return found;
     }
     sys = proto_calloc(1, sizeof(*sys));
     sim = proto_calloc(1, sizeof(*sim));
