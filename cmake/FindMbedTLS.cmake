@@ -28,4 +28,9 @@ if(MbedTLS_FOUND AND NOT TARGET MbedTLS::mbedcrypto)
   add_library(MbedTLS::mbedtls UNKNOWN IMPORTED)
   set_target_properties(MbedTLS::mbedtls PROPERTIES
     IMPORTED_LOCATION "${MbedTLS_LIBRARY}" INTERFACE_LINK_LIBRARIES MbedTLS::mbedx509)
+  if(WIN32)
+    # The static libraries' system dependencies: entropy through CryptGenRandom, net_sockets.
+    set_property(TARGET MbedTLS::mbedcrypto APPEND PROPERTY INTERFACE_LINK_LIBRARIES advapi32)
+    set_property(TARGET MbedTLS::mbedtls APPEND PROPERTY INTERFACE_LINK_LIBRARIES ws2_32)
+  endif()
 endif()

@@ -374,13 +374,21 @@ enum proto_rc proto_bundle_read(const char *dir, struct proto_snapshot **out)
     struct {
         const char *name;
         bundle_parser_fn parse;
+        bool optional; /* added after the first bundles: absent is not an error */
     } captures[] = {
-        {"netsh-consec.txt", proto_netsh_consec_parse},
-        {"netsh-http-sslcert.txt", proto_netsh_sslcert_parse},
-        {"reg-rasman.txt", proto_regquery_parse},
-        {"reg-sstpsvc.txt", proto_regquery_parse},
+        {"netsh-consec.txt", proto_netsh_consec_parse, false},
+        {"netsh-http-sslcert.txt", proto_netsh_sslcert_parse, false},
+        {"reg-rasman.txt", proto_regquery_parse, false},
+        {"reg-sstpsvc.txt", proto_regquery_parse, false},
+        {"reg-policyagent.txt", proto_regquery_parse, true},
     };
     for (size_t i = 0; i < sizeof(captures) / sizeof(captures[0]); i++) {
+        char path[BUNDLE_PATH_MAX];
+        if (captures[i].optional &&
+            (bundle_path(path, sizeof(path), dir, captures[i].name, NULL) != 0 ||
+             stat(path, &st) != 0)) {
+            continue;
+        }
         result = bundle_parse_file(snap, dir, captures[i].name, oem_codepage, captures[i].parse);
         if (result) {
             goto out;

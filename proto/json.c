@@ -430,6 +430,30 @@ cJSON *proto_json_from_host(const struct proto_host *host)
     return obj;
 }
 
+/* The Windows-only facts of a certificate (the live source); optional members stay absent when
+ * unknown. */
+static cJSON *enc_cert_win(const struct proto_cert_win *win)
+{
+    cJSON *obj = cJSON_CreateObject();
+    if (obj == NULL) {
+        return NULL;
+    }
+    if (!enc_add_bool(obj, "eku_effective", win->eku_effective) ||
+        (win->key_confirmed != PROTO_TRI_UNKNOWN &&
+         !enc_add_bool(obj, "key_confirmed", win->key_confirmed == PROTO_TRI_YES)) ||
+        !enc_add_opt_str(obj, "chain_root", win->chain_root) ||
+        (win->has_chain_status &&
+         !enc_add_uint(obj, "chain_error_status", win->chain_error_status)) ||
+        !enc_add_opt_str(obj, "template", win->template_name) ||
+        (win->has_template_version &&
+         (!enc_add_uint(obj, "template_major", win->template_major) ||
+          !enc_add_uint(obj, "template_minor", win->template_minor)))) {
+        cJSON_Delete(obj);
+        return NULL;
+    }
+    return obj;
+}
+
 cJSON *proto_json_from_cert(const struct proto_cert *cert)
 {
     cJSON *obj = cJSON_CreateObject();
@@ -453,7 +477,8 @@ cJSON *proto_json_from_cert(const struct proto_cert *cert)
         !enc_add_bool(obj, "is_ca", cert->is_ca) ||
         !enc_add_bool(obj, "self_signed", cert->self_signed) ||
         !enc_add_bool(obj, "has_private_key", cert->has_private_key) ||
-        !enc_add(obj, "der", enc_base64(cert->der, cert->der_len))) {
+        !enc_add(obj, "der", enc_base64(cert->der, cert->der_len)) ||
+        (cert->win.present && !enc_add(obj, "windows", enc_cert_win(&cert->win)))) {
         cJSON_Delete(obj);
         return NULL;
     }
@@ -1200,6 +1225,47 @@ out:
     return result;
 }
 
+/* The optional "windows" member of a certificate (the live Windows source's facts). */
+static enum proto_rc dec_cert_win(struct json_dec *d, const cJSON *cert_obj,
+                                  struct proto_cert_win *win)
+{
+    const cJSON *obj = NULL;
+    uint64_t status = 0, major = 0, minor = 0;
+    bool confirmed = false;
+    enum proto_rc result = dec_object(d, cert_obj, "windows", JSON_OPTIONAL, &obj);
+    if (result || obj == NULL) {
+        return result;
+    }
+    size_t saved = dec_enter_key(d, "windows");
+    bool has_confirmed = cJSON_GetObjectItemCaseSensitive(obj, "key_confirmed") != NULL;
+    bool has_status = cJSON_GetObjectItemCaseSensitive(obj, "chain_error_status") != NULL;
+    /* A template version is a pair: one half alone is refused, not guessed. */
+    bool has_version = cJSON_GetObjectItemCaseSensitive(obj, "template_major") != NULL ||
+                       cJSON_GetObjectItemCaseSensitive(obj, "template_minor") != NULL;
+    unsigned version_flag = has_version ? JSON_REQUIRED : JSON_OPTIONAL;
+    win->present = true;
+    if ((result = dec_bool(d, obj, "eku_effective", JSON_REQUIRED, &win->eku_effective)) ||
+        (result = dec_bool(d, obj, "key_confirmed", JSON_OPTIONAL, &confirmed)) ||
+        (result = dec_str(d, obj, "chain_root", JSON_OPTIONAL, PROTO_MAX_NAME, &win->chain_root)) ||
+        (result = dec_uint(d, obj, "chain_error_status", JSON_OPTIONAL, UINT32_MAX, &status)) ||
+        (result =
+             dec_str(d, obj, "template", JSON_OPTIONAL, PROTO_MAX_NAME, &win->template_name)) ||
+        (result = dec_uint(d, obj, "template_major", version_flag, UINT32_MAX, &major)) ||
+        (result = dec_uint(d, obj, "template_minor", version_flag, UINT32_MAX, &minor))) {
+        goto out;
+    }
+    win->key_confirmed =
+        has_confirmed ? (confirmed ? PROTO_TRI_YES : PROTO_TRI_NO) : PROTO_TRI_UNKNOWN;
+    win->has_chain_status = has_status;
+    win->chain_error_status = (uint32_t)status;
+    win->has_template_version = has_version;
+    win->template_major = (uint32_t)major;
+    win->template_minor = (uint32_t)minor;
+out:
+    dec_leave(d, saved);
+    return result;
+}
+
 static enum proto_rc dec_cert_el(struct json_dec *d, const cJSON *el, size_t index, void *ctx)
 {
     struct proto_snapshot *snap = ctx;
@@ -1243,7 +1309,7 @@ static enum proto_rc dec_cert_el(struct json_dec *d, const cJSON *el, size_t ind
         (result = dec_bool(d, el, "is_ca", JSON_REQUIRED, &cert->is_ca)) ||
         (result = dec_bool(d, el, "self_signed", JSON_REQUIRED, &cert->self_signed)) ||
         (result = dec_bool(d, el, "has_private_key", JSON_REQUIRED, &cert->has_private_key)) ||
-        (result = dec_der(d, el, cert))) {
+        (result = dec_der(d, el, cert)) || (result = dec_cert_win(d, el, &cert->win))) {
         return result;
     }
     return PROTO_OK;

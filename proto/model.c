@@ -109,7 +109,33 @@ void proto_cert_clear(struct proto_cert *cert)
     proto_strv_clear(&cert->san_dns);
     proto_strv_clear(&cert->eku);
     proto_free(cert->der);
+    proto_cert_win_clear(&cert->win);
     memset(cert, 0, sizeof(*cert));
+}
+
+void proto_cert_win_clear(struct proto_cert_win *win)
+{
+    if (win == NULL) {
+        return;
+    }
+    proto_free(win->chain_root);
+    proto_free(win->template_name);
+    memset(win, 0, sizeof(*win));
+}
+
+enum proto_rc proto_cert_win_copy(const struct proto_cert_win *src, struct proto_cert_win *dst)
+{
+    *dst = *src;
+    dst->chain_root = NULL;
+    dst->template_name = NULL;
+    if (src->chain_root != NULL && (dst->chain_root = proto_strdup(src->chain_root)) == NULL) {
+        return PROTO_ENOMEM;
+    }
+    if (src->template_name != NULL &&
+        (dst->template_name = proto_strdup(src->template_name)) == NULL) {
+        return PROTO_ENOMEM;
+    }
+    return PROTO_OK;
 }
 
 void proto_rule_clear(struct proto_consec_rule *rule)

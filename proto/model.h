@@ -37,6 +37,29 @@
 #define PROTO_OID_IKE_INTERMEDIATE "1.3.6.1.5.5.8.2.2"
 #define PROTO_OID_ANY_PURPOSE "2.5.29.37.0"
 
+/* A yes/no fact that may not have been established (on the wire: absent, false or true). */
+enum proto_tristate { PROTO_TRI_UNKNOWN, PROTO_TRI_NO, PROTO_TRI_YES };
+
+/*
+ * What only Windows' crypt32 can say about a certificate of the live host. The live source fills
+ * it; a capture bundle holds DER only, so the bundle path leaves it zeroed (present = false).
+ */
+struct proto_cert_win {
+    bool present;       /* the live Windows source read these facts */
+    bool eku_effective; /* has_eku/eku are CertGetEnhancedKeyUsage's answer (the extension
+                         * intersected with the EKU property), not the DER's extension */
+    enum proto_tristate key_confirmed; /* CryptAcquireCertificatePrivateKey opened the key */
+    char *chain_root; /* subject DN of the chain's top certificate (its root unless the status
+                       * says CERT_TRUST_IS_PARTIAL_CHAIN), as netsh prints a CA name; NULL
+                       * unknown */
+    bool has_chain_status;
+    uint32_t chain_error_status; /* CERT_TRUST_STATUS.dwErrorStatus; 0 = no error */
+    char *template_name;         /* v1 template name, or the v2 template's OID; NULL none */
+    bool has_template_version;   /* a v2 template: the version below is set */
+    uint32_t template_major;
+    uint32_t template_minor;
+};
+
 struct proto_cert {
     size_t store_index; /* enumeration order in LocalMachine\My, from 0 */
     bool parsed;        /* false: DER unparseable; only hashes, der and store_index are set */
@@ -58,6 +81,7 @@ struct proto_cert {
     bool has_private_key;
     unsigned char *der;
     size_t der_len;
+    struct proto_cert_win win; /* the live Windows source only */
 };
 
 /* Fields of a connection-security rule in the order `netsh advfirewall consec show rule
@@ -238,6 +262,11 @@ enum proto_rc proto_rule_add_extra(struct proto_consec_rule *rule, const char *k
 
 /* Frees the members of one element (not the element itself). */
 void proto_cert_clear(struct proto_cert *cert);
+/* Frees the strings of `win` and zeroes it. Accepts a zeroed one. */
+void proto_cert_win_clear(struct proto_cert_win *win);
+/* Deep copy into `dst`, which must be zeroed; on PROTO_ENOMEM dst may hold a partial copy for
+ * proto_cert_win_clear. */
+enum proto_rc proto_cert_win_copy(const struct proto_cert_win *src, struct proto_cert_win *dst);
 void proto_rule_clear(struct proto_consec_rule *rule);
 void proto_ssl_binding_clear(struct proto_ssl_binding *binding);
 void proto_reg_value_clear(struct proto_reg_value *value);

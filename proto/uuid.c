@@ -3,12 +3,16 @@
  *
  * Owns only the choice of randomness source. Never falls back to a weak generator (rand(),
  * the clock): a report id is an idempotency key, so without real randomness it fails with
- * PROTO_EIO. Windows randomness (BCryptGenRandom) needs windows.h, which lives only in
- * *_win32.c files, so on _WIN32 this returns PROTO_EUNSUPPORTED until that file exists.
+ * PROTO_EIO. On Windows the bytes come from mbedTLS's platform entropy source (CryptGenRandom),
+ * which keeps windows.h out of proto (STYLE rule 16: the dependency reaches the OS's CSPRNG).
  */
 #include "uuid.h"
 
 #include <stdio.h>
+
+#ifdef _WIN32
+#include <mbedtls/entropy_poll.h>
+#endif
 
 #define UUID_BYTES 16u
 
@@ -16,10 +20,11 @@
 static enum proto_rc uuid_random(unsigned char *buf, size_t len)
 {
 #ifdef _WIN32
-    /* A uuid_win32.c with BCryptGenRandom is added with the Windows build. */
-    (void)buf;
-    (void)len;
-    return PROTO_EUNSUPPORTED;
+    size_t got = 0;
+    if (mbedtls_platform_entropy_poll(NULL, buf, len, &got) != 0) {
+        return PROTO_EIO;
+    }
+    return got == len ? PROTO_OK : PROTO_EIO;
 #else
     FILE *f = fopen("/dev/urandom", "rb");
     if (f == NULL) {

@@ -87,7 +87,8 @@ static enum proto_rc whatif_copy_cert(const struct proto_cert *src, struct proto
     if ((result = proto_dn_copy(&src->subject, &dst->subject)) != PROTO_OK ||
         (result = proto_dn_copy(&src->issuer, &dst->issuer)) != PROTO_OK ||
         (result = proto_strv_copy(&src->san_dns, &dst->san_dns)) != PROTO_OK ||
-        (result = proto_strv_copy(&src->eku, &dst->eku)) != PROTO_OK) {
+        (result = proto_strv_copy(&src->eku, &dst->eku)) != PROTO_OK ||
+        (result = proto_cert_win_copy(&src->win, &dst->win)) != PROTO_OK) {
         return result;
     }
     return PROTO_OK;

@@ -1,9 +1,10 @@
 #!/bin/sh
 # The README's test command (and what .ci/run runs): installs the dependencies, checks that the
-# architecture's arrows hold (scripts/check-layout.sh), checks that the
-# Windows-bound code compiles with mingw-w64 (scripts/check-windows.sh), builds with
-# warnings as errors, runs every test with ctest, runs the same suite built with
-# -fsanitize=address,undefined, then fuzzes each libFuzzer target briefly.
+# architecture's arrows hold (scripts/check-layout.sh), cross-builds the Windows agent and its
+# unit tests with mingw-w64 and runs those under Wine (scripts/build-windows.sh, decision 014),
+# builds with warnings as errors, runs every test with ctest (the Wine integration tests use the
+# Windows build), runs the same suite built with -fsanitize=address,undefined, then fuzzes each
+# libFuzzer target briefly.
 #   RRAS_FUZZ_SECONDS  seconds per fuzz target (default 15)
 set -eu
 cd "$(dirname "$0")/.."
@@ -12,7 +13,18 @@ top=$(pwd)
 ./scripts/install-deps.sh
 ./scripts/check-source.sh
 ./scripts/check-layout.sh
-./scripts/check-windows.sh
+
+echo "== Windows: cross-build with mingw-w64, unit tests under Wine"
+./scripts/build-windows.sh
+# One booted prefix for the Windows unit tests and the Linux build's Wine integration tests.
+RRAS_WINEPREFIX=${RRAS_WINEPREFIX:-$top/build-win/wineprefix}
+# Here a Wine test that cannot run is a failure, never a skip.
+RRAS_REQUIRE_WINE=1
+export RRAS_WINEPREFIX RRAS_REQUIRE_WINE
+./scripts/wine-prefix.sh
+# The persistent wineserver stops with this script, however it ends.
+trap './scripts/wine-prefix.sh --stop' EXIT
+ctest --test-dir build-win/build --output-on-failure -j2
 
 echo "== build and test (gcc, -Werror)"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRRAS_WERROR=ON >/dev/null

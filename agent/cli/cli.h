@@ -2,8 +2,8 @@
  * cli: the agent's commands: offline (`check`, `collect`, with shared options), delivery
  * (`run`, `config`, driven by the settings table of config.h) and remediation (`apply`).
  *
- * Each offline command parses its own argv, reads a capture bundle, runs proto's diagnosis and
- * prints.
+ * check and collect parse their own argv, read a capture bundle (--bundle) or, on Windows,
+ * the live host, run proto's diagnosis and print; capture writes a capture bundle.
  * Exit codes are the contract scripts rely on: AGENT_EXIT_OK (no high/critical finding),
  * AGENT_EXIT_FINDINGS (at least one), AGENT_EXIT_USAGE (bad input or usage).
  */
@@ -21,7 +21,7 @@
 #define AGENT_EXIT_ROLLED_BACK 4 /* apply: a step failed and the earlier ones were undone */
 
 struct agent_cli_options {
-    const char *bundle;
+    const char *bundle; /* NULL: the live host (only where agent_source_live_available()) */
     bool json;
     bool pretty;
     struct proto_policy policy; /* owns expected_ca */
@@ -29,7 +29,8 @@ struct agent_cli_options {
 
 /*
  * Parses the options shared by check and collect (--bundle, --expected-ca, --now,
- * --expiry-days, --json, --pretty). On error prints a message to stderr and returns
+ * --expiry-days, --json, --pretty); --bundle is required on builds without a live source. On
+ * error prints a message to stderr and returns
  * AGENT_EXIT_USAGE; returns -1 when --help was printed; 0 on success. Clear the policy with
  * proto_policy_clear() afterwards.
  */
@@ -37,6 +38,10 @@ int agent_cli_parse(const char *command, int argc, char **argv, struct agent_cli
 
 int agent_cmd_check(int argc, char **argv);
 int agent_cmd_collect(int argc, char **argv);
+/* `capture --out DIR [--bundle DIR] [--now RFC3339]`: writes a capture bundle of the live host
+ * (Windows), or re-exports the bundle --bundle names (any OS). Exit codes: 0 written,
+ * AGENT_EXIT_USAGE for bad usage or a bundle that could not be read or written. */
+int agent_cmd_capture(int argc, char **argv);
 
 /* `run [--once] --config FILE [--KEY VALUE...]`: the delivery loop (run.h). Exit codes: 0 clean
  * stop, or --once with the spool emptied; 1 --once with reports still spooled; 2 usage or

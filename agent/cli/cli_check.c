@@ -1,4 +1,4 @@
-/* cli_check: `rrasfleet-agent check`: offline diagnosis of a capture bundle. */
+/* cli_check: `rrasfleet-agent check`: diagnosis of a capture bundle, or of this host live. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -19,10 +19,15 @@ int agent_cmd_check(int argc, char **argv)
         exit_code = parsed < 0 ? AGENT_EXIT_OK : parsed;
         goto out;
     }
-    enum proto_rc rc = agent_source_read_bundle(opts.bundle, &snap);
-    if (rc) {
+    enum proto_rc rc = opts.bundle != NULL ? agent_source_read_bundle(opts.bundle, &snap)
+                                           : agent_source_read_live(opts.policy.now, &snap);
+    if (rc && opts.bundle != NULL) {
         fprintf(stderr, "rrasfleet-agent check: cannot read bundle %s: %s\n", opts.bundle,
                 rc == PROTO_ENOTFOUND ? "no such folder" : proto_rc_str(rc));
+        goto out;
+    }
+    if (rc) {
+        fprintf(stderr, "rrasfleet-agent check: cannot read this host: %s\n", proto_rc_str(rc));
         goto out;
     }
     rc = proto_diagnose(snap, &opts.policy, &diag);

@@ -1,4 +1,5 @@
-/* cli_collect: `rrasfleet-agent collect`: the report JSON the agent would send for a bundle. */
+/* cli_collect: `rrasfleet-agent collect`: the report JSON the agent would send for a bundle, or
+ * for this host read live. */
 #include <stdio.h>
 #include <string.h>
 
@@ -37,10 +38,16 @@ int agent_cmd_collect(int argc, char **argv)
     }
     proto_snapshot_destroy(report->snapshot);
     report->snapshot = NULL;
-    enum proto_rc rc = agent_source_read_bundle(opts.bundle, &report->snapshot);
-    if (rc) {
+    enum proto_rc rc = opts.bundle != NULL
+                           ? agent_source_read_bundle(opts.bundle, &report->snapshot)
+                           : agent_source_read_live(opts.policy.now, &report->snapshot);
+    if (rc && opts.bundle != NULL) {
         fprintf(stderr, "rrasfleet-agent collect: cannot read bundle %s: %s\n", opts.bundle,
                 rc == PROTO_ENOTFOUND ? "no such folder" : proto_rc_str(rc));
+        goto out;
+    }
+    if (rc) {
+        fprintf(stderr, "rrasfleet-agent collect: cannot read this host: %s\n", proto_rc_str(rc));
         goto out;
     }
     struct proto_host *host = &report->snapshot->host;
@@ -49,9 +56,10 @@ int agent_cmd_collect(int argc, char **argv)
     }
     if (host->fqdn == NULL) {
         fprintf(stderr,
-                "rrasfleet-agent collect: %s/host.txt names no FQDN or Hostname; a report "
-                "must say which host it describes\n",
-                opts.bundle);
+                "rrasfleet-agent collect: %s%s names no FQDN or Hostname; a report must say "
+                "which host it describes\n",
+                opts.bundle != NULL ? opts.bundle : "this host",
+                opts.bundle != NULL ? "/host.txt" : "");
         goto out;
     }
     if (host->collected_at == 0) {

@@ -1,7 +1,7 @@
 /*
  * cli_config: `rrasfleet-agent config --print|--check|--markdown [--config FILE] [--KEY VALUE]`.
  *
- * --print shows every effective setting with its origin (default, file, flag), --check says
+ * --print shows every effective setting with its origin (default, registry, file, flag), --check says
  * whether `run` would accept them, --markdown writes the settings reference for docs/. Reads
  * the same table and precedence as `run`, so what it prints is what `run` uses.
  */

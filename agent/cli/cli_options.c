@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "caps.h"
+#include "source.h"
 #include "timefmt.h"
 #include "x509.h"
 
@@ -16,16 +17,19 @@
 
 static void cli_usage(const char *command, FILE *to)
 {
+    bool live = agent_source_live_available();
     fprintf(to,
-            "usage: rrasfleet-agent %s --bundle DIR [--expected-ca DN] [--now RFC3339]\n"
+            "usage: rrasfleet-agent %s %s [--expected-ca DN] [--now RFC3339]\n"
             "                              [--expiry-days N] [--json] [--pretty]\n"
-            "  --bundle DIR        capture bundle made by deploy/windows/capture.ps1\n"
+            "  --bundle DIR        capture bundle made by deploy/windows/capture.ps1 or\n"
+            "                      `rrasfleet-agent capture`%s\n"
             "  --expected-ca DN    CA that L2TP clients trust, e.g.\n"
             "                      \"DC=com, DC=contoso, DC=corp, CN=corp-DC1-CA\" (either order)\n"
             "  --now RFC3339       evaluate validity at this time instead of the clock\n"
             "  --expiry-days N     warn about certificates expiring within N days (default %u)\n"
             "  --json              machine-readable output\n",
-            command, PROTO_EXPIRY_DAYS_DEFAULT);
+            command, live ? "[--bundle DIR]" : "--bundle DIR",
+            live ? "; without it, this host is read live" : "", PROTO_EXPIRY_DAYS_DEFAULT);
 }
 
 int agent_cli_parse(const char *command, int argc, char **argv, struct agent_cli_options *opts)
@@ -100,7 +104,7 @@ int agent_cli_parse(const char *command, int argc, char **argv, struct agent_cli
         fprintf(stderr, "rrasfleet-agent %s: unexpected argument: %s\n", command, argv[optind]);
         return AGENT_EXIT_USAGE;
     }
-    if (opts->bundle == NULL) {
+    if (opts->bundle == NULL && !agent_source_live_available()) {
         fprintf(stderr, "rrasfleet-agent %s: --bundle DIR is required\n", command);
         cli_usage(command, stderr);
         return AGENT_EXIT_USAGE;

@@ -12,8 +12,10 @@ static void agent_usage(FILE *to)
 {
     fputs("usage: rrasfleet-agent COMMAND [options]\n"
           "commands:\n"
-          "  check    diagnose a capture bundle offline and print the findings\n"
-          "  collect  print the report JSON the agent would send for a capture bundle\n"
+          "  check    diagnose a capture bundle (or, on Windows, this host) and print the "
+          "findings\n"
+          "  collect  print the report JSON the agent would send for a bundle (or this host)\n"
+          "  capture  write a capture bundle of this host (Windows), or re-export one\n"
           "  run      collect, spool and send reports to the collector (--once: one round)\n"
           "  config   print the effective settings and where each came from\n"
           "  apply    check a signed remediation profile and dry-run or apply it to a bundle\n"
@@ -35,6 +37,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(command, "collect") == 0) {
         return agent_cmd_collect(argc - 1, argv + 1);
+    }
+    if (strcmp(command, "capture") == 0) {
+        return agent_cmd_capture(argc - 1, argv + 1);
     }
     if (strcmp(command, "run") == 0) {
         return agent_cmd_run(argc - 1, argv + 1);

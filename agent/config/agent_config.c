@@ -1,8 +1,9 @@
 /*
  * agent_config: the agent's settings table and the checks that span several keys.
  *
- * The table below is the single place a setting is declared: conftab parses the file and the
- * flags with it, `config --print` shows it with origins, and `config --markdown` documents it.
+ * The table below is the single place a setting is declared: conftab parses the registry
+ * policy values, the file and the flags with it, `config --print` shows it with origins, and
+ * `config --markdown` documents it.
  * Limits are chosen so that a mistyped value is refused rather than obeyed: an interval of
  * seconds, a jitter of at most half the interval, timeouts a collector can meet.
  */
@@ -31,18 +32,39 @@
 #member, PROTO_CONF_UINT, def, lo, hi, offsetof(struct agent_config, member), 0, desc      \
     }
 
+#ifdef _WIN32
+#define AGENT_CONFIG_SOURCE_DEFAULT AGENT_CONFIG_SOURCE_LIVE
+#else
+#define AGENT_CONFIG_SOURCE_DEFAULT ""
+#endif
+
 static const struct proto_conf_entry agent_config_entries[] = {
-    AGENT_STR(source, "",
-              "where snapshots come from: a capture bundle folder, as bundle:DIR or just DIR"),
+    AGENT_STR(source, AGENT_CONFIG_SOURCE_DEFAULT,
+              "where snapshots come from: live (this Windows host; the default on Windows) or a "
+              "capture bundle folder, as bundle:DIR or just DIR"),
     AGENT_STR(fqdn_override, "",
               "report this FQDN instead of the one the source names (simulations; it must match "
-              "the client certificate)"),
+              "the client certificate); on Windows also the name the client certificate is "
+              "picked for"),
     AGENT_STR(collector_url, "", "the collector's agent endpoint, https://host:port"),
     AGENT_STR(ca_file, "",
               "PEM file of the CA(s) the collector's certificate must chain to (the system store "
               "is never used)"),
-    AGENT_STR(client_cert, "", "PEM file of this agent's client certificate"),
-    AGENT_STR(client_key, "", "PEM file of the client certificate's private key"),
+    AGENT_STR(client_cert, "",
+              "PEM file of this agent's client certificate (not on Windows, where it comes from "
+              "LocalMachine\\My)"),
+    AGENT_STR(client_key, "", "PEM file of the client certificate's private key (not on Windows)"),
+    AGENT_STR(client_cert_thumbprint, "",
+              "Windows: SHA-1 thumbprint (40 hex digits; blanks and ':' ignored) of the client "
+              "certificate in LocalMachine\\My; empty: picked automatically (Client "
+              "Authentication, SAN = this host's FQDN, time-valid, with a private key, newest)"),
+    AGENT_STR(client_cert_issuer, "",
+              "Windows: use only a client certificate issued by this CA, a DN compared as a DN "
+              "(either order; case and spacing ignored), not as a substring; empty: any issuer"),
+    AGENT_STR(client_cert_template, "",
+              "Windows: use only a client certificate of this certificate template: its OID "
+              "(1.3.6.1.4.1.311.21.8...) or, for a v1 template, its name (e.g. Machine); empty: "
+              "any"),
     AGENT_STR(pinned_pubkey, "",
               "optional pin of the collector's public key: sha256//BASE64 (several joined by ';')"),
     AGENT_STR(proxy, "",
@@ -195,6 +217,11 @@ enum proto_rc agent_config_from_args(int argc, char **argv,
             kept[kept_count++] = argv[i];
         }
     }
+    /* Lowest first: what the file and then the flags say replaces the policy's value. */
+    result = agent_config_load_policy(conf, err, err_size);
+    if (result) {
+        goto out;
+    }
     result = agent_config_load(conf, *config_path, kept_count, kept, 0, &rest, err, err_size);
     if (result == PROTO_OK && rest > 0) {
         config_errf(err, err_size, "unexpected argument '%.64s'", kept[0]);
@@ -203,6 +230,102 @@ enum proto_rc agent_config_from_args(int argc, char **argv,
 out:
     proto_free(kept);
     return result;
+}
+
+/* Group Policy's registry.pol instructions ("delete value X", "delete all values") that a
+ * policy key may still show; they are not settings. */
+static bool config_is_gp_marker(const char *key)
+{
+    return strncasecmp(key, "**del.", 6) == 0 || strncasecmp(key, "**delvals", 9) == 0;
+}
+
+enum proto_rc agent_config_apply_pairs(struct proto_conf *conf, enum proto_conf_origin origin,
+                                       const char *where, const struct agent_config_pair *pairs,
+                                       size_t count, char *err, size_t err_size)
+{
+    config_errf(err, err_size, "%s", "");
+    if (conf == NULL || conf->origins == NULL || where == NULL || (pairs == NULL && count > 0)) {
+        config_errf(err, err_size, "invalid arguments");
+        return PROTO_EINVAL;
+    }
+    for (size_t i = 0; i < count; i++) {
+        const struct agent_config_pair *p = &pairs[i];
+        if (p->key == NULL || p->value == NULL) {
+            config_errf(err, err_size, "invalid arguments");
+            return PROTO_EINVAL;
+        }
+        if ((p->key[0] == '\0' && p->value[0] == '\0') || config_is_gp_marker(p->key)) {
+            continue;
+        }
+        const struct proto_conf_entry *e = NULL;
+        for (size_t k = 0; k < conf->count && e == NULL; k++) {
+            if (strcmp(conf->entries[k].key, p->key) == 0) {
+                e = &conf->entries[k];
+            }
+        }
+        if (e == NULL) {
+            config_errf(err, err_size,
+                        "%s: unknown value '%.64s%s' (value names are the setting keys, as in "
+                        "the configuration file)",
+                        where, p->key, strlen(p->key) > 64 ? "..." : "");
+            return PROTO_EPARSE;
+        }
+        if (p->numeric && e->type == PROTO_CONF_STRING) {
+            config_errf(err, err_size,
+                        "%s: value '%s' is a number (REG_DWORD); this setting is text (REG_SZ)",
+                        where, e->key);
+            return PROTO_EPARSE;
+        }
+        char why[256];
+        enum proto_rc result = proto_conf_set(conf, e->key, p->value, origin, why, sizeof(why));
+        if (result) {
+            config_errf(err, err_size, "%s: value %s", where, why);
+            return result == PROTO_ENOTFOUND ? PROTO_EPARSE : result;
+        }
+    }
+    return PROTO_OK;
+}
+
+#ifndef _WIN32
+/* Only Windows has a registry; config_registry_win32.c reads it there. */
+enum proto_rc agent_config_load_policy(struct proto_conf *conf, char *err, size_t err_size)
+{
+    (void)conf;
+    config_errf(err, err_size, "%s", "");
+    return PROTO_OK;
+}
+#endif
+
+enum proto_rc agent_config_thumbprint(const char *text, char out[41])
+{
+    static const char lrm[] = "\xE2\x80\x8E"; /* U+200E, which certificate dialogs prepend */
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = 0;
+    out[0] = '\0';
+    if (text == NULL) {
+        return PROTO_EPARSE;
+    }
+    const char *p = text;
+    if (strncmp(p, lrm, sizeof(lrm) - 1) == 0) {
+        p += sizeof(lrm) - 1;
+    }
+    for (; *p != '\0'; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == ' ' || c == ':' || c == '\t') {
+            continue;
+        }
+        if (!isxdigit(c) || n == 40) {
+            out[0] = '\0';
+            return PROTO_EPARSE;
+        }
+        out[n++] = hex[isdigit(c) ? c - '0' : (toupper(c) - 'A' + 10)];
+    }
+    if (n != 40) {
+        out[0] = '\0';
+        return PROTO_EPARSE;
+    }
+    out[n] = '\0';
+    return PROTO_OK;
 }
 
 static bool config_has_control(const char *s)
@@ -293,16 +416,101 @@ static bool config_pin_ok(const char *pin)
     }
 }
 
+/* True when the URL's host is an IPv4 or IPv6 literal (curl reads digits-and-dots as IPv4). */
+static bool config_url_host_is_ip(const char *url)
+{
+    const char *host = strstr(url, "://");
+    host = host != NULL ? host + 3 : url;
+    if (host[0] == '[') {
+        return true;
+    }
+    size_t n = strcspn(host, ":/?#");
+    return n > 0 && strspn(host, "0123456789.") == n;
+}
+
+/* The client-certificate keys: files on POSIX, LocalMachine\My on Windows. */
+static enum proto_rc config_validate_client_cert(const struct agent_config *cfg,
+                                                 enum agent_config_platform platform, char *err,
+                                                 size_t err_size)
+{
+    if (platform == AGENT_CONFIG_POSIX) {
+        const char *windows_only[] = {"client_cert_thumbprint", "client_cert_issuer",
+                                      "client_cert_template"};
+        const char *values[] = {cfg->client_cert_thumbprint, cfg->client_cert_issuer,
+                                cfg->client_cert_template};
+        for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+            if (values[i][0] != '\0') {
+                config_errf(err, err_size,
+                            "'%s' names a certificate in Windows' LocalMachine\\My; here set "
+                            "'client_cert' and 'client_key' instead",
+                            windows_only[i]);
+                return PROTO_EINVAL;
+            }
+        }
+        return PROTO_OK;
+    }
+    if (cfg->client_cert[0] != '\0' || cfg->client_key[0] != '\0') {
+        config_errf(err, err_size,
+                    "'%s': on Windows the client certificate and its key stay in "
+                    "LocalMachine\\My; set 'client_cert_thumbprint', or nothing to pick one "
+                    "automatically",
+                    cfg->client_cert[0] != '\0' ? "client_cert" : "client_key");
+        return PROTO_EINVAL;
+    }
+    char thumbprint[41];
+    if (cfg->client_cert_thumbprint[0] != '\0' &&
+        agent_config_thumbprint(cfg->client_cert_thumbprint, thumbprint) != PROTO_OK) {
+        config_errf(err, err_size,
+                    "'client_cert_thumbprint': expected 40 hex digits (a SHA-1 thumbprint)");
+        return PROTO_EINVAL;
+    }
+    if (cfg->client_cert_issuer[0] != '\0') {
+        struct proto_dn dn = {0};
+        enum proto_rc rc = proto_dn_parse(cfg->client_cert_issuer, &dn);
+        proto_dn_clear(&dn);
+        if (rc == PROTO_ENOMEM) {
+            config_errf(err, err_size, "out of memory");
+            return rc;
+        }
+        if (rc) {
+            config_errf(err, err_size, "'client_cert_issuer': not a distinguished name");
+            return PROTO_EINVAL;
+        }
+    }
+    if (config_has_control(cfg->client_cert_template)) {
+        config_errf(err, err_size, "'client_cert_template': must not contain control characters");
+        return PROTO_EINVAL;
+    }
+    if (config_url_host_is_ip(cfg->collector_url)) {
+        config_errf(err, err_size,
+                    "'collector_url': on Windows name the collector by its DNS name, not an IP "
+                    "address (Schannel matches only DNS names of the collector's certificate)");
+        return PROTO_EINVAL;
+    }
+    return PROTO_OK;
+}
+
 enum proto_rc agent_config_validate(const struct agent_config *cfg, char *err, size_t err_size)
 {
+    return agent_config_validate_on(cfg, AGENT_CONFIG_THIS_PLATFORM, err, err_size);
+}
+
+enum proto_rc agent_config_validate_on(const struct agent_config *cfg,
+                                       enum agent_config_platform platform, char *err,
+                                       size_t err_size)
+{
     char why[128];
+    bool files = platform == AGENT_CONFIG_POSIX;
     struct {
         const char *key;
         const char *value;
     } required[] = {
-        {"source", cfg->source},         {"collector_url", cfg->collector_url},
-        {"ca_file", cfg->ca_file},       {"client_cert", cfg->client_cert},
-        {"client_key", cfg->client_key}, {"spool_dir", cfg->spool_dir},
+        {"source", cfg->source},
+        {"collector_url", cfg->collector_url},
+        {"ca_file", cfg->ca_file},
+        {"client_cert", files ? cfg->client_cert : "-"},
+        {"client_key", files ? cfg->client_key : "-"},
+        {"spool_dir", cfg->spool_dir},
     };
     for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
         if (required[i].value[0] == '\0') {
@@ -311,18 +519,31 @@ enum proto_rc agent_config_validate(const struct agent_config *cfg, char *err, s
         }
     }
     const char *dir = NULL;
-    if (agent_config_bundle_dir(cfg, &dir) != PROTO_OK) {
+    bool live = strcmp(cfg->source, AGENT_CONFIG_SOURCE_LIVE) == 0;
+#ifndef _WIN32
+    if (live) {
         config_errf(err, err_size,
-                    "'source': only capture bundles (bundle:DIR or DIR) are supported here");
+                    "'source': live reads a Windows host; this build reads capture bundles only "
+                    "(bundle:DIR or DIR)");
         return PROTO_EINVAL;
     }
-    if (dir[0] == '\0') {
+#endif
+    if (!live && agent_config_bundle_dir(cfg, &dir) != PROTO_OK) {
+        config_errf(err, err_size,
+                    "'source': only live and capture bundles (bundle:DIR or DIR) are supported");
+        return PROTO_EINVAL;
+    }
+    if (!live && dir[0] == '\0') {
         config_errf(err, err_size, "'source': names no folder");
         return PROTO_EINVAL;
     }
     if (!config_url_ok(cfg->collector_url, why, sizeof(why))) {
         config_errf(err, err_size, "'collector_url': %s", why);
         return PROTO_EINVAL;
+    }
+    enum proto_rc cert_rc = config_validate_client_cert(cfg, platform, err, err_size);
+    if (cert_rc) {
+        return cert_rc;
     }
     if (cfg->proxy[0] != '\0' && config_has_control(cfg->proxy)) {
         config_errf(err, err_size, "'proxy': must not contain control characters");
@@ -389,6 +610,10 @@ enum proto_rc agent_config_bundle_dir(const struct agent_config *cfg, const char
     if (strncmp(cfg->source, prefix, sizeof(prefix) - 1) == 0) {
         *dir = cfg->source + sizeof(prefix) - 1;
         return PROTO_OK;
+    }
+    if (strcmp(cfg->source, AGENT_CONFIG_SOURCE_LIVE) == 0) {
+        *dir = NULL;
+        return PROTO_EUNSUPPORTED;
     }
     /* "kind:..." names another source; a single letter before ':' is a Windows drive. */
     size_t n = 0;

@@ -2,9 +2,11 @@
  * agent_config: the agent's settings (DESIGN §11, STYLE rule 10) as one proto/conftab table.
  *
  * Owns the table (key, type, default, limits, description) and the checks that span several
- * keys (URL form, backoff base <= cap, a parsable expected CA). Precedence: flags > file >
- * (later) registry policy > defaults. Reads files only through conftab; never opens the
- * certificate or key files (the transport does) and never logs secrets.
+ * keys (URL form, backoff base <= cap, a parsable expected CA, which client-certificate keys
+ * each system takes). Precedence: flags > file > registry policy
+ * (HKLM\SOFTWARE\Policies\rrasfleet\Agent, Windows only) > defaults. Reads files only through
+ * conftab and the registry only in config_registry_win32.c; never opens the certificate or key
+ * files (the transport does) and never logs secrets.
  */
 #ifndef AGENT_CONFIG_H
 #define AGENT_CONFIG_H
@@ -24,6 +26,12 @@
 #define AGENT_CONFIG_PATH_BYTES 1024u /* a file or folder path, with its NUL */
 #define AGENT_CONFIG_URL_BYTES 1024u
 #define AGENT_CONFIG_LEVEL_BYTES 16u
+#define AGENT_CONFIG_THUMBPRINT_BYTES 128u /* 40 hex digits, with the separators people paste */
+#define AGENT_CONFIG_TEMPLATE_BYTES 256u   /* a template OID or v1 template name, with its NUL */
+
+/* The Group Policy key whose values are settings (what the ADMX template writes), as shown in
+ * messages; config_registry_win32.c opens it in the 64-bit view. */
+#define AGENT_CONFIG_POLICY_KEY "HKLM\\SOFTWARE\\Policies\\rrasfleet\\Agent"
 
 /* Log levels, most severe first; a message is written when its level <= the configured one. */
 enum agent_log_level { AGENT_LOG_ERROR, AGENT_LOG_WARN, AGENT_LOG_INFO, AGENT_LOG_DEBUG };
@@ -36,8 +44,12 @@ struct agent_config {
     char ca_file[AGENT_CONFIG_PATH_BYTES];
     char client_cert[AGENT_CONFIG_PATH_BYTES];
     char client_key[AGENT_CONFIG_PATH_BYTES];
-    char pinned_pubkey[AGENT_CONFIG_PATH_BYTES]; /* "" or sha256//BASE64[;sha256//...] */
-    char proxy[AGENT_CONFIG_URL_BYTES];          /* "" = connect directly */
+    /* Windows: the certificate in LocalMachine\My (clientcert.h); "" picks one automatically. */
+    char client_cert_thumbprint[AGENT_CONFIG_THUMBPRINT_BYTES];
+    char client_cert_issuer[PROTO_MAX_NAME + 1];            /* a DN; "" = any issuer */
+    char client_cert_template[AGENT_CONFIG_TEMPLATE_BYTES]; /* OID or v1 name; "" = any */
+    char pinned_pubkey[AGENT_CONFIG_PATH_BYTES];            /* "" or sha256//BASE64[;sha256//...] */
+    char proxy[AGENT_CONFIG_URL_BYTES];                     /* "" = connect directly */
     char spool_dir[AGENT_CONFIG_PATH_BYTES];
     unsigned long spool_max_records;
     unsigned long spool_max_bytes;
@@ -91,7 +103,8 @@ struct agent_config_switch {
  * A command line argv[1..argc) as the `run` and `config` commands take it: `--config FILE` (or
  * --config=FILE; *config_path borrows it, NULL when not given), the command's switches, and
  * `--KEY VALUE` settings. Initialises cfg/conf (caller frees conf with proto_conf_free, also on
- * failure), loads the file, then applies the flags over it. `err` says what was wrong.
+ * failure), reads the registry policy (agent_config_load_policy), loads the file over it, then
+ * applies the flags over both. `err` says what was wrong.
  */
 enum proto_rc agent_config_from_args(int argc, char **argv,
                                      const struct agent_config_switch *switches,
@@ -99,13 +112,68 @@ enum proto_rc agent_config_from_args(int argc, char **argv,
                                      struct proto_conf *conf, const char **config_path, char *err,
                                      size_t err_size);
 
-/* The checks one key alone cannot make, for `run`: source, collector_url (https://, no
- * user info), ca_file, client_cert/key, spool_dir set; pinned_pubkey form; base <= cap;
- * log_level known; expected_ca a DN. PROTO_EINVAL with `err` naming the key. */
+/* Where the client certificate comes from, which decides the keys `run` requires. */
+enum agent_config_platform {
+    AGENT_CONFIG_POSIX,  /* client_cert and client_key PEM files */
+    AGENT_CONFIG_WINDOWS /* LocalMachine\My through Schannel; no certificate or key file */
+};
+
+#ifdef _WIN32
+#define AGENT_CONFIG_THIS_PLATFORM AGENT_CONFIG_WINDOWS
+#else
+#define AGENT_CONFIG_THIS_PLATFORM AGENT_CONFIG_POSIX
+#endif
+
+/* The checks one key alone cannot make, for `run` on this system:
+ * agent_config_validate_on(cfg, AGENT_CONFIG_THIS_PLATFORM, ...). */
 enum proto_rc agent_config_validate(const struct agent_config *cfg, char *err, size_t err_size);
 
+/*
+ * The checks for `run` on `platform`: source, collector_url (https://, no user info), ca_file,
+ * spool_dir set; pinned_pubkey form; base <= cap; log_level known; expected_ca a DN. POSIX:
+ * client_cert and client_key set, the client_cert_* keys empty (they name Windows' store).
+ * Windows: client_cert and client_key empty (the key never leaves the machine store),
+ * client_cert_thumbprint 40 hex digits when set, client_cert_issuer a DN, collector_url naming
+ * its host by DNS name (Schannel matches no IP address against a certificate). PROTO_EINVAL with
+ * `err` naming the key.
+ */
+enum proto_rc agent_config_validate_on(const struct agent_config *cfg,
+                                       enum agent_config_platform platform, char *err,
+                                       size_t err_size);
+
+/* A thumbprint as people copy it (`a1 b2 ...`, `A1:B2:...`, a dialog's invisible U+200E mark
+ * first) as 40 upper-case hex digits in out[41]. PROTO_EPARSE for anything else. */
+enum proto_rc agent_config_thumbprint(const char *text, char out[41]);
+
+/* One setting from a source of name/value pairs (the registry policy key). */
+struct agent_config_pair {
+    const char *key;   /* the setting's key exactly as in the table */
+    const char *value; /* its value as text */
+    bool numeric;      /* the value came as a number (REG_DWORD): unsigned or boolean keys only */
+};
+
+/*
+ * Applies pairs in order with `origin`, each as proto_conf_set does. `where` (the registry key
+ * path) starts every message: "WHERE: unknown value 'x' ...", "WHERE: value 'k': ...". A pair
+ * with an empty key and value (a key's empty default value) and Group Policy's deletion
+ * markers ("**del.*", "**delvals.") are skipped; anything else unknown is refused, as in a
+ * file. PROTO_EPARSE (unknown, numeric for a string key) or PROTO_ELIMIT; stops at the first.
+ */
+enum proto_rc agent_config_apply_pairs(struct proto_conf *conf, enum proto_conf_origin origin,
+                                       const char *where, const struct agent_config_pair *pairs,
+                                       size_t count, char *err, size_t err_size);
+
+/* Windows: every value under AGENT_CONFIG_POLICY_KEY into conf, origin registry
+ * (config_registry_win32.c); an absent key is no policy (PROTO_OK). Elsewhere: PROTO_OK,
+ * nothing read. `err` names the value and the key on failure. */
+enum proto_rc agent_config_load_policy(struct proto_conf *conf, char *err, size_t err_size);
+
+/* The `source` value that names the live Windows host (the default on Windows builds). */
+#define AGENT_CONFIG_SOURCE_LIVE "live"
+
 /* The bundle folder named by `source` ("bundle:DIR" or DIR), borrowed from cfg.
- * PROTO_EUNSUPPORTED for another source kind ("win32:", coming with the Windows source). */
+ * PROTO_EUNSUPPORTED for another source kind: "live", or "kind:..." ("bundle:live" names a
+ * folder called live). */
 enum proto_rc agent_config_bundle_dir(const struct agent_config *cfg, const char **dir);
 
 /* expected_ca and expiry_days as a diagnosis policy evaluated at `now`. Caller clears it with

@@ -6,7 +6,14 @@
  * one. Every setting that makes the connection safe is set explicitly, even where it is curl's
  * default, so that a libcurl built differently (Schannel, another default CA path) behaves the
  * same: HTTPS only, TLS >= 1.2, peer and host verified, CAINFO set and CAPATH cleared (no
- * system store), no redirects, no proxy unless configured.
+ * system store), no redirects, no proxy unless configured. CAINFO matters twice on Windows:
+ * Wine's Schannel validates nothing by itself, and with CAINFO curl checks the chain itself.
+ *
+ * The client certificate: PEM files on POSIX; on Windows a certificate of LocalMachine\My,
+ * chosen again before every request (clientcert.h), so that a renewed certificate is used as
+ * soon as it is in the store and an expired one no longer is. A changed choice changes
+ * CURLOPT_SSLCERT, which makes curl open a new connection rather than reuse one that
+ * authenticated with the old certificate.
  */
 #include "transport.h"
 
@@ -19,6 +26,7 @@
 
 #include "alloc.h"
 #include "backoff.h"
+#include "clientcert.h"
 #include "wire_reply.h"
 
 #define TRANSPORT_USER_AGENT "rrasfleet-agent/" RRAS_VERSION
@@ -30,6 +38,8 @@ struct agent_transport {
     char *base;      /* "https://host:port", no trailing '/' */
     char *other_url; /* the last results/profile URL (CURLOPT_URL keeps a copy, but be safe) */
     volatile sig_atomic_t *stop;
+    struct agent_config *cfg; /* Windows: a copy, for choosing the certificate again */
+    char cert_path[AGENT_CLIENTCERT_PATH_BYTES]; /* Windows: the store path given to curl */
     char errbuf[CURL_ERROR_SIZE];
     size_t cap;            /* bytes of this answer's body to keep */
     size_t body_len;       /* bytes kept in body */
@@ -142,9 +152,22 @@ static enum proto_rc transport_setup(struct agent_transport *t, const struct age
     TRANSPORT_SET(t, CURLOPT_SSL_VERIFYPEER, 1L);
     TRANSPORT_SET(t, CURLOPT_SSL_VERIFYHOST, 2L);
     TRANSPORT_SET(t, CURLOPT_CAINFO, cfg->ca_file);
-    TRANSPORT_SET(t, CURLOPT_CAPATH, (char *)NULL);
-    TRANSPORT_SET(t, CURLOPT_SSLCERT, cfg->client_cert);
-    TRANSPORT_SET(t, CURLOPT_SSLKEY, cfg->client_key);
+    /* A TLS library with no CA folder (Schannel) answers NOT_BUILT_IN: nothing to clear. */
+    CURLcode capath = curl_easy_setopt(t->curl, CURLOPT_CAPATH, (char *)NULL);
+    if (capath != CURLE_OK && capath != CURLE_NOT_BUILT_IN) {
+        return PROTO_EUNAVAILABLE;
+    }
+#ifdef _WIN32
+    /* Schannel checks revocation of the whole chain by default, and fails when a private CA
+     * publishes no CRL (status unknown) or its CRL is unreachable. Best effort still refuses
+     * a certificate known to be revoked; the chain is pinned to ca_file either way. */
+    TRANSPORT_SET(t, CURLOPT_SSL_OPTIONS, (long)CURLSSLOPT_REVOKE_BEST_EFFORT);
+#endif
+#ifndef _WIN32
+    /* NULL, not "", when unset: curl would try to open a file named "". */
+    TRANSPORT_SET(t, CURLOPT_SSLCERT, cfg->client_cert[0] != '\0' ? cfg->client_cert : NULL);
+    TRANSPORT_SET(t, CURLOPT_SSLKEY, cfg->client_key[0] != '\0' ? cfg->client_key : NULL);
+#endif
     if (cfg->pinned_pubkey[0] != '\0') {
         TRANSPORT_SET(t, CURLOPT_PINNEDPUBLICKEY, cfg->pinned_pubkey);
     }
@@ -185,6 +208,13 @@ enum proto_rc agent_transport_create(const struct agent_config *cfg, volatile si
         return PROTO_ENOMEM;
     }
     t->stop = stop;
+#ifdef _WIN32
+    t->cfg = proto_malloc(sizeof(*t->cfg));
+    if (t->cfg == NULL) {
+        goto out;
+    }
+    memcpy(t->cfg, cfg, sizeof(*t->cfg));
+#endif
     t->url = transport_endpoint(cfg->collector_url, AGENT_REPORTS_PATH, NULL);
     t->base = transport_endpoint(cfg->collector_url, "", NULL);
     t->curl = curl_easy_init();
@@ -224,8 +254,44 @@ void agent_transport_destroy(struct agent_transport *t)
     proto_free(t->url);
     proto_free(t->base);
     proto_free(t->other_url);
+    proto_free(t->cfg);
     proto_free(t);
 }
+
+const char *agent_transport_client_cert(const struct agent_transport *t)
+{
+    return t != NULL ? t->cert_path : "";
+}
+
+#ifdef _WIN32
+/* Chooses the machine certificate for the next request. false, with res saying why as a
+ * retry-later, when none qualifies now: enrolment may yet bring one. */
+static bool transport_client_cert(struct agent_transport *t, struct agent_send_result *res)
+{
+    char path[AGENT_CLIENTCERT_PATH_BYTES];
+    char why[sizeof(res->error)];
+    enum proto_rc rc = agent_clientcert_pick(t->cfg, path, why, sizeof(why));
+    if (rc == PROTO_OK && strcmp(path, t->cert_path) != 0) {
+        rc = curl_easy_setopt(t->curl, CURLOPT_SSLCERT, path) == CURLE_OK ? PROTO_OK : PROTO_ENOMEM;
+        memcpy(t->cert_path, path, sizeof(path));
+        if (rc) {
+            t->cert_path[0] = '\0';
+        }
+    }
+    if (rc == PROTO_OK) {
+        return true;
+    }
+    res->outcome = AGENT_SEND_RETRY;
+    char text[sizeof(res->error)];
+    int n = snprintf(text, sizeof(text), "client certificate: %s",
+                     why[0] != '\0' ? why : proto_rc_str(rc));
+    if (n < 0) {
+        text[0] = '\0';
+    }
+    transport_copy_line(res->error, sizeof(res->error), text);
+    return false;
+}
+#endif
 
 /* The collector's error document (proto/wire_reply.h); "HTTP <status>" when there is none. */
 static void transport_error_text(const char *body, size_t len, long status,
@@ -314,6 +380,11 @@ static enum proto_rc transport_perform(struct agent_transport *t, const char *ur
     } else if (curl_easy_setopt(t->curl, CURLOPT_HTTPGET, 1L) != CURLE_OK) {
         return PROTO_EINVAL;
     }
+#ifdef _WIN32
+    if (!transport_client_cert(t, res)) {
+        return PROTO_OK;
+    }
+#endif
     CURLcode rc = curl_easy_perform(t->curl);
     long status = 0;
     long connects = 0;

@@ -5,6 +5,8 @@
  * Owns one curl easy handle for the life of the agent, so the TCP/TLS connection and the TLS
  * session are reused from one report to the next. Always verifies the collector against the
  * configured CA file alone (never the system store), TLS 1.2 minimum, optional public-key pin.
+ * Presents the client certificate from PEM files, or on Windows from LocalMachine\My
+ * (clientcert.h: by thumbprint or picked automatically, chosen again before each request).
  * Turns every answer into one of three outcomes the spool acts on. Never retries by itself,
  * never sleeps, and never logs (the caller logs one line per attempt from the result).
  */
@@ -59,6 +61,10 @@ void agent_transport_global_cleanup(void);
 enum proto_rc agent_transport_create(const struct agent_config *cfg, volatile sig_atomic_t *stop,
                                      struct agent_transport **out);
 void agent_transport_destroy(struct agent_transport *t); /* accepts NULL */
+
+/* Windows: "LocalMachine\MY\<thumbprint>" of the certificate the last request presented ("" before
+ * the first, and always on POSIX, where the files are). Borrowed, valid until the next request. */
+const char *agent_transport_client_cert(const struct agent_transport *t);
 
 /* Sends one report body. Fills *res; returns PROTO_OK whenever res says what happened
  * (including network failures), PROTO_ENOMEM / PROTO_EINVAL otherwise. */

@@ -16,6 +16,7 @@
       netsh-http-sslcert.txt            netsh http show sslcert
       reg-rasman.txt                    reg query HKLM\System\CurrentControlSet\Services\Rasman\Parameters
       reg-sstpsvc.txt                   reg query HKLM\System\CurrentControlSet\Services\SstpSvc\Parameters
+      reg-policyagent.txt               reg query HKLM\System\CurrentControlSet\Services\PolicyAgent
 
     netsh and reg run through cmd.exe redirection so their files keep the exact bytes the tools
     write (the console OEM code page, CRLF), which is what the rrasfleet parsers expect.
@@ -227,7 +228,8 @@ $captures = @(
     @{ File = 'netsh-consec.txt'; Exe = $NetshExe; Args = 'advfirewall consec show rule name=all verbose' },
     @{ File = 'netsh-http-sslcert.txt'; Exe = $NetshExe; Args = 'http show sslcert' },
     @{ File = 'reg-rasman.txt'; Exe = $RegExe; Args = 'query "HKLM\System\CurrentControlSet\Services\Rasman\Parameters"' },
-    @{ File = 'reg-sstpsvc.txt'; Exe = $RegExe; Args = 'query "HKLM\System\CurrentControlSet\Services\SstpSvc\Parameters"' }
+    @{ File = 'reg-sstpsvc.txt'; Exe = $RegExe; Args = 'query "HKLM\System\CurrentControlSet\Services\SstpSvc\Parameters"' },
+    @{ File = 'reg-policyagent.txt'; Exe = $RegExe; Args = 'query "HKLM\System\CurrentControlSet\Services\PolicyAgent"' }
 )
 foreach ($c in $captures) {
     $path = Join-Path $OutDir $c.File

@@ -9,18 +9,34 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <errno.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifdef _WIN32
+#include <windows.h>
+#endif
 
 #include <cmocka.h>
 
+#ifdef RRAS_TESTUTIL_SQLITE
 #include <sqlite3.h>
+#endif
 
 #include "alloc.h"
 #include "bundle.h"
 #include "diagnose.h"
 #include "json.h"
 #include "uuid.h"
+
+/* lstat(2); Windows has no lstat, and the test folders removed there hold no links. */
+static int testutil_lstat(const char *path, struct stat *st)
+{
+#ifdef _WIN32
+    return stat(path, st);
+#else
+    return lstat(path, st);
+#endif
+}
 
 const char *testutil_fixture(const char *relative)
 {
@@ -127,7 +143,7 @@ void testutil_remove_tree(const char *dir)
         if (n <= 0 || (size_t)n >= sizeof(a)) {
             continue;
         }
-        if (lstat(a, &st) == 0 && S_ISDIR(st.st_mode)) {
+        if (testutil_lstat(a, &st) == 0 && S_ISDIR(st.st_mode)) {
             testutil_remove_tree(a);
         } else {
             unlink(a);
@@ -137,6 +153,7 @@ void testutil_remove_tree(const char *dir)
     rmdir(dir);
 }
 
+#ifdef RRAS_TESTUTIL_SQLITE
 int64_t testutil_sql_int(const char *db_path, const char *sql)
 {
     sqlite3 *db = NULL;
@@ -149,6 +166,7 @@ int64_t testutil_sql_int(const char *db_path, const char *sql)
     sqlite3_close(db);
     return v;
 }
+#endif
 
 void testutil_report_make(struct testutil_report *m, const char *bundle, const char *fqdn,
                           uint64_t seq, int64_t collected_at, int64_t now)
@@ -205,3 +223,51 @@ bool testutil_all_zero(const unsigned char *p, size_t n)
     }
     return true;
 }
+
+#ifdef _WIN32
+char *testutil_mkdtemp(char *tmpl)
+{
+    static const char chars[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+    static unsigned long counter;
+    size_t len = strlen(tmpl);
+    if (len < 6 || strcmp(tmpl + len - 6, "XXXXXX") != 0) {
+        errno = EINVAL;
+        return NULL;
+    }
+    for (int attempt = 0; attempt < 100; attempt++) {
+        /* Unique enough between the tests of one run; _mkdir refuses a name taken meanwhile. */
+        unsigned long v =
+            (GetCurrentProcessId() * 2654435761u) ^ (GetTickCount() + counter++ * 7919u);
+        for (size_t i = len - 6; i < len; i++) {
+            tmpl[i] = chars[v % (sizeof(chars) - 1)];
+            v /= sizeof(chars) - 1;
+        }
+        if (_mkdir(tmpl) == 0) {
+            return tmpl;
+        }
+        if (errno != EEXIST) {
+            return NULL;
+        }
+    }
+    return NULL;
+}
+
+int testutil_rename(const char *from, const char *to)
+{
+    return MoveFileExA(from, to, MOVEFILE_REPLACE_EXISTING) ? 0 : -1;
+}
+
+int testutil_setenv(const char *name, const char *value, int overwrite)
+{
+    if (!overwrite && getenv(name) != NULL) {
+        return 0;
+    }
+    return _putenv_s(name, value) == 0 ? 0 : -1;
+}
+
+int testutil_unsetenv(const char *name)
+{
+    /* An empty value removes the variable. */
+    return _putenv_s(name, "") == 0 ? 0 : -1;
+}
+#endif

@@ -28,7 +28,8 @@ void testutil_copy_tree(const char *from, const char *to);
 void testutil_remove_tree(const char *dir);
 
 /* The first column of the first row of `sql`, read through a fresh read-only connection to the
- * database file (so it sees only what was committed). Fails the test on any error. */
+ * database file (so it sees only what was committed). Fails the test on any error. Only in
+ * builds with the collector (RRAS_TESTUTIL_SQLITE), which brings SQLite. */
 int64_t testutil_sql_int(const char *db_path, const char *sql);
 
 /* An agent report as the collector receives it, built from a capture-bundle fixture: the
@@ -52,5 +53,30 @@ unsigned char *testutil_xalloc(size_t n);
 
 /* Whether p[0..n) are all zero bytes. */
 bool testutil_all_zero(const unsigned char *p, size_t n);
+
+#ifdef _WIN32
+/* The POSIX calls the tests use, for the Windows build (mingw-w64, run under Wine, where "/tmp/"
+ * is Z:\tmp). The headers that declare mkdir (one argument on mingw) and rename come first, so
+ * the macros cannot meet those declarations later. Test-only: the agent has agent/os. */
+#include <direct.h>
+#include <io.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* mkdtemp(3): replaces the trailing XXXXXX of `tmpl` and creates that folder; NULL on failure. */
+char *testutil_mkdtemp(char *tmpl);
+/* rename(2): replaces an existing `to`, which the C runtime's rename refuses. */
+int testutil_rename(const char *from, const char *to);
+/* setenv(3) and unsetenv(3) over _putenv_s; 0 on success, -1 on failure. */
+int testutil_setenv(const char *name, const char *value, int overwrite);
+int testutil_unsetenv(const char *name);
+
+#define mkdtemp(tmpl) testutil_mkdtemp(tmpl)
+#define mkdir(path, mode) ((void)(mode), _mkdir(path))
+#define rename(from, to) testutil_rename(from, to)
+#define setenv(name, value, overwrite) testutil_setenv(name, value, overwrite)
+#define unsetenv(name) testutil_unsetenv(name)
+#endif
 
 #endif

@@ -2,8 +2,10 @@
  * test_agent_config: the agent's settings table (agent/config.c) on proto/conftab.
  *
  * Defaults, the key=value file, unknown keys with their line number, flags over the file,
- * origins as `config --print` shows them, and the cross-key checks `run` relies on. Files are
- * written to a fresh temporary folder per test.
+ * origins as `config --print` shows them, and the cross-key checks `run` relies on. The
+ * registry policy is fed as name/value pairs (what config_registry_win32.c reads), and the
+ * Windows rules for the client certificate are checked through agent_config_validate_on, so
+ * neither needs Windows. Files are written to a fresh temporary folder per test.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -121,11 +123,28 @@ static void test_the_table_has_every_key_the_agent_needs(void **state)
 {
     (void)state;
     static const char *const keys[] = {
-        "source",          "collector_url",      "ca_file",          "client_cert",
-        "client_key",      "pinned_pubkey",      "spool_dir",        "spool_max_records",
-        "spool_max_bytes", "connect_timeout_ms", "total_timeout_ms", "interval_s",
-        "jitter_percent",  "backoff_base_ms",    "backoff_cap_ms",   "drain_rate_per_s",
-        "expected_ca",     "expiry_days",        "log_level",
+        "source",
+        "collector_url",
+        "ca_file",
+        "client_cert",
+        "client_key",
+        "pinned_pubkey",
+        "spool_dir",
+        "spool_max_records",
+        "spool_max_bytes",
+        "connect_timeout_ms",
+        "total_timeout_ms",
+        "interval_s",
+        "jitter_percent",
+        "backoff_base_ms",
+        "backoff_cap_ms",
+        "drain_rate_per_s",
+        "expected_ca",
+        "expiry_days",
+        "log_level",
+        "client_cert_thumbprint",
+        "client_cert_issuer",
+        "client_cert_template",
     };
     size_t count = 0;
     const struct proto_conf_entry *table = agent_config_table(&count);
@@ -350,7 +369,7 @@ static void test_validation_names_the_key_that_cannot_work(void **state)
          "'connect_timeout_ms' (60000) must not exceed"},
         {"log_level = chatty\n", "'log_level': expected error, warn, info or debug"},
         {"expected_ca = not a dn\n", "'expected_ca': not a distinguished name"},
-        {"source = win32:\n", "'source': only capture bundles"},
+        {"source = win32:\n", "'source': only "},
         {"source = bundle:\n", "'source': names no folder"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -405,6 +424,254 @@ static void test_policy_carries_expected_ca_expiry_days_and_now(void **state)
     proto_policy_clear(&policy);
 }
 
+/* ---- registry policy (HKLM\SOFTWARE\Policies\rrasfleet\Agent) as name/value pairs ---- */
+
+static enum proto_rc apply(struct fixture *f, const struct agent_config_pair *pairs, size_t n,
+                           char *err, size_t err_size)
+{
+    return agent_config_apply_pairs(&f->conf, PROTO_CONF_FROM_REGISTRY, AGENT_CONFIG_POLICY_KEY,
+                                    pairs, n, err, err_size);
+}
+
+static void test_registry_values_are_applied_and_printed_as_from_the_registry(void **state)
+{
+    struct fixture *f = *state;
+    char err[256];
+    assert_int_equal(agent_config_init(&f->cfg, &f->conf), PROTO_OK);
+    const struct agent_config_pair pairs[] = {
+        {"collector_url", "https://collector.corp.contoso.com:8443", false},
+        {"interval_s", "600", true},     /* REG_DWORD */
+        {"jitter_percent", "20", false}, /* a number as REG_SZ is fine too */
+        {"client_cert_thumbprint", "a1 b2 c3 d4 e5 f6 07 18 29 3a 4b 5c 6d 7e 8f 90 01 12 23 34",
+         false},
+    };
+    assert_int_equal(apply(f, pairs, 4, err, sizeof(err)), PROTO_OK);
+    assert_string_equal(f->cfg.collector_url, "https://collector.corp.contoso.com:8443");
+    assert_int_equal(f->cfg.interval_s, 600);
+    assert_int_equal(f->cfg.jitter_percent, 20);
+    assert_int_equal(origin_of(f, "interval_s"), PROTO_CONF_FROM_REGISTRY);
+    assert_int_equal(origin_of(f, "client_cert_thumbprint"), PROTO_CONF_FROM_REGISTRY);
+    assert_int_equal(origin_of(f, "spool_dir"), PROTO_CONF_FROM_DEFAULT);
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&text, &size);
+    assert_non_null(out);
+    proto_conf_print(&f->conf, out);
+    assert_int_equal(fclose(out), 0);
+    const char *line = strstr(text, "interval_s = 600");
+    assert_non_null(line);
+    assert_true(strncmp(strchr(line, '#'), "# registry\n", 11) == 0);
+    free(text);
+}
+
+static void test_the_file_and_flags_override_the_registry_policy(void **state)
+{
+    struct fixture *f = *state;
+    char err[256];
+    assert_int_equal(agent_config_init(&f->cfg, &f->conf), PROTO_OK);
+    const struct agent_config_pair pairs[] = {
+        {"interval_s", "600", true},
+        {"jitter_percent", "20", true},
+        {"log_level", "warn", false},
+        {"expiry_days", "60", true},
+    };
+    assert_int_equal(apply(f, pairs, 4, err, sizeof(err)), PROTO_OK);
+    /* Then what agent_config_from_args does next: the file, then the flags. */
+    write_file(f, "interval_s = 120\nlog_level = debug\n");
+    char *args[] = {"--log-level", "error", "--jitter-percent", "5"};
+    int rest = 0;
+    assert_int_equal(agent_config_load(&f->conf, f->path, 4, args, 0, &rest, err, sizeof(err)),
+                     PROTO_OK);
+    assert_int_equal(f->cfg.interval_s, 120); /* file > registry */
+    assert_int_equal(origin_of(f, "interval_s"), PROTO_CONF_FROM_FILE);
+    assert_string_equal(f->cfg.log_level, "error"); /* flag > file > registry */
+    assert_int_equal(origin_of(f, "log_level"), PROTO_CONF_FROM_FLAG);
+    assert_int_equal(f->cfg.jitter_percent, 5); /* flag > registry */
+    assert_int_equal(origin_of(f, "jitter_percent"), PROTO_CONF_FROM_FLAG);
+    assert_int_equal(f->cfg.expiry_days, 60); /* registry > default */
+    assert_int_equal(origin_of(f, "expiry_days"), PROTO_CONF_FROM_REGISTRY);
+}
+
+static void test_from_args_reads_no_registry_outside_windows(void **state)
+{
+    struct fixture *f = *state;
+    char err[256];
+    const char *path = NULL;
+    char *argv[] = {"config", "--interval-s", "90", NULL};
+    assert_int_equal(
+        agent_config_from_args(3, argv, NULL, 0, &f->cfg, &f->conf, &path, err, sizeof(err)),
+        PROTO_OK);
+    for (size_t i = 0; i < f->conf.count; i++) {
+        assert_int_not_equal(f->conf.origins[i], PROTO_CONF_FROM_REGISTRY);
+    }
+    assert_int_equal(agent_config_load_policy(&f->conf, err, sizeof(err)), PROTO_OK);
+    assert_string_equal(err, "");
+}
+
+static void test_an_unknown_registry_value_is_refused_naming_the_value_and_the_key(void **state)
+{
+    struct fixture *f = *state;
+    char err[256];
+    assert_int_equal(agent_config_init(&f->cfg, &f->conf), PROTO_OK);
+    const struct agent_config_pair pairs[] = {
+        {"interval_s", "600", true},
+        {"CollectorUrl", "https://collector:8443", false},
+    };
+    assert_int_equal(apply(f, pairs, 2, err, sizeof(err)), PROTO_EPARSE);
+    assert_string_equal(err, "HKLM\\SOFTWARE\\Policies\\rrasfleet\\Agent: unknown value "
+                             "'CollectorUrl' (value names are the setting keys, as in the "
+                             "configuration file)");
+}
+
+static void test_registry_values_are_checked_like_the_file(void **state)
+{
+    struct fixture *f = *state;
+    char err[256];
+    assert_int_equal(agent_config_init(&f->cfg, &f->conf), PROTO_OK);
+    const struct agent_config_pair range[] = {{"jitter_percent", "80", true}};
+    assert_int_equal(apply(f, range, 1, err, sizeof(err)), PROTO_ELIMIT);
+    assert_string_equal(err, "HKLM\\SOFTWARE\\Policies\\rrasfleet\\Agent: value 'jitter_percent': "
+                             "expected 0..50, got 80");
+    assert_int_equal(f->cfg.jitter_percent, 10); /* the default stays */
+    assert_int_equal(origin_of(f, "jitter_percent"), PROTO_CONF_FROM_DEFAULT);
+
+    const struct agent_config_pair number_for_text[] = {{"spool_dir", "3", true}};
+    assert_int_equal(apply(f, number_for_text, 1, err, sizeof(err)), PROTO_EPARSE);
+    assert_non_null(strstr(err, "value 'spool_dir' is a number (REG_DWORD); this setting is text"));
+
+    const struct agent_config_pair bad_number_text[] = {{"interval_s", "often", false}};
+    assert_int_equal(apply(f, bad_number_text, 1, err, sizeof(err)), PROTO_EPARSE);
+    assert_non_null(strstr(err, "'interval_s': expected an unsigned integer"));
+}
+
+static void test_group_policy_markers_and_an_empty_default_value_are_skipped(void **state)
+{
+    struct fixture *f = *state;
+    char err[256];
+    assert_int_equal(agent_config_init(&f->cfg, &f->conf), PROTO_OK);
+    const struct agent_config_pair pairs[] = {
+        {"", "", false},
+        {"**del.proxy", " ", false},
+        {"**delvals.", " ", false},
+        {"expiry_days", "14", true},
+    };
+    assert_int_equal(apply(f, pairs, 4, err, sizeof(err)), PROTO_OK);
+    assert_int_equal(f->cfg.expiry_days, 14);
+    const struct agent_config_pair named_default[] = {{"", "https://x", false}};
+    assert_int_equal(apply(f, named_default, 1, err, sizeof(err)), PROTO_EPARSE);
+    assert_non_null(strstr(err, "unknown value ''"));
+}
+
+/* ---- the client certificate: files on POSIX, LocalMachine\My on Windows ---- */
+
+#define WINDOWS_SETTINGS                                                                           \
+    "source = bundle:C:/ProgramData/rrasfleet/bundle\n"                                            \
+    "collector_url = https://collector.corp.contoso.com:8443\n"                                    \
+    "ca_file = C:/ProgramData/rrasfleet/ca.crt\n"                                                  \
+    "spool_dir = C:/ProgramData/rrasfleet/spool\n"
+
+static void test_thumbprints_are_read_as_people_paste_them(void **state)
+{
+    (void)state;
+    char out[41];
+    static const char want[] = "A1B2C3D4E5F60718293A4B5C6D7E8F9001122334";
+    static const char *const good[] = {
+        "a1b2c3d4e5f60718293a4b5c6d7e8f9001122334",
+        "A1 B2 C3 D4 E5 F6 07 18 29 3A 4B 5C 6D 7E 8F 90 01 12 23 34",
+        "A1:B2:C3:D4:E5:F6:07:18:29:3A:4B:5C:6D:7E:8F:90:01:12:23:34",
+        "\xE2\x80\x8E"
+        "a1b2c3d4e5f60718293a4b5c6d7e8f9001122334", /* the dialog's U+200E */
+    };
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        assert_int_equal(agent_config_thumbprint(good[i], out), PROTO_OK);
+        assert_string_equal(out, want);
+    }
+    static const char *const bad[] = {
+        "",
+        "a1b2c3d4e5f60718293a4b5c6d7e8f900112233",   /* 39 digits */
+        "a1b2c3d4e5f60718293a4b5c6d7e8f90011223344", /* 41 */
+        "g1b2c3d4e5f60718293a4b5c6d7e8f9001122334",
+        "a1b2c3d4e5f60718293a4b5c6d7e8f9001122334\xE2\x80\x8E",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(agent_config_thumbprint(bad[i], out), PROTO_EPARSE);
+        assert_string_equal(out, "");
+    }
+}
+
+static void test_windows_needs_no_certificate_file(void **state)
+{
+    struct fixture *f = *state;
+    char err[256];
+    assert_int_equal(load(f, WINDOWS_SETTINGS, NULL, 0, err, sizeof(err)), PROTO_OK);
+    if (agent_config_validate_on(&f->cfg, AGENT_CONFIG_WINDOWS, err, sizeof(err)) != PROTO_OK) {
+        fail_msg("refused: %s", err);
+    }
+    proto_conf_free(&f->conf);
+    assert_int_equal(load(f,
+                          WINDOWS_SETTINGS
+                          "client_cert_thumbprint = a1b2c3d4e5f60718293a4b5c6d7e8f9001122334\n"
+                          "client_cert_issuer = CN=corp-DC1-CA, DC=corp, DC=contoso, DC=com\n"
+                          "client_cert_template = 1.3.6.1.4.1.311.21.8.1.2\n",
+                          NULL, 0, err, sizeof(err)),
+                     PROTO_OK);
+    if (agent_config_validate_on(&f->cfg, AGENT_CONFIG_WINDOWS, err, sizeof(err)) != PROTO_OK) {
+        fail_msg("refused: %s", err);
+    }
+    /* The same settings are no use on Linux, which needs the files. */
+    assert_int_equal(agent_config_validate_on(&f->cfg, AGENT_CONFIG_POSIX, err, sizeof(err)),
+                     PROTO_EINVAL);
+    assert_string_equal(err, "'client_cert' must be set");
+}
+
+static void test_each_system_refuses_the_other_systems_certificate_keys(void **state)
+{
+    struct fixture *f = *state;
+    static const struct {
+        enum agent_config_platform platform;
+        const char *text;
+        const char *message;
+    } cases[] = {
+        {AGENT_CONFIG_WINDOWS, WINDOWS_SETTINGS "client_cert = C:/agent.pfx\n",
+         "'client_cert': on Windows the client certificate and its key stay in "
+         "LocalMachine\\My"},
+        {AGENT_CONFIG_WINDOWS, WINDOWS_SETTINGS "client_key = C:/agent.key\n",
+         "'client_key': on Windows"},
+        {AGENT_CONFIG_WINDOWS, WINDOWS_SETTINGS "client_cert_thumbprint = a1b2c3\n",
+         "'client_cert_thumbprint': expected 40 hex digits"},
+        {AGENT_CONFIG_WINDOWS, WINDOWS_SETTINGS "client_cert_issuer = corp CA\n",
+         "'client_cert_issuer': not a distinguished name"},
+        {AGENT_CONFIG_WINDOWS, WINDOWS_SETTINGS "collector_url = https://10.0.0.5:8443\n",
+         "'collector_url': on Windows name the collector by its DNS name"},
+        {AGENT_CONFIG_WINDOWS, WINDOWS_SETTINGS "collector_url = https://[::1]:8443\n",
+         "'collector_url': on Windows name the collector by its DNS name"},
+        {AGENT_CONFIG_POSIX,
+         GOOD_SETTINGS "client_cert_thumbprint = a1b2c3d4e5f60718293a4b5c6d7e8f9001122334\n",
+         "'client_cert_thumbprint' names a certificate in Windows' LocalMachine\\My"},
+        {AGENT_CONFIG_POSIX, GOOD_SETTINGS "client_cert_issuer = CN=corp-DC1-CA\n",
+         "'client_cert_issuer' names a certificate"},
+        {AGENT_CONFIG_POSIX, GOOD_SETTINGS "client_cert_template = Machine\n",
+         "'client_cert_template' names a certificate"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char err[256];
+        assert_int_equal(load(f, cases[i].text, NULL, 0, err, sizeof(err)), PROTO_OK);
+        assert_int_equal(agent_config_validate_on(&f->cfg, cases[i].platform, err, sizeof(err)),
+                         PROTO_EINVAL);
+        if (strstr(err, cases[i].message) == NULL) {
+            fail_msg("case %zu: got \"%s\", want \"%s\"", i, err, cases[i].message);
+        }
+        proto_conf_free(&f->conf);
+    }
+    /* An IP address stays fine on Linux, where OpenSSL matches IP SANs. */
+    char err[256];
+    assert_int_equal(load(f, GOOD_SETTINGS "collector_url = https://127.0.0.1:8443\n", NULL, 0, err,
+                          sizeof(err)),
+                     PROTO_OK);
+    assert_int_equal(agent_config_validate_on(&f->cfg, AGENT_CONFIG_POSIX, err, sizeof(err)),
+                     PROTO_OK);
+}
+
 /* The table's cap on spool_max_records is the spool's own: config sits below deliver and cannot
  * include spool.h, so the two constants are tied here. */
 static void test_the_spool_record_cap_is_the_spools_own(void **state)
@@ -442,6 +709,23 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_policy_carries_expected_ca_expiry_days_and_now, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            test_registry_values_are_applied_and_printed_as_from_the_registry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_the_file_and_flags_override_the_registry_policy, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_from_args_reads_no_registry_outside_windows, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            test_an_unknown_registry_value_is_refused_naming_the_value_and_the_key, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(test_registry_values_are_checked_like_the_file, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            test_group_policy_markers_and_an_empty_default_value_are_skipped, setup, teardown),
+        cmocka_unit_test(test_thumbprints_are_read_as_people_paste_them),
+        cmocka_unit_test_setup_teardown(test_windows_needs_no_certificate_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_each_system_refuses_the_other_systems_certificate_keys,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

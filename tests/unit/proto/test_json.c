@@ -91,6 +91,17 @@ static void fill_certs(struct proto_snapshot *snap)
     for (size_t i = 0; i < c->der_len; i++) {
         c->der[i] = (unsigned char)(i * 7 + 3);
     }
+    /* The live Windows source's facts, every optional member set. */
+    c->win.present = true;
+    c->win.eku_effective = true;
+    c->win.key_confirmed = PROTO_TRI_NO;
+    c->win.chain_root = xstrdup("DC=com, DC=contoso, DC=corp, CN=corp-DC1-CA");
+    c->win.has_chain_status = true;
+    c->win.chain_error_status = 0x01000020u; /* partial chain | untrusted root */
+    c->win.template_name = xstrdup("1.3.6.1.4.1.311.21.8.1.2.3.4");
+    c->win.has_template_version = true;
+    c->win.template_major = 100;
+    c->win.template_minor = 4294967295u;
 
     /* An unparseable certificate: only hashes, DER and position. */
     assert_int_equal(proto_snapshot_add_cert(snap, &c), PROTO_OK);
@@ -269,6 +280,16 @@ static void assert_cert_equal(const struct proto_cert *a, const struct proto_cer
     assert_int_equal(a->has_private_key, b->has_private_key);
     assert_int_equal(a->der_len, b->der_len);
     assert_memory_equal(a->der, b->der, a->der_len);
+    assert_int_equal(a->win.present, b->win.present);
+    assert_int_equal(a->win.eku_effective, b->win.eku_effective);
+    assert_int_equal(a->win.key_confirmed, b->win.key_confirmed);
+    assert_opt_str_equal(a->win.chain_root, b->win.chain_root);
+    assert_int_equal(a->win.has_chain_status, b->win.has_chain_status);
+    assert_int_equal(a->win.chain_error_status, b->win.chain_error_status);
+    assert_opt_str_equal(a->win.template_name, b->win.template_name);
+    assert_int_equal(a->win.has_template_version, b->win.has_template_version);
+    assert_int_equal(a->win.template_major, b->win.template_major);
+    assert_int_equal(a->win.template_minor, b->win.template_minor);
 }
 
 static void assert_rule_equal(const struct proto_consec_rule *a, const struct proto_consec_rule *b)
@@ -870,6 +891,7 @@ static void test_each_missing_required_member_is_named(void **state)
         "snapshot.certs[0].self_signed",
         "snapshot.certs[0].has_private_key",
         "snapshot.certs[1].der",
+        "snapshot.certs[0].windows.eku_effective",
         "snapshot.ipsec",
         "snapshot.ipsec.prohibit_ipsec",
         "snapshot.ipsec.allow_l2tp_weak_crypto",
@@ -920,6 +942,11 @@ static void test_optional_members_may_be_left_out(void **state)
         "host.collected_at",
         "snapshot.certs[0].serial",
         "snapshot.certs[0].subject[3].same_rdn_as_prev",
+        "snapshot.certs[0].windows.key_confirmed",
+        "snapshot.certs[0].windows.chain_root",
+        "snapshot.certs[0].windows.chain_error_status",
+        "snapshot.certs[0].windows.template",
+        "snapshot.certs[0].windows",
         "snapshot.ipsec.rules[0].name",
         "snapshot.ipsec.rules[0].extra",
         "snapshot.bindings.ssl[0].app_id",
@@ -967,6 +994,13 @@ static void test_wrong_member_types_are_named_with_their_path(void **state)
         {"snapshot.certs[0].key_usage", "\"digitalSignature\"", PROTO_ETYPE, NULL},
         {"snapshot.certs[0].not_after", "null", PROTO_ETYPE, NULL},
         {"snapshot.certs[0].der", "[]", PROTO_ETYPE, NULL},
+        {"snapshot.certs[0].windows", "true", PROTO_ETYPE, NULL},
+        {"snapshot.certs[0].windows.eku_effective", "1", PROTO_ETYPE, NULL},
+        {"snapshot.certs[0].windows.key_confirmed", "null", PROTO_ETYPE, NULL},
+        {"snapshot.certs[0].windows.chain_root", "[]", PROTO_ETYPE, NULL},
+        {"snapshot.certs[0].windows.chain_error_status", "\"0\"", PROTO_ETYPE, NULL},
+        {"snapshot.certs[0].windows.template", "7", PROTO_ETYPE, NULL},
+        {"snapshot.certs[0].windows.template_minor", "0.5", PROTO_ETYPE, NULL},
         {"snapshot.ipsec", "null", PROTO_ETYPE, NULL},
         {"snapshot.ipsec.prohibit_ipsec", "\"1\"", PROTO_ETYPE, NULL},
         {"snapshot.ipsec.rules[0]", "null", PROTO_ETYPE, NULL},
@@ -1046,12 +1080,49 @@ static void test_numbers_outside_their_range_are_refused(void **state)
         {"snapshot.ipsec.prohibit_ipsec", "4294967295", PROTO_OK, ""},
         {"snapshot.ipsec.prohibit_ipsec", "-1", PROTO_ELIMIT, NULL},
         {"snapshot.certs[0].store_index", "4294967296", PROTO_ELIMIT, NULL},
+        {"snapshot.certs[0].windows.chain_error_status", "4294967296", PROTO_ELIMIT, NULL},
+        {"snapshot.certs[0].windows.template_major", "-1", PROTO_ELIMIT, NULL},
         {"agent_spool.dropped", "-1", PROTO_ELIMIT, NULL},
         {"agent_spool.dropped", "9007199254740994", PROTO_ELIMIT, NULL},
         {"agent_spool.dropped", "9007199254740992", PROTO_OK, ""},
         {"agent_spool.quarantined", "-3", PROTO_ELIMIT, NULL},
     };
     check_broken_cases(cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+static void test_a_template_version_half_is_refused_and_windows_facts_are_optional(void **state)
+{
+    (void)state;
+    static const struct broken_case cases[] = {
+        {"snapshot.certs[0].windows.template_major", NULL, PROTO_EMISSING,
+         "snapshot.certs[0].windows.template_major"},
+        {"snapshot.certs[0].windows.template_minor", NULL, PROTO_EMISSING,
+         "snapshot.certs[0].windows.template_minor"},
+        {"snapshot.certs[0].windows", "{\"eku_effective\": false}", PROTO_OK, ""},
+        {"snapshot.certs[0].windows.chain_root", "\"\"", PROTO_OK, ""},
+    };
+    check_broken_cases(cases, sizeof(cases) / sizeof(cases[0]));
+
+    /* Absent members decode as unknown; a certificate without "windows" has none. */
+    cJSON *root = full_tree();
+    tree_set(root, "snapshot.certs[0].windows", "{\"eku_effective\": false}");
+    char *text = cJSON_PrintUnformatted(root);
+    assert_non_null(text);
+    struct proto_report *report = NULL;
+    struct proto_json_error err;
+    assert_int_equal(proto_json_decode_report(text, strlen(text), &report, &err), PROTO_OK);
+    const struct proto_cert *c = &report->snapshot->certs[0];
+    assert_true(c->win.present);
+    assert_false(c->win.eku_effective);
+    assert_int_equal(c->win.key_confirmed, PROTO_TRI_UNKNOWN);
+    assert_null(c->win.chain_root);
+    assert_false(c->win.has_chain_status);
+    assert_null(c->win.template_name);
+    assert_false(c->win.has_template_version);
+    assert_false(report->snapshot->certs[1].win.present);
+    proto_report_destroy(report);
+    cJSON_free(text);
+    cJSON_Delete(root);
 }
 
 static void test_unknown_schema_is_unsupported(void **state)
@@ -1617,6 +1688,7 @@ int main(void)
         cmocka_unit_test(test_wrong_member_types_are_named_with_their_path),
         cmocka_unit_test(test_malformed_values_are_refused_with_their_path),
         cmocka_unit_test(test_numbers_outside_their_range_are_refused),
+        cmocka_unit_test(test_a_template_version_half_is_refused_and_windows_facts_are_optional),
         cmocka_unit_test(test_unknown_schema_is_unsupported),
         cmocka_unit_test(test_unknown_members_are_ignored),
         cmocka_unit_test(test_hashes_are_upper_cased_and_report_id_lower_cased),
