@@ -1,4 +1,5 @@
 /* testutil: shared helpers for the unit tests. */
+#define TESTUTIL_IMPLEMENTATION /* the real fflush and fclose below */
 #include "testutil.h"
 
 #include <setjmp.h>
@@ -252,6 +253,17 @@ char *testutil_mkdtemp(char *tmpl)
     return NULL;
 }
 
+char *testutil_strndup(const char *s, size_t n)
+{
+    size_t len = strnlen(s, n);
+    char *copy = malloc(len + 1);
+    if (copy != NULL) {
+        memcpy(copy, s, len);
+        copy[len] = '\0';
+    }
+    return copy;
+}
+
 int testutil_rename(const char *from, const char *to)
 {
     return MoveFileExA(from, to, MOVEFILE_REPLACE_EXISTING) ? 0 : -1;
@@ -269,5 +281,85 @@ int testutil_unsetenv(const char *name)
 {
     /* An empty value removes the variable. */
     return _putenv_s(name, "") == 0 ? 0 : -1;
+}
+
+/* open_memstream(3) for the Windows build: a temporary file whose whole content is copied into
+ * the caller's buffer at every fflush and at fclose, which is when POSIX updates it too. */
+#define TESTUTIL_MEMSTREAMS 16
+static struct {
+    FILE *f;
+    char **buf;
+    size_t *size;
+} testutil_memstreams[TESTUTIL_MEMSTREAMS];
+
+static int testutil_memstream_slot(FILE *f)
+{
+    for (int i = 0; f != NULL && i < TESTUTIL_MEMSTREAMS; i++) {
+        if (testutil_memstreams[i].f == f) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+FILE *testutil_open_memstream(char **buf, size_t *size)
+{
+    int slot = testutil_memstream_slot(NULL);
+    for (int i = 0; i < TESTUTIL_MEMSTREAMS && slot < 0; i++) {
+        if (testutil_memstreams[i].f == NULL) {
+            slot = i;
+        }
+    }
+    FILE *f = slot >= 0 ? tmpfile() : NULL;
+    if (f == NULL) {
+        return NULL;
+    }
+    testutil_memstreams[slot].f = f;
+    testutil_memstreams[slot].buf = buf;
+    testutil_memstreams[slot].size = size;
+    *buf = NULL;
+    *size = 0;
+    return f;
+}
+
+static int testutil_memstream_sync(int slot)
+{
+    FILE *f = testutil_memstreams[slot].f;
+    if (fflush(f) != 0) {
+        return -1;
+    }
+    long pos = ftell(f);
+    if (pos < 0 || fseek(f, 0, SEEK_END) != 0) {
+        return -1;
+    }
+    long end = ftell(f);
+    if (end < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        return -1;
+    }
+    char *grown = realloc(*testutil_memstreams[slot].buf, (size_t)end + 1);
+    if (grown == NULL) {
+        return -1;
+    }
+    size_t got = fread(grown, 1, (size_t)end, f);
+    grown[got] = '\0';
+    *testutil_memstreams[slot].buf = grown;
+    *testutil_memstreams[slot].size = got;
+    return fseek(f, pos, SEEK_SET) == 0 ? 0 : -1;
+}
+
+int testutil_fflush(FILE *f)
+{
+    int slot = testutil_memstream_slot(f);
+    return slot >= 0 ? testutil_memstream_sync(slot) : fflush(f);
+}
+
+int testutil_fclose(FILE *f)
+{
+    int slot = testutil_memstream_slot(f);
+    int rc = slot >= 0 ? testutil_memstream_sync(slot) : 0;
+    if (slot >= 0) {
+        testutil_memstreams[slot].f = NULL;
+    }
+    return fclose(f) == 0 && rc == 0 ? 0 : -1;
 }
 #endif

@@ -72,6 +72,22 @@ int testutil_rename(const char *from, const char *to);
 int testutil_setenv(const char *name, const char *value, int overwrite);
 int testutil_unsetenv(const char *name);
 
+/* open_memstream(3); the buffer is updated at every fflush and at fclose, as on POSIX (both
+ * are redirected here in test files). */
+FILE *testutil_open_memstream(char **buf, size_t *size);
+int testutil_fflush(FILE *f);
+int testutil_fclose(FILE *f);
+
+#ifndef TESTUTIL_IMPLEMENTATION
+#define open_memstream(buf, size) testutil_open_memstream(buf, size)
+#define fflush(f) testutil_fflush(f)
+#define fclose(f) testutil_fclose(f)
+#endif
+/* strndup(3). */
+char *testutil_strndup(const char *s, size_t n);
+#define strndup(s, n) testutil_strndup(s, n)
+/* lstat(2): the test folders hold no links on Windows. */
+#define lstat(path, st) stat(path, st)
 #define mkdtemp(tmpl) testutil_mkdtemp(tmpl)
 #define mkdir(path, mode) ((void)(mode), _mkdir(path))
 #define rename(from, to) testutil_rename(from, to)

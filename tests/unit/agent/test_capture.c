@@ -74,8 +74,9 @@ static size_t fixture_bundles(char names[][128], size_t max)
         char path[4400];
         struct stat st;
         snprintf(path, sizeof(path), "%s/%s/EXPECTED.txt", root, de->d_name);
-        if (de->d_name[0] != '.' && stat(path, &st) == 0 && strlen(de->d_name) < 128) {
-            snprintf(names[n++], 128, "%s", de->d_name);
+        size_t len = strlen(de->d_name);
+        if (de->d_name[0] != '.' && stat(path, &st) == 0 && len < 128) {
+            memcpy(names[n++], de->d_name, len + 1);
         }
     }
     closedir(d);

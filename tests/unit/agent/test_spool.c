@@ -17,11 +17,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#ifndef _WIN32
 #include <sys/wait.h>
+#endif
 #include <unistd.h>
 
 #include "alloc.h"
 #include "spool.h"
+#include "testutil.h"
 
 #define HDR AGENT_SPOOL_HEADER_BYTES
 
@@ -719,8 +722,9 @@ static void test_ack_of_a_sequence_number_not_in_the_spool_is_not_found(void **s
     agent_spool_close(sp);
 }
 
+#ifndef _WIN32
 /* fcntl locks belong to a process, so the second opener runs in a child. */
-static int open_in_child(const char *dir)
+static int open_elsewhere(const char *dir)
 {
     pid_t pid = fork();
     assert_true(pid >= 0);
@@ -736,16 +740,28 @@ static int open_in_child(const char *dir)
     assert_true(WIFEXITED(status));
     return WEXITSTATUS(status);
 }
+#else
+/* LockFileEx locks belong to a handle: a second opener in this process is refused as another
+ * process would be (Windows has no fork). */
+static int open_elsewhere(const char *dir)
+{
+    struct agent_spool_limits limits = {.max_records = 10, .max_bytes = 1024};
+    struct agent_spool *sp = NULL;
+    enum proto_rc rc = agent_spool_open(dir, &limits, &sp);
+    agent_spool_close(sp);
+    return (int)rc;
+}
+#endif
 
 static void test_a_second_process_cannot_open_the_spool_while_it_is_open(void **state)
 {
     struct fixture *f = *state;
     struct agent_spool *sp = open_default(f);
     append_text(sp, "mine");
-    assert_int_equal(open_in_child(f->dir), PROTO_EUNAVAILABLE);
+    assert_int_equal(open_elsewhere(f->dir), PROTO_EUNAVAILABLE);
     expect_peek(sp, 1, "mine"); /* the refused opener changed nothing */
     agent_spool_close(sp);
-    assert_int_equal(open_in_child(f->dir), PROTO_OK); /* released by close */
+    assert_int_equal(open_elsewhere(f->dir), PROTO_OK); /* released by close */
 }
 
 /* ---- loss counters ---- */

@@ -166,7 +166,7 @@ static void test_every_fixture_bundle_gives_its_expected_diagnosis(void **state)
         checked++;
     }
     closedir(dir);
-    print_message("checked %zu bundles\n", checked);
+    print_message("checked %lu bundles\n", (unsigned long)checked);
     assert_true(checked >= 12);
     proto_policy_clear(&policy);
 }

@@ -15,6 +15,7 @@
 
 #include "alloc.h"
 #include "conftab.h"
+#include "testutil.h"
 
 struct settings {
     char name[8];
