@@ -28,11 +28,27 @@
     "add a manual L2TP connection-security rule pinned to the expected root CA"
 
 /* Findings under construction; `result` latches the first failure so callers can chain adds. */
+/* What one rule CA name resolved to, kept so that hosts with many rules naming the same CA
+ * (the usual case) walk the store once per CA, not once per rule. */
+struct diag_ca_memo {
+    const char *ca_text; /* borrowed from the rule */
+    bool usable;         /* an eligible certificate chains to it */
+    size_t *issued;      /* the non-CA certificates that chain to it, store order */
+    size_t issued_count;
+};
+
+#define DIAG_CA_MEMO_MAX 16u
+
 struct diag_ctx {
     const struct proto_snapshot *snap;
     const struct proto_policy *policy;
     struct proto_diagnosis *d;
     enum proto_rc result;
+    /* parent[i]: the store index of the CA certificate that issued certificate i (the first by
+     * subject name, store order), or SIZE_MAX; NULL until the first chain walk needs it. */
+    size_t *parent;
+    struct diag_ca_memo ca_memo[DIAG_CA_MEMO_MAX];
+    size_t ca_memo_count;
 };
 
 void proto_policy_clear(struct proto_policy *policy)
@@ -279,34 +295,113 @@ static bool diag_has_weak_token(const char *text)
 
 /* ---- certificate chains ------------------------------------------------------------------- */
 
-/* True when the expected CA issued `cert`, directly or through CA certificates present in the
- * snapshot (a chain is followed by subject/issuer name, at most DIAG_MAX_CHAIN_DEPTH links). */
-static bool diag_issued_by_expected(const struct proto_snapshot *snap,
-                                    const struct proto_cert *cert, const struct proto_dn *expected)
+/* Fills ctx->parent once: only CA certificates can be parents, and a store holds few of them,
+ * so this costs certificates x CA certificates name comparisons, not certificates squared. */
+static bool diag_parents(struct diag_ctx *ctx)
 {
-    const struct proto_cert *current = cert;
-    for (int depth = 0; depth < DIAG_MAX_CHAIN_DEPTH; depth++) {
-        if (proto_dn_equal(&current->issuer, expected)) {
-            return true;
+    const struct proto_snapshot *snap = ctx->snap;
+    if (ctx->parent != NULL || snap->cert_count == 0) {
+        return true;
+    }
+    size_t *parent = proto_calloc(snap->cert_count, sizeof(*parent));
+    size_t *cas = proto_calloc(snap->cert_count, sizeof(*cas));
+    if (parent == NULL || cas == NULL) {
+        proto_free(parent);
+        proto_free(cas);
+        ctx->result = PROTO_ENOMEM;
+        return false;
+    }
+    size_t ca_count = 0;
+    for (size_t i = 0; i < snap->cert_count; i++) {
+        if (snap->certs[i].parsed && snap->certs[i].is_ca) {
+            cas[ca_count++] = i;
         }
-        if (proto_dn_equal(&current->issuer, &current->subject)) {
-            return false;
-        }
-        const struct proto_cert *parent = NULL;
-        for (size_t i = 0; i < snap->cert_count; i++) {
-            const struct proto_cert *c = &snap->certs[i];
-            if (c != current && c->parsed && c->is_ca &&
-                proto_dn_equal(&c->subject, &current->issuer)) {
-                parent = c;
+    }
+    for (size_t i = 0; i < snap->cert_count; i++) {
+        parent[i] = SIZE_MAX;
+        for (size_t k = 0; k < ca_count; k++) {
+            if (cas[k] != i &&
+                proto_dn_equal(&snap->certs[cas[k]].subject, &snap->certs[i].issuer)) {
+                parent[i] = cas[k];
                 break;
             }
         }
-        if (parent == NULL) {
+    }
+    proto_free(cas);
+    ctx->parent = parent;
+    return true;
+}
+
+/* True when `expected` issued certificate `index`, directly or through CA certificates present
+ * in the snapshot (a chain is followed by subject/issuer name, at most DIAG_MAX_CHAIN_DEPTH
+ * links). */
+static bool diag_issued_by_expected(struct diag_ctx *ctx, size_t index,
+                                    const struct proto_dn *expected)
+{
+    if (!diag_parents(ctx)) {
+        return false;
+    }
+    const struct proto_snapshot *snap = ctx->snap;
+    size_t current = index;
+    for (int depth = 0; depth < DIAG_MAX_CHAIN_DEPTH; depth++) {
+        const struct proto_cert *c = &snap->certs[current];
+        if (proto_dn_equal(&c->issuer, expected)) {
+            return true;
+        }
+        if (proto_dn_equal(&c->issuer, &c->subject) || ctx->parent[current] == SIZE_MAX) {
             return false;
         }
-        current = parent;
+        current = ctx->parent[current];
     }
     return false;
+}
+
+/* The memo for the CA the rule names (ca parsed from ca_text), made on first use; NULL when out
+ * of memory (ctx->result says so) or the memo is full (the caller then has *scratch filled). */
+static const struct diag_ca_memo *diag_ca_lookup(struct diag_ctx *ctx, const char *ca_text,
+                                                 const struct proto_dn *ca,
+                                                 struct diag_ca_memo *scratch)
+{
+    for (size_t i = 0; i < ctx->ca_memo_count; i++) {
+        if (strcmp(ctx->ca_memo[i].ca_text, ca_text) == 0) {
+            return &ctx->ca_memo[i];
+        }
+    }
+    const struct proto_snapshot *snap = ctx->snap;
+    struct diag_ca_memo *m =
+        ctx->ca_memo_count < DIAG_CA_MEMO_MAX ? &ctx->ca_memo[ctx->ca_memo_count] : scratch;
+    memset(m, 0, sizeof(*m));
+    m->ca_text = ca_text;
+    if (snap->cert_count > 0) {
+        m->issued = proto_calloc(snap->cert_count, sizeof(*m->issued));
+        if (m->issued == NULL) {
+            ctx->result = PROTO_ENOMEM;
+            return NULL;
+        }
+    }
+    for (size_t i = 0; i < ctx->d->eligible_count && !m->usable; i++) {
+        m->usable = diag_issued_by_expected(ctx, ctx->d->eligible[i], ca);
+    }
+    for (size_t i = 0; i < snap->cert_count; i++) {
+        const struct proto_cert *c = &snap->certs[i];
+        if (c->parsed && !c->is_ca && diag_issued_by_expected(ctx, i, ca)) {
+            m->issued[m->issued_count++] = i;
+        }
+    }
+    if (m != scratch) {
+        ctx->ca_memo_count++;
+    }
+    return m;
+}
+
+static void diag_ctx_clear(struct diag_ctx *ctx)
+{
+    for (size_t i = 0; i < ctx->ca_memo_count; i++) {
+        proto_free(ctx->ca_memo[i].issued);
+    }
+    ctx->ca_memo_count = 0;
+    proto_free(ctx->parent);
+    ctx->parent = NULL;
 }
 
 static char *diag_dn_text(const struct proto_dn *dn)
@@ -364,7 +459,7 @@ static void diag_automatic_policy(struct diag_ctx *ctx)
         diag_ref_cert(ctx, f, predicted);
     }
     if (ctx->policy->has_expected_ca &&
-        !diag_issued_by_expected(snap, predicted, &ctx->policy->expected_ca)) {
+        !diag_issued_by_expected(ctx, (size_t)d->predicted, &ctx->policy->expected_ca)) {
         char *issuer = diag_dn_text(&predicted->issuer);
         char *expected = diag_dn_text(&ctx->policy->expected_ca);
         struct proto_finding *f = diag_add(
@@ -400,7 +495,6 @@ static void diag_automatic_policy(struct diag_ctx *ctx)
 static void diag_rule_without_cert(struct diag_ctx *ctx, const struct proto_consec_rule *r)
 {
     const struct proto_snapshot *snap = ctx->snap;
-    const struct proto_diagnosis *d = ctx->d;
     const char *ca_text = r->field[PROTO_RULE_AUTH1_CA_NAME];
     struct proto_dn ca = {0};
     if (!snap->certs_available || ca_text == NULL || proto_dn_parse(ca_text, &ca) != PROTO_OK ||
@@ -408,18 +502,10 @@ static void diag_rule_without_cert(struct diag_ctx *ctx, const struct proto_cons
         proto_dn_clear(&ca);
         return;
     }
-    bool usable = false;
-    for (size_t i = 0; i < d->eligible_count && !usable; i++) {
-        usable = diag_issued_by_expected(snap, &snap->certs[d->eligible[i]], &ca);
-    }
-    if (!usable) {
-        const struct proto_cert *first = NULL;
-        for (size_t i = 0; i < snap->cert_count && first == NULL; i++) {
-            const struct proto_cert *c = &snap->certs[i];
-            if (c->parsed && !c->is_ca && diag_issued_by_expected(snap, c, &ca)) {
-                first = c;
-            }
-        }
+    struct diag_ca_memo scratch;
+    const struct diag_ca_memo *m = diag_ca_lookup(ctx, ca_text, &ca, &scratch);
+    if (m != NULL && !m->usable) {
+        const struct proto_cert *first = m->issued_count > 0 ? &snap->certs[m->issued[0]] : NULL;
         const char *name = r->field[PROTO_RULE_NAME];
         char why[512] = "";
         if (first != NULL) {
@@ -435,12 +521,12 @@ static void diag_rule_without_cert(struct diag_ctx *ctx, const struct proto_cons
             "the rule to the CA that issued the server's certificate",
             name ? name : "", ca_text, why);
         diag_ref_rule(ctx, f, name);
-        for (size_t i = 0; i < snap->cert_count; i++) {
-            const struct proto_cert *c = &snap->certs[i];
-            if (c->parsed && !c->is_ca && diag_issued_by_expected(snap, c, &ca)) {
-                diag_ref_cert(ctx, f, c);
-            }
+        for (size_t i = 0; i < m->issued_count; i++) {
+            diag_ref_cert(ctx, f, &snap->certs[m->issued[i]]);
         }
+    }
+    if (m == &scratch) {
+        proto_free(scratch.issued);
     }
     proto_dn_clear(&ca);
 }
@@ -605,7 +691,11 @@ enum proto_rc proto_diagnose(const struct proto_snapshot *snap, const struct pro
     if (d == NULL) {
         return PROTO_ENOMEM;
     }
-    struct diag_ctx ctx = {snap, policy, d, PROTO_OK};
+    struct diag_ctx ctx;
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.snap = snap;
+    ctx.policy = policy;
+    ctx.d = d;
 
     d->automatic_policy = !(snap->prohibit_ipsec.present && snap->prohibit_ipsec.value == 1);
     d->predicted = -1;
@@ -628,6 +718,7 @@ enum proto_rc proto_diagnose(const struct proto_snapshot *snap, const struct pro
     diag_automatic_policy(&ctx);
     diag_manual_policy(&ctx);
     diag_expiry(&ctx);
+    diag_ctx_clear(&ctx);
     if (ctx.result) {
         proto_diagnosis_destroy(d);
         return ctx.result;

@@ -1,22 +1,30 @@
 /*
  * agent_collect: the agent's per-report work (read a capture bundle, diagnose, encode the
- * report) on a synthetic large bundle against the 2-certificate KB bundle (issue 4 benchmark).
+ * report) on a synthetic large bundle against the 2-certificate KB bundle (issue 4 benchmark),
+ * and on Windows the same for the live host (issue 13).
  *
  *   agent_collect make DIR CERTS RULES   write a synthetic bundle (distinct certificates made
  *                                        with mbedTLS, one key; RULES netsh consec rules)
  *   agent_collect run DIR ITERATIONS     time ITERATIONS collect+diagnose+encode cycles and
- *                                        print "wall_ms_median=... peak_rss_kb=... bytes=..."
+ *                                        print "certs=... wall_ms_median=... peak_rss_kb=..."
+ *   agent_collect live ITERATIONS        the same with the live source (Windows builds only:
+ *                                        agent_collect_win32.c), peak_ws_kb for the peak
+ *   agent_collect idle                   print the peak of a process that did nothing (the
+ *                                        floor the other peaks stand on)
  *
- * Peak RSS is the process's own (getrusage), so scripts/bench-agent.sh runs each bundle in a
- * fresh process. Benchmark tooling only, never run by ctest.
+ * The peak is the process's own, so scripts/bench-agent.sh runs each bundle or store in a fresh
+ * process. This file is portable: the clock, the peak and mkdir are the OS half's
+ * (agent_collect.h), POSIX's at the end of this file. Benchmark tooling only, never run by ctest.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifndef _WIN32
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
+#endif
 
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
@@ -24,6 +32,7 @@
 #include <mbedtls/sha1.h>
 #include <mbedtls/x509_crt.h>
 
+#include "agent_collect.h"
 #include "alloc.h"
 #include "bundle.h"
 #include "diagnose.h"
@@ -32,7 +41,6 @@
 
 #define BENCH_MAX_CERTS 2000L
 #define BENCH_MAX_RULES 1000L
-#define BENCH_MAX_ITERATIONS 10000L
 
 static int bench_write(const char *path, const void *data, size_t len)
 {
@@ -214,7 +222,8 @@ static int bench_make(const char *dir, long certs, long rules)
 {
     char path[4096];
     snprintf(path, sizeof(path), "%s/LocalMachine-My", dir);
-    if ((mkdir(dir, 0755) != 0 && errno != EEXIST) || (mkdir(path, 0755) != 0 && errno != EEXIST)) {
+    if ((agent_bench_mkdir(dir) != 0 && errno != EEXIST) ||
+        (agent_bench_mkdir(path) != 0 && errno != EEXIST)) {
         fprintf(stderr, "agent_collect: cannot create %s\n", path);
         return 1;
     }
@@ -239,59 +248,49 @@ static int bench_make(const char *dir, long certs, long rules)
     return 0;
 }
 
-static double bench_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 static int bench_cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
 }
 
-/* Milliseconds of the three phases of the last cycle: read, diagnose, encode. */
-static double bench_phase_ms[3];
-
-static double bench_now_ms(void);
-
-/* One agent cycle: what `rrasfleet-agent collect` does for a report. */
-static int bench_cycle(const char *dir, size_t *bytes, size_t *certs, size_t *rules)
+/* One agent cycle: what `rrasfleet-agent collect` does for a report. Puts this cycle's
+ * milliseconds in phase_ms (read, diagnose, encode) and adds the source's own to extra_ms. */
+static int bench_cycle(const struct agent_bench_source *src, struct agent_bench_result *res,
+                       double *phase_ms, double *extra_ms)
 {
     struct proto_report *report = proto_report_create();
     struct proto_diagnosis *diag = NULL;
     char *json = NULL;
     int result = -1;
-    struct proto_policy policy = {.now = 1795564800, .expiry_days = 30};
+    struct proto_policy policy = {.now = AGENT_BENCH_NOW, .expiry_days = 30};
     if (report == NULL) {
         return -1;
     }
     proto_snapshot_destroy(report->snapshot);
     report->snapshot = NULL;
-    double t0 = bench_now_ms();
-    if (proto_bundle_read(dir, &report->snapshot) != PROTO_OK ||
+    double t0 = agent_bench_now_ms();
+    if (src->read(src->ctx, &report->snapshot, extra_ms) != 0 ||
         proto_uuid_v4(report->report_id) != PROTO_OK) {
         goto out;
     }
-    double t1 = bench_now_ms();
+    double t1 = agent_bench_now_ms();
     if (proto_diagnose(report->snapshot, &policy, &diag) != PROTO_OK) {
         goto out;
     }
-    double t2 = bench_now_ms();
+    double t2 = agent_bench_now_ms();
     report->findings = diag->findings;
     report->finding_count = diag->finding_count;
     diag->findings = NULL;
     diag->finding_count = 0;
-    if (proto_json_encode_report(report, 0, &json, bytes) != PROTO_OK) {
+    if (proto_json_encode_report(report, 0, &json, &res->report_bytes) != PROTO_OK) {
         goto out;
     }
-    bench_phase_ms[0] = t1 - t0;
-    bench_phase_ms[1] = t2 - t1;
-    bench_phase_ms[2] = bench_now_ms() - t2;
-    *certs = report->snapshot->cert_count;
-    *rules = report->snapshot->rule_count;
+    phase_ms[0] = t1 - t0;
+    phase_ms[1] = t2 - t1;
+    phase_ms[2] = agent_bench_now_ms() - t2;
+    res->certs = report->snapshot->cert_count;
+    res->rules = report->snapshot->rule_count;
     result = 0;
 out:
     proto_free(json);
@@ -300,35 +299,77 @@ out:
     return result;
 }
 
-static int bench_run(const char *dir, long iterations)
+int agent_bench_run(const struct agent_bench_source *src, long iterations,
+                    struct agent_bench_result *res)
 {
     double *ms = calloc((size_t)iterations, sizeof(*ms));
     double phase_sum[3] = {0, 0, 0};
-    size_t bytes = 0, certs = 0, rules = 0;
-    if (ms == NULL) {
-        return 1;
+    memset(res, 0, sizeof(*res));
+    if (ms == NULL || src->extra_count > AGENT_BENCH_MAX_EXTRA) {
+        free(ms);
+        return -1;
     }
     for (long i = 0; i < iterations; i++) {
-        double start = bench_now_ms();
-        if (bench_cycle(dir, &bytes, &certs, &rules) != 0) {
-            fprintf(stderr, "agent_collect: a cycle on %s failed\n", dir);
+        double phase[3] = {0, 0, 0};
+        double start = agent_bench_now_ms();
+        if (bench_cycle(src, res, phase, res->extra_ms) != 0) {
+            fputs("agent_collect: a cycle failed\n", stderr);
             free(ms);
-            return 1;
+            return -1;
         }
-        ms[i] = bench_now_ms() - start;
+        ms[i] = agent_bench_now_ms() - start;
         for (int p = 0; p < 3; p++) {
-            phase_sum[p] += bench_phase_ms[p];
+            phase_sum[p] += phase[p];
         }
     }
+    res->peak_kb = agent_bench_peak_kb();
+    res->iterations = iterations;
+    res->first_ms = ms[0];
     qsort(ms, (size_t)iterations, sizeof(*ms), bench_cmp_double);
-    struct rusage usage;
-    getrusage(RUSAGE_SELF, &usage);
-    printf("certs=%zu rules=%zu report_bytes=%zu iterations=%ld wall_ms_median=%.2f "
-           "wall_ms_max=%.2f peak_rss_kb=%ld read_ms=%.2f diagnose_ms=%.2f encode_ms=%.2f\n",
-           certs, rules, bytes, iterations, ms[iterations / 2], ms[iterations - 1], usage.ru_maxrss,
-           phase_sum[0] / (double)iterations, phase_sum[1] / (double)iterations,
-           phase_sum[2] / (double)iterations);
+    res->median_ms = ms[iterations / 2];
+    res->max_ms = ms[iterations - 1];
+    res->read_ms = phase_sum[0] / (double)iterations;
+    res->diagnose_ms = phase_sum[1] / (double)iterations;
+    res->encode_ms = phase_sum[2] / (double)iterations;
+    for (size_t e = 0; e < src->extra_count; e++) {
+        res->extra_ms[e] /= (double)iterations;
+    }
     free(ms);
+    return 0;
+}
+
+void agent_bench_print(FILE *to, const struct agent_bench_source *src,
+                       const struct agent_bench_result *res)
+{
+    fprintf(to,
+            "certs=%zu rules=%zu report_bytes=%zu iterations=%ld wall_ms_median=%.2f "
+            "wall_ms_first=%.2f wall_ms_max=%.2f %s=%llu read_ms=%.2f diagnose_ms=%.2f "
+            "encode_ms=%.2f",
+            res->certs, res->rules, res->report_bytes, res->iterations, res->median_ms,
+            res->first_ms, res->max_ms, agent_bench_peak_key, res->peak_kb, res->read_ms,
+            res->diagnose_ms, res->encode_ms);
+    for (size_t e = 0; e < src->extra_count; e++) {
+        fprintf(to, " %s=%.2f", src->extra_keys[e], res->extra_ms[e]);
+    }
+}
+
+/* The bundle source: proto's bundle reader, as `rrasfleet-agent collect --bundle DIR`. */
+static int bench_read_bundle(void *ctx, struct proto_snapshot **out, double *extra_ms)
+{
+    (void)extra_ms;
+    return proto_bundle_read(ctx, out) == PROTO_OK ? 0 : -1;
+}
+
+static int bench_run(const char *dir, long iterations)
+{
+    struct agent_bench_source src = {bench_read_bundle, (void *)dir, NULL, 0};
+    struct agent_bench_result res;
+    if (agent_bench_run(&src, iterations, &res) != 0) {
+        fprintf(stderr, "agent_collect: cannot time %s\n", dir);
+        return 1;
+    }
+    agent_bench_print(stdout, &src, &res);
+    putchar('\n');
     return 0;
 }
 
@@ -340,8 +381,51 @@ int main(int argc, char **argv)
                           bench_arg(argv[4], BENCH_MAX_RULES));
     }
     if (argc == 4 && strcmp(argv[1], "run") == 0) {
-        return bench_run(argv[2], bench_arg(argv[3], BENCH_MAX_ITERATIONS));
+        return bench_run(argv[2], bench_arg(argv[3], AGENT_BENCH_MAX_ITERATIONS));
     }
-    fputs("usage: agent_collect make DIR CERTS RULES | run DIR ITERATIONS\n", stderr);
+    if (argc == 2 && strcmp(argv[1], "idle") == 0) {
+        printf("%s=%llu\n", agent_bench_peak_key, agent_bench_peak_kb());
+        return 0;
+    }
+    if (argc == 3 && strcmp(argv[1], "live") == 0) {
+        return agent_bench_live(bench_arg(argv[2], AGENT_BENCH_MAX_ITERATIONS));
+    }
+    fputs("usage: agent_collect make DIR CERTS RULES | run DIR ITERATIONS | live ITERATIONS | "
+          "idle\n",
+          stderr);
     return 2;
 }
+
+/* ---- the POSIX half (the Windows one is agent_collect_win32.c) ---------------------------- */
+#ifndef _WIN32
+const char agent_bench_peak_key[] = "peak_rss_kb";
+
+double agent_bench_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+unsigned long long agent_bench_peak_kb(void)
+{
+    struct rusage usage;
+    if (getrusage(RUSAGE_SELF, &usage) != 0 || usage.ru_maxrss < 0) {
+        return 0;
+    }
+    return (unsigned long long)usage.ru_maxrss;
+}
+
+int agent_bench_mkdir(const char *path)
+{
+    return mkdir(path, 0755);
+}
+
+int agent_bench_live(long iterations)
+{
+    (void)iterations;
+    fputs("agent_collect: live reads a Windows host: run the Windows build's agent_collect.exe\n",
+          stderr);
+    return 2;
+}
+#endif

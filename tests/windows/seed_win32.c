@@ -6,8 +6,9 @@
  * It reads the bundle with proto's own reader, adds each certificate to LocalMachine\My (with a
  * key association when the bundle lists its thumbprint in private-keys.txt), writes the bundle's
  * RasMan/SstpSvc registry values, and can import a PFX with its key for mutual TLS. It writes
- * nothing outside LocalMachine\My and the two services' Parameters keys, so --clear undoes all
- * of it. It must never touch a real server: it refuses to run outside Wine unless told to.
+ * nothing outside LocalMachine\My, the two services' Parameters keys and the key containers
+ * --pfx makes (SEED_CONTAINER_PREFIX + thumbprint), so --clear undoes all of it. It must never
+ * touch a real server: it refuses to run outside Wine unless told to.
  */
 #include <windows.h>
 #include <wincrypt.h>
@@ -28,6 +29,9 @@
 #define SEED_EXIT_USAGE 2
 
 #define SEED_MAX_PFX_BYTES (64u * 1024u)
+#define SEED_MAX_PFX_KEYS 8
+#define SEED_MAX_KEY_BLOB (16u * 1024u)   /* an RSA-4096 PRIVATEKEYBLOB is ~2.3 KB */
+#define SEED_MAX_PROP_BYTES (64u * 1024u) /* a key association or a public key info */
 #define SEED_MAX_PASSWORD 256
 #define SEED_CONTAINER_PREFIX "rrasfleet-seed-"
 
@@ -186,11 +190,65 @@ static bool seed_has_key_info(PCCERT_CONTEXT ctx)
     return CertGetCertificateContextProperty(ctx, CERT_KEY_PROV_INFO_PROP_ID, NULL, &cb) != 0;
 }
 
-/* Deletes every certificate of the store. Enumeration restarts after each deletion, so the
- * loop is bounded in case a deletion is silently ignored. */
+/* A certificate's CERT_KEY_PROV_INFO_PROP_ID as a new buffer (the strings point into it) the
+ * caller frees with proto_free; NULL when it has none or on allocation failure. */
+static CRYPT_KEY_PROV_INFO *seed_key_prov_info(PCCERT_CONTEXT ctx)
+{
+    DWORD cb = 0;
+    if (!CertGetCertificateContextProperty(ctx, CERT_KEY_PROV_INFO_PROP_ID, NULL, &cb) ||
+        cb < sizeof(CRYPT_KEY_PROV_INFO) || cb > SEED_MAX_PROP_BYTES) {
+        return NULL;
+    }
+    CRYPT_KEY_PROV_INFO *info = proto_malloc(cb);
+    if (info != NULL &&
+        !CertGetCertificateContextProperty(ctx, CERT_KEY_PROV_INFO_PROP_ID, info, &cb)) {
+        proto_free(info);
+        info = NULL;
+    }
+    return info;
+}
+
+/* Deletes a key container of the given keyset (0 or CRYPT_MACHINE_KEYSET). Returns 1 when one
+ * was deleted, 0 when there was none, -1 (after printing why) when it could not be deleted. */
+static int seed_delete_container(const wchar_t *container, const wchar_t *provider, DWORD type,
+                                 DWORD keyset)
+{
+    HCRYPTPROV prov = 0;
+    if (CryptAcquireContextW(&prov, container, provider, type, keyset | CRYPT_DELETEKEYSET)) {
+        return 1;
+    }
+    DWORD err = GetLastError();
+    if (err == (DWORD)NTE_BAD_KEYSET || err == (DWORD)NTE_KEYSET_NOT_DEF) {
+        return 0;
+    }
+    seed_win_error("CryptAcquireContextW(CRYPT_DELETEKEYSET)", err);
+    return -1;
+}
+
+/* Deletes the key container a certificate's key association names when this tool made it
+ * (its name starts with SEED_CONTAINER_PREFIX; --pfx creates those, --bundle only names
+ * them). Returns as seed_delete_container. */
+static int seed_delete_own_key(PCCERT_CONTEXT ctx)
+{
+    static const wchar_t prefix[] = L"" SEED_CONTAINER_PREFIX;
+    CRYPT_KEY_PROV_INFO *info = seed_key_prov_info(ctx);
+    int rc = 0;
+    if (info != NULL && info->pwszContainerName != NULL &&
+        wcsncmp(info->pwszContainerName, prefix, wcslen(prefix)) == 0) {
+        rc = seed_delete_container(info->pwszContainerName, info->pwszProvName, info->dwProvType,
+                                   info->dwFlags & CRYPT_MACHINE_KEYSET);
+    }
+    proto_free(info);
+    return rc;
+}
+
+/* Deletes every certificate of the store, and the key containers --pfx made for them.
+ * Enumeration restarts after each deletion, so the loop is bounded in case a deletion is
+ * silently ignored. */
 static int seed_clear_store(HCERTSTORE store)
 {
     size_t deleted = 0;
+    size_t keys = 0;
     PCCERT_CONTEXT ctx;
     while ((ctx = CertEnumCertificatesInStore(store, NULL)) != NULL) {
         if (deleted > 2u * PROTO_MAX_CERTS) {
@@ -198,6 +256,12 @@ static int seed_clear_store(HCERTSTORE store)
             fputs("rrasfleet-seed: LocalMachine\\My does not empty\n", stderr);
             return SEED_EXIT_FAIL;
         }
+        int key_rc = seed_delete_own_key(ctx);
+        if (key_rc < 0) {
+            CertFreeCertificateContext(ctx);
+            return SEED_EXIT_FAIL;
+        }
+        keys += (size_t)key_rc;
         /* CertDeleteCertificateFromStore frees ctx whether it succeeds or not. */
         if (!CertDeleteCertificateFromStore(ctx)) {
             seed_win_error("CertDeleteCertificateFromStore", GetLastError());
@@ -206,6 +270,9 @@ static int seed_clear_store(HCERTSTORE store)
         deleted++;
     }
     printf("cleared %zu certificate(s) from LocalMachine\\My\n", deleted);
+    if (keys > 0) {
+        printf("deleted %zu key container(s) made by --pfx\n", keys);
+    }
     return SEED_EXIT_OK;
 }
 
@@ -507,8 +574,218 @@ static int seed_bundle(HCERTSTORE store, const char *dir)
     return result;
 }
 
-/* Imports the PFX's certificates that carry a private key (not its CA certificates, which
- * would change what the agent reports) into `store`, the key in the machine keyset. */
+/*
+ * --pfx: the PFX's certificates that carry a private key (not its CA certificates, which would
+ * change what the agent reports) go into `store`, each key moved into a container of its own,
+ * SEED_CONTAINER_PREFIX + thumbprint, which the certificate's key association names.
+ *
+ * Why the move: a certificate added as Wine 8's PFXImportCertStore(CRYPT_MACHINE_KEYSET) left
+ * it fails in Schannel with SEC_E_UNKNOWN_CREDENTIALS. That import puts every key of the file
+ * in one container named after the user and records dwKeySpec 3 (both pairs, which
+ * CryptGetUserKey refuses), and Wine's CryptAcquireCertificatePrivateKey ignores
+ * CRYPT_MACHINE_KEYSET. So the PFX is imported (exportable) into the user keyset, each key is
+ * exported as a PRIVATEKEYBLOB, imported as the AT_KEYEXCHANGE key of its own container and
+ * checked against the certificate's public key, and the import's containers are deleted. Under
+ * Wine the containers are in the user keyset (key association dwFlags 0), the only place Wine
+ * looks; on Windows (--allow-windows) in the machine keyset, where a service finds them.
+ */
+
+/* The keyset --pfx puts keys in: 0 (the user's) or CRYPT_MACHINE_KEYSET. */
+static DWORD seed_pfx_keyset(void)
+{
+    return seed_is_wine() ? 0 : CRYPT_MACHINE_KEYSET;
+}
+
+/* Exports the private key `info` names as a PRIVATEKEYBLOB into a new buffer the caller wipes
+ * and frees with proto_free. */
+static int seed_pfx_export_key(const CRYPT_KEY_PROV_INFO *info, const char *sha1, BYTE **blob,
+                               DWORD *blob_len)
+{
+    int result = SEED_EXIT_FAIL;
+    HCRYPTPROV prov = 0;
+    HCRYPTKEY key = 0;
+    *blob = NULL;
+    *blob_len = 0;
+
+    if (!CryptAcquireContextW(&prov, info->pwszContainerName, info->pwszProvName, info->dwProvType,
+                              info->dwFlags & CRYPT_MACHINE_KEYSET)) {
+        seed_win_error("CryptAcquireContextW (the PFX import's key container)", GetLastError());
+        goto out;
+    }
+    /* Wine records dwKeySpec 3, which CryptGetUserKey refuses: try the named pair, then each. */
+    DWORD specs[] = {info->dwKeySpec, AT_KEYEXCHANGE, AT_SIGNATURE};
+    for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]) && key == 0; i++) {
+        if ((specs[i] == AT_KEYEXCHANGE || specs[i] == AT_SIGNATURE) &&
+            !CryptGetUserKey(prov, specs[i], &key)) {
+            key = 0;
+        }
+    }
+    if (key == 0) {
+        fprintf(stderr, "rrasfleet-seed: the PFX import kept no key pair for %s\n", sha1);
+        goto out;
+    }
+    DWORD len = 0;
+    if (!CryptExportKey(key, 0, PRIVATEKEYBLOB, 0, NULL, &len)) {
+        seed_win_error("CryptExportKey (size)", GetLastError());
+        goto out;
+    }
+    if (len < sizeof(BLOBHEADER) || len > SEED_MAX_KEY_BLOB) {
+        fprintf(stderr, "rrasfleet-seed: the key of %s is %lu bytes as a blob (at most %u)\n", sha1,
+                (unsigned long)len, SEED_MAX_KEY_BLOB);
+        goto out;
+    }
+    *blob = proto_malloc(len);
+    if (*blob == NULL) {
+        fputs("rrasfleet-seed: out of memory\n", stderr);
+        goto out;
+    }
+    *blob_len = len;
+    if (!CryptExportKey(key, 0, PRIVATEKEYBLOB, 0, *blob, blob_len)) {
+        seed_win_error("CryptExportKey", GetLastError());
+        goto out;
+    }
+    result = SEED_EXIT_OK;
+out:
+    if (key != 0) {
+        CryptDestroyKey(key);
+    }
+    if (prov != 0) {
+        CryptReleaseContext(prov, 0);
+    }
+    return result;
+}
+
+/* Makes `container` (replacing one left by an earlier seed) hold the key of `blob` as its
+ * AT_KEYEXCHANGE pair, and checks that it is the key of `ctx`. The blob's header is changed. */
+static int seed_pfx_store_key(PCCERT_CONTEXT ctx, const wchar_t *container, DWORD keyset,
+                              BYTE *blob, DWORD blob_len)
+{
+    int result = SEED_EXIT_FAIL;
+    HCRYPTPROV prov = 0;
+    HCRYPTKEY key = 0;
+    CERT_PUBLIC_KEY_INFO *pub = NULL;
+
+    BLOBHEADER *header = (BLOBHEADER *)blob;
+    if (header->bType != PRIVATEKEYBLOB) {
+        fputs("rrasfleet-seed: the exported key is not a PRIVATEKEYBLOB\n", stderr);
+        goto out;
+    }
+    /* Whichever pair the PFX import kept it as, Schannel's client credential signs with the
+     * exchange pair. */
+    header->aiKeyAlg = CALG_RSA_KEYX;
+    if (seed_delete_container(container, MS_ENHANCED_PROV_W, PROV_RSA_FULL, keyset) < 0) {
+        goto out;
+    }
+    if (!CryptAcquireContextW(&prov, container, MS_ENHANCED_PROV_W, PROV_RSA_FULL,
+                              keyset | CRYPT_NEWKEYSET)) {
+        seed_win_error("CryptAcquireContextW(CRYPT_NEWKEYSET)", GetLastError());
+        goto out;
+    }
+    if (!CryptImportKey(prov, blob, blob_len, 0, 0, &key)) {
+        seed_win_error("CryptImportKey", GetLastError());
+        goto out;
+    }
+    /* Wine's one shared import container would hand a later certificate an earlier key. */
+    DWORD cb = 0;
+    if (!CryptExportPublicKeyInfo(prov, AT_KEYEXCHANGE, X509_ASN_ENCODING, NULL, &cb) ||
+        cb > SEED_MAX_PROP_BYTES || (pub = proto_malloc(cb)) == NULL ||
+        !CryptExportPublicKeyInfo(prov, AT_KEYEXCHANGE, X509_ASN_ENCODING, pub, &cb)) {
+        seed_win_error("CryptExportPublicKeyInfo", GetLastError());
+        goto out;
+    }
+    if (!CertComparePublicKeyInfo(X509_ASN_ENCODING, &ctx->pCertInfo->SubjectPublicKeyInfo, pub)) {
+        fputs("rrasfleet-seed: the PFX import handed back a key that is not the "
+              "certificate's\n",
+              stderr);
+        goto out;
+    }
+    result = SEED_EXIT_OK;
+out:
+    proto_free(pub);
+    if (key != 0) {
+        CryptDestroyKey(key);
+    }
+    if (prov != 0) {
+        CryptReleaseContext(prov, 0);
+    }
+    if (result != SEED_EXIT_OK && prov != 0) {
+        (void)seed_delete_container(container, MS_ENHANCED_PROV_W, PROV_RSA_FULL, keyset);
+    }
+    return result;
+}
+
+/* Adds ctx's certificate (without the PFX import's properties) to `store`, its key association
+ * naming `container`. */
+static int seed_pfx_add_cert(HCERTSTORE store, PCCERT_CONTEXT ctx, wchar_t *container, DWORD keyset)
+{
+    PCCERT_CONTEXT added = NULL;
+    if (!CertAddEncodedCertificateToStore(store, X509_ASN_ENCODING, ctx->pbCertEncoded,
+                                          ctx->cbCertEncoded, CERT_STORE_ADD_REPLACE_EXISTING,
+                                          &added)) {
+        seed_win_error("CertAddEncodedCertificateToStore (PFX)", GetLastError());
+        return SEED_EXIT_FAIL;
+    }
+    wchar_t provider[] = MS_ENHANCED_PROV_W;
+    CRYPT_KEY_PROV_INFO info;
+    memset(&info, 0, sizeof(info));
+    info.pwszContainerName = container;
+    info.pwszProvName = provider;
+    info.dwProvType = PROV_RSA_FULL;
+    info.dwFlags = keyset;
+    info.dwKeySpec = AT_KEYEXCHANGE;
+    BOOL ok = CertSetCertificateContextProperty(added, CERT_KEY_PROV_INFO_PROP_ID, 0, &info);
+    DWORD err = GetLastError();
+    CertFreeCertificateContext(added);
+    if (!ok) {
+        seed_win_error("setting CERT_KEY_PROV_INFO_PROP_ID (PFX)", err);
+        return SEED_EXIT_FAIL;
+    }
+    return SEED_EXIT_OK;
+}
+
+/* Moves the key of one PFX certificate (import key association `info`) into its own container
+ * and adds the certificate to `store`. */
+static int seed_pfx_one(HCERTSTORE store, PCCERT_CONTEXT ctx, const CRYPT_KEY_PROV_INFO *info,
+                        const char *file)
+{
+    int result = SEED_EXIT_FAIL;
+    BYTE *blob = NULL;
+    DWORD blob_len = 0;
+    wchar_t *container = NULL;
+    DWORD keyset = seed_pfx_keyset();
+    char sha1[PROTO_SHA1_HEX_LEN + 1];
+    char name[64];
+
+    seed_thumbprint(ctx, sha1);
+    int n = snprintf(name, sizeof(name), "%s%s", SEED_CONTAINER_PREFIX, sha1);
+    if (sha1[0] == '\0' || n <= 0 || (size_t)n >= sizeof(name) ||
+        (container = seed_widen(CP_UTF8, name, NULL)) == NULL) {
+        fputs("rrasfleet-seed: cannot name the key container of a PFX certificate\n", stderr);
+        goto out;
+    }
+    result = seed_pfx_export_key(info, sha1, &blob, &blob_len);
+    if (result == SEED_EXIT_OK) {
+        result = seed_pfx_store_key(ctx, container, keyset, blob, blob_len);
+    }
+    if (result == SEED_EXIT_OK) {
+        result = seed_pfx_add_cert(store, ctx, container, keyset);
+        if (result != SEED_EXIT_OK) {
+            (void)seed_delete_container(container, MS_ENHANCED_PROV_W, PROV_RSA_FULL, keyset);
+        }
+    }
+    if (result == SEED_EXIT_OK) {
+        printf("imported %s from %s with its private key (container %s, %s keyset)\n", sha1, file,
+               name, keyset != 0 ? "machine" : "user");
+    }
+out:
+    if (blob != NULL) {
+        SecureZeroMemory(blob, blob_len);
+    }
+    proto_free(blob);
+    proto_free(container);
+    return result;
+}
+
 static int seed_pfx(HCERTSTORE store, const char *file, const char *password)
 {
     int result = SEED_EXIT_FAIL;
@@ -518,6 +795,9 @@ static int seed_pfx(HCERTSTORE store, const char *file, const char *password)
     size_t wpassword_len = 0;
     HCERTSTORE pfx = NULL;
     size_t imported = 0;
+    /* The import's own containers, deleted once their keys have moved (Wine: one for all). */
+    CRYPT_KEY_PROV_INFO *import_keys[SEED_MAX_PFX_KEYS] = {NULL};
+    size_t import_key_count = 0;
 
     enum proto_rc rc = proto_file_read(file, SEED_MAX_PFX_BYTES, &bytes, &len);
     if (rc) {
@@ -535,9 +815,10 @@ static int seed_pfx(HCERTSTORE store, const char *file, const char *password)
         fputs("rrasfleet-seed: cannot convert the PFX password\n", stderr);
         goto out;
     }
-    pfx = PFXImportCertStore(&blob, wpassword, CRYPT_MACHINE_KEYSET);
+    /* The user keyset, exportable: the keys only pass through it (seed_pfx_one moves them). */
+    pfx = PFXImportCertStore(&blob, wpassword, CRYPT_EXPORTABLE | CRYPT_USER_KEYSET);
     if (pfx == NULL && password == NULL) {
-        pfx = PFXImportCertStore(&blob, NULL, CRYPT_MACHINE_KEYSET); /* "no password" PFX */
+        pfx = PFXImportCertStore(&blob, NULL, CRYPT_EXPORTABLE | CRYPT_USER_KEYSET);
     }
     if (pfx == NULL) {
         fprintf(stderr,
@@ -548,17 +829,22 @@ static int seed_pfx(HCERTSTORE store, const char *file, const char *password)
     }
     PCCERT_CONTEXT ctx = NULL;
     while ((ctx = CertEnumCertificatesInStore(pfx, ctx)) != NULL) {
-        if (!seed_has_key_info(ctx)) {
-            continue;
+        CRYPT_KEY_PROV_INFO *info = seed_key_prov_info(ctx);
+        if (info == NULL) {
+            continue; /* a CA certificate of the file */
         }
-        char sha1[PROTO_SHA1_HEX_LEN + 1];
-        seed_thumbprint(ctx, sha1);
-        if (!CertAddCertificateContextToStore(store, ctx, CERT_STORE_ADD_REPLACE_EXISTING, NULL)) {
-            seed_win_error("CertAddCertificateContextToStore (PFX)", GetLastError());
+        if (import_key_count == SEED_MAX_PFX_KEYS) {
+            proto_free(info);
+            CertFreeCertificateContext(ctx);
+            fprintf(stderr, "rrasfleet-seed: %s holds more than %d keys\n", file,
+                    SEED_MAX_PFX_KEYS);
+            goto out;
+        }
+        import_keys[import_key_count++] = info;
+        if (seed_pfx_one(store, ctx, info, file) != SEED_EXIT_OK) {
             CertFreeCertificateContext(ctx);
             goto out;
         }
-        printf("imported %s from %s with its private key\n", sha1, file);
         imported++;
     }
     if (imported == 0) {
@@ -569,6 +855,15 @@ static int seed_pfx(HCERTSTORE store, const char *file, const char *password)
 out:
     if (pfx != NULL) {
         CertCloseStore(pfx, 0);
+    }
+    for (size_t i = 0; i < import_key_count; i++) {
+        const CRYPT_KEY_PROV_INFO *info = import_keys[i];
+        /* Several entries name the same container under Wine: the first deletes it. */
+        if (seed_delete_container(info->pwszContainerName, info->pwszProvName, info->dwProvType,
+                                  info->dwFlags & CRYPT_MACHINE_KEYSET) < 0) {
+            result = SEED_EXIT_FAIL;
+        }
+        proto_free(import_keys[i]);
     }
     if (wpassword != NULL) {
         SecureZeroMemory(wpassword, wpassword_len * sizeof(wchar_t));
