@@ -3,9 +3,10 @@
  * encoder and strict decoder.
  *
  * Owns the mapping between the proto model and the document that schema/json/report.schema.json
- * describes; the two must change together. The decoder trusts nothing: size, nesting depth and
- * NUL bytes are checked before cJSON sees the text, then every member's type and every cap of
- * caps.h, naming the first offending member. It never re-parses certificate DER (the collector
+ * describes; the two must change together. The decoder trusts nothing: size first, then the
+ * text against RFC 8259 with depth cap, UTF-8, no \u0000 and no repeated member name
+ * (json_check.h), then every member's type and every cap of caps.h, naming the first
+ * offending member. It never re-parses certificate DER (the collector
  * does) and never re-derives typed fields the document carries. All memory goes through alloc.h.
  */
 #include "json.h"
@@ -20,6 +21,7 @@
 #include "base64.h"
 #include "buf.h"
 #include "caps.h"
+#include "json_check.h"
 #include "printf_like.h"
 #include "timefmt.h"
 #include "x509.h"
@@ -1789,42 +1791,6 @@ static enum proto_rc dec_report(struct json_dec *d, const cJSON *root, struct pr
     return PROTO_OK;
 }
 
-/*
- * Nesting depth of arrays and objects, found by a scan that allocates nothing, so a deeply
- * nested body is refused before cJSON recurses into it (cJSON's own limit is 1000). Exact for
- * valid JSON; for invalid JSON it may be wrong, but cJSON then refuses the text anyway.
- */
-static bool json_depth_ok(const char *text, size_t len, size_t *where)
-{
-    size_t depth = 0;
-    bool in_string = false;
-    for (size_t i = 0; i < len; i++) {
-        char c = text[i];
-        if (in_string) {
-            if (c == '\\') {
-                i++;
-            } else if (c == '"') {
-                in_string = false;
-            }
-        } else if (c == '"') {
-            in_string = true;
-        } else if (c == '[' || c == '{') {
-            if (++depth > PROTO_MAX_JSON_DEPTH) {
-                *where = i;
-                return false;
-            }
-        } else if ((c == ']' || c == '}') && depth > 0) {
-            depth--;
-        }
-    }
-    return true;
-}
-
-static bool json_is_space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
 /* What json_decode reads: a whole report, a report with its snapshot skipped, or a snapshot
  * alone (the "snapshot" member's value, as the collector stores it). */
 enum json_doc_kind { JSON_DOC_REPORT, JSON_DOC_ENVELOPE, JSON_DOC_SNAPSHOT };
@@ -1836,8 +1802,6 @@ static enum proto_rc json_decode(const char *text, size_t len, enum json_doc_kin
     struct json_dec dec;
     struct proto_report *report = NULL;
     cJSON *root = NULL;
-    const char *end = NULL;
-    size_t where = 0;
     enum proto_rc result;
 
     if (err == NULL) {
@@ -1858,36 +1822,18 @@ static enum proto_rc json_decode(const char *text, size_t len, enum json_doc_kin
     if (len == 0) {
         return dec_fail(&dec, PROTO_EPARSE, "expected a JSON object, got an empty body");
     }
-    /* A NUL would end cJSON's strings early and make two readers see different documents. */
-    const char *nul = memchr(text, '\0', len);
-    if (nul != NULL) {
-        return dec_fail(&dec, PROTO_EPARSE, "unexpected NUL byte at offset %zu",
-                        (size_t)(nul - text));
+    /* RFC 8259 and one reading for every reader (json_check.h): cJSON alone would take
+     * leading zeros, raw control characters, invalid UTF-8, \u0000 and repeated names. */
+    struct proto_json_check_error check;
+    result = proto_json_parse_checked(text, len, PROTO_MAX_JSON_DEPTH, &root, &check);
+    if (result == PROTO_ENOMEM) {
+        return dec_nomem(&dec);
     }
-    if (!json_depth_ok(text, len, &where)) {
-        return dec_fail(&dec, PROTO_ELIMIT, "nesting deeper than %u levels at offset %zu",
-                        PROTO_MAX_JSON_DEPTH, where);
-    }
-    /* Trailing text is checked below: cJSON's require_null_terminated needs the NUL inside len. */
-    root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
-    if (root == NULL) {
-        /* cJSON reports an allocation failure like a syntax error; if memory is short right
-         * now, blame memory. */
-        void *probe = proto_malloc(64);
-        if (probe == NULL) {
-            return dec_nomem(&dec);
-        }
-        proto_free(probe);
-        size_t at = end != NULL && end >= text && end <= text + len ? (size_t)(end - text) : 0;
-        return dec_fail(&dec, PROTO_EPARSE, "malformed JSON at offset %zu", at);
-    }
-    while (end < text + len && json_is_space(*end)) {
-        end++;
-    }
-    if (end != text + len) {
-        result = dec_fail(&dec, PROTO_EPARSE, "unexpected text after the document at offset %zu",
-                          (size_t)(end - text));
-        goto out;
+    if (result) {
+        memcpy(dec.path, check.member, sizeof(dec.path));
+        dec.path[sizeof(dec.path) - 1] = '\0';
+        dec.len = strlen(dec.path);
+        return dec_fail(&dec, result, "%s", check.message);
     }
     report = proto_report_create();
     if (report == NULL) {

@@ -1,8 +1,10 @@
 /*
  * json: the report wire format (DESIGN §7) on cJSON: encode, and strict decode.
  *
- * Decoding checks every member's type and the caps of caps.h (document size, depth, array
- * lengths, string lengths), ignores unknown members (forward compatibility) and names the first
+ * Decoding first holds the text to RFC 8259 with one reading for every reader (json_check.h:
+ * UTF-8, no \u0000, no member name given twice at any depth), then checks every member's type
+ * and the caps of caps.h (document size, depth, array lengths, string lengths), ignores unknown
+ * members given once (forward compatibility) and names the first
  * offending member in `err->field` as a JSON-pointer-like path ("snapshot.certs[3].sha1").
  * Encode then decode gives back an equal report. The schema is schema/json/report.schema.json.
  */

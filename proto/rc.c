@@ -35,6 +35,8 @@ const char *proto_rc_str(enum proto_rc rc)
         return "cryptographic failure";
     case PROTO_ECHANGED:
         return "changed meanwhile";
+    case PROTO_ECONFLICT:
+        return "taken by another owner";
     }
     return "unknown error";
 }

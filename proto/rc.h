@@ -27,6 +27,7 @@ enum proto_rc {
     PROTO_EUNSUPPORTED, /* well-formed but not something we handle */
     PROTO_ECRYPTO,      /* a cryptographic operation failed */
     PROTO_ECHANGED,     /* what a shortcut relied on has changed: do the full work instead */
+    PROTO_ECONFLICT,    /* the key is already taken by another owner (another host's id) */
 };
 
 /* Borrowed static string; never NULL. */

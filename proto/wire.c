@@ -1,10 +1,11 @@
 /*
  * wire: the strict JSON reader and the writer shared by the wire_* codecs (DESIGN §7).
  *
- * The text is checked by one allocation-free scan before cJSON parses it, because cJSON is
+ * The text is checked against RFC 8259 (json_check.h) before cJSON parses it, because cJSON is
  * lenient where JSON is not ("01", "-.5", control characters as whitespace or inside strings,
- * invalid UTF-8) and a strict peer (the schema check, another language) must read every
- * accepted document the same way. Everything else is member-by-member checks with a path.
+ * invalid UTF-8, bad \u escapes, repeated names) and a strict peer (the schema check, another
+ * language) must read every accepted document the same way. Everything else is member-by-member
+ * checks with a path.
  */
 #include "wire.h"
 
@@ -14,6 +15,7 @@
 
 #include "alloc.h"
 #include "caps.h"
+#include "json_check.h"
 #include "timefmt.h"
 
 /* The RFC 3339 parser refuses anything longer. */
@@ -284,134 +286,9 @@ void proto_wire_dec_leave(struct proto_wire_dec *d, size_t saved)
     d->path[saved] = '\0';
 }
 
-/* ---- the scan before parsing --------------------------------------------------------------- */
-
-/* Length of the number at p by RFC 8259's grammar, or 0 when it breaks it ("01", "1.", "-.5",
- * "1e", "+1" never get here). cJSON reads such text leniently, so it is refused first. */
-static size_t wire_number_len(const char *p, const char *end)
-{
-    const char *s = p;
-    if (s < end && *s == '-') {
-        s++;
-    }
-    if (s == end || !wire_is_digit(*s)) {
-        return 0;
-    }
-    if (*s == '0') {
-        s++;
-    } else {
-        while (s < end && wire_is_digit(*s)) {
-            s++;
-        }
-    }
-    if (s < end && *s == '.') {
-        s++;
-        if (s == end || !wire_is_digit(*s)) {
-            return 0;
-        }
-        while (s < end && wire_is_digit(*s)) {
-            s++;
-        }
-    }
-    if (s < end && (*s == 'e' || *s == 'E')) {
-        s++;
-        if (s < end && (*s == '+' || *s == '-')) {
-            s++;
-        }
-        if (s == end || !wire_is_digit(*s)) {
-            return 0;
-        }
-        while (s < end && wire_is_digit(*s)) {
-            s++;
-        }
-    }
-    if (s < end &&
-        (wire_is_digit(*s) || *s == '.' || *s == 'e' || *s == 'E' || *s == '+' || *s == '-')) {
-        return 0;
-    }
-    return (size_t)(s - p);
-}
-
-static bool wire_is_space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-/* One pass, no allocation: UTF-8, control characters, escaped NUL, numbers and nesting depth.
- * Exact for the structure of valid JSON; whatever else it lets through, cJSON refuses. */
-static enum proto_rc wire_scan(struct proto_wire_dec *d, const char *text, size_t len)
-{
-    const unsigned char *u = (const unsigned char *)text;
-    size_t depth = 0;
-    bool in_string = false;
-    size_t i = 0;
-    while (i < len) {
-        char c = text[i];
-        if (u[i] >= 0x80) {
-            /* Outside strings JSON is ASCII; cJSON would skip a UTF-8 byte order mark there,
-             * which other readers refuse. */
-            if (!in_string) {
-                return proto_wire_dec_fail(d, PROTO_EPARSE, "unexpected byte 0x%02X at offset %zu",
-                                           (unsigned)u[i], i);
-            }
-            size_t n = wire_utf8_seq(u + i, u + len);
-            if (n == 0) {
-                return proto_wire_dec_fail(d, PROTO_EENCODING, "invalid UTF-8 at offset %zu", i);
-            }
-            i += n;
-            continue;
-        }
-        if (c == '\0') {
-            return proto_wire_dec_fail(d, PROTO_EPARSE, "unexpected NUL byte at offset %zu", i);
-        }
-        if (in_string) {
-            if (u[i] < 0x20) {
-                return proto_wire_dec_fail(
-                    d, PROTO_EPARSE, "unescaped control character in a string at offset %zu", i);
-            }
-            if (c == '\\') {
-                /* An escaped NUL would end the C string cJSON makes: two readers, two texts. */
-                if (len - i > 5 && memcmp(text + i + 1, "u0000", 5) == 0) {
-                    return proto_wire_dec_fail(d, PROTO_EPARSE,
-                                               "escaped NUL (\\u0000) at offset %zu", i);
-                }
-                i += 2;
-                continue;
-            }
-            in_string = c != '"';
-            i++;
-            continue;
-        }
-        if (c == '"') {
-            in_string = true;
-        } else if (c == '[' || c == '{') {
-            if (++depth > PROTO_MAX_WIRE_DEPTH) {
-                return proto_wire_dec_fail(d, PROTO_ELIMIT,
-                                           "nesting deeper than %u levels at offset %zu",
-                                           PROTO_MAX_WIRE_DEPTH, i);
-            }
-        } else if ((c == ']' || c == '}') && depth > 0) {
-            depth--;
-        } else if (c == '-' || wire_is_digit(c)) {
-            size_t n = wire_number_len(text + i, text + len);
-            if (n == 0) {
-                return proto_wire_dec_fail(d, PROTO_EPARSE, "malformed number at offset %zu", i);
-            }
-            i += n;
-            continue;
-        } else if (u[i] < 0x20 && !wire_is_space(c)) {
-            return proto_wire_dec_fail(d, PROTO_EPARSE,
-                                       "unexpected control character at offset %zu", i);
-        }
-        i++;
-    }
-    return PROTO_OK;
-}
-
 enum proto_rc proto_wire_dec_parse(struct proto_wire_dec *d, const char *text, size_t len,
                                    size_t max_bytes, cJSON **root)
 {
-    const char *end = NULL;
     enum proto_rc result;
 
     if (root == NULL || (text == NULL && len > 0)) {
@@ -425,32 +302,20 @@ enum proto_rc proto_wire_dec_parse(struct proto_wire_dec *d, const char *text, s
     if (len == 0) {
         return proto_wire_dec_fail(d, PROTO_EPARSE, "expected a JSON object, got an empty body");
     }
-    result = wire_scan(d, text, len);
+    /* RFC 8259, UTF-8, no \u0000, the depth cap and one value per name (json_check.h). */
+    struct proto_json_check_error check;
+    cJSON *doc = NULL;
+    result = proto_json_parse_checked(text, len, PROTO_MAX_WIRE_DEPTH, &doc, &check);
+    if (result == PROTO_ENOMEM) {
+        return proto_wire_dec_nomem(d);
+    }
     if (result) {
+        size_t saved = check.member[0] != '\0' ? proto_wire_dec_enter_key(d, check.member) : d->len;
+        result = proto_wire_dec_fail(d, result, "%s", check.message);
+        proto_wire_dec_leave(d, saved);
         return result;
     }
-    cJSON *doc = cJSON_ParseWithLengthOpts(text, len, &end, 0);
-    if (doc == NULL) {
-        /* cJSON reports an allocation failure like a syntax error; if memory is short right
-         * now, blame memory. */
-        void *probe = proto_malloc(64);
-        if (probe == NULL) {
-            return proto_wire_dec_nomem(d);
-        }
-        proto_free(probe);
-        size_t at = end != NULL && end >= text && end <= text + len ? (size_t)(end - text) : 0;
-        return proto_wire_dec_fail(d, PROTO_EPARSE, "malformed JSON at offset %zu", at);
-    }
-    while (end < text + len && wire_is_space(*end)) {
-        end++;
-    }
-    if (end != text + len) {
-        result =
-            proto_wire_dec_fail(d, PROTO_EPARSE, "unexpected text after the document at offset %zu",
-                                (size_t)(end - text));
-    } else {
-        result = proto_wire_check_object(d, doc);
-    }
+    result = proto_wire_check_object(d, doc);
     if (result) {
         cJSON_Delete(doc);
         return result;

@@ -2,8 +2,8 @@
  * wire: the strict JSON reader and the writer shared by the wire_* codecs (DESIGN §7).
  *
  * Internal to proto: only proto/wire_*.c include it; everyone else uses a codec's header.
- * Reading checks the raw text before cJSON sees it (size cap, strict UTF-8, JSON's own rules for
- * numbers, whitespace and control characters, no escaped NUL, nesting depth), then offers
+ * Reading checks the raw text before cJSON sees it (size cap, then json_check.h: RFC 8259,
+ * strict UTF-8, no escaped NUL, nesting depth, no repeated member name anywhere), then offers
  * getters that check one member's type and caps and name it in err->field on failure
  * ("actions[2].rule.port1"), and refuses a repeated member so every reader sees the same value.
  * Writing builds cJSON trees and prints them under a size cap. Owns nothing past one call and

@@ -15,6 +15,12 @@
 #include "peer.h"
 #include "store.h"
 
+/* Caps on query parameters, in decoded bytes (the router refuses longer ones with a 400). */
+#define COL_API_PARAM_MAX_NAME 63u  /* a parameter's name, as an error names it */
+#define COL_API_PARAM_MAX_WORD 15u  /* a keyword or a number: severity, order, limit, format */
+#define COL_API_PARAM_MAX_ID 63u    /* an identifier or a time: finding, sort, last_seen_before */
+#define COL_API_PARAM_MAX_TEXT 255u /* a name pattern, an issuer, a host */
+
 struct col_api_call {
     struct col_api_ctx *app;
     const struct col_http_request *req;
@@ -98,5 +104,12 @@ void col_api_metrics(struct col_api_call *call, struct col_http_response *resp);
 
 /* Sends a cJSON document (deletes it) as the body with `status`; 500 on allocation failure. */
 void col_api_send_json(struct col_http_response *resp, int status, cJSON *doc);
+
+/* The request body as a JSON object, checked as outside JSON (json_check.h: RFC 8259, UTF-8,
+ * no \u0000, depth PROTO_MAX_WIRE_DEPTH, one value per member name). Caller deletes the tree.
+ * NULL after answering: 413 past max_bytes, 400 "invalid_json" naming the member, 503 when out
+ * of memory. */
+cJSON *col_api_read_json_body(const struct col_http_request *req, size_t max_bytes,
+                              struct col_http_response *resp);
 
 #endif

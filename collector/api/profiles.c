@@ -265,10 +265,9 @@ static bool prof_parse_request(const struct col_http_request *req, struct prof_r
     if (req->body_len > PROF_MAX_BODY_BYTES) {
         return prof_bad(resp, NULL, "the request body is too large");
     }
-    cJSON *root = req->body_len > 0 ? cJSON_ParseWithLength(req->body, req->body_len) : NULL;
+    cJSON *root = col_api_read_json_body(req, PROF_MAX_BODY_BYTES, resp);
     bool ok = false;
-    if (!cJSON_IsObject(root)) {
-        prof_bad(resp, NULL, "expected a JSON object");
+    if (root == NULL) {
         goto out;
     }
     bool have_host = false;
@@ -537,7 +536,7 @@ static bool prof_parse_uint(const char *text, unsigned long max, unsigned long *
 
 static bool prof_wants_csv(const struct col_http_request *req)
 {
-    char format[16];
+    char format[COL_API_PARAM_MAX_WORD + 1];
     if (col_http_query_get(req, "format", format, sizeof(format))) {
         return strcmp(format, "csv") == 0;
     }
@@ -547,13 +546,18 @@ static bool prof_wants_csv(const struct col_http_request *req)
 
 void col_api_profiles_list(struct col_api_call *call, struct col_http_response *resp)
 {
-    char host[PROTO_MAX_FQDN + 1];
-    char value[64];
+    char host[PROTO_MAX_FQDN + 1]; /* the router's cap on "host" */
+    char value[COL_API_PARAM_MAX_WORD + 1];
     unsigned long n = 0;
     struct col_profile_query q = {NULL, -1, PROF_DEFAULT_LIMIT, 0};
     struct col_table *table = NULL;
     bool csv = prof_wants_csv(call->req);
     if (!prof_enabled(call, resp)) {
+        return;
+    }
+    if (col_http_query_get(call->req, "format", value, sizeof(value)) &&
+        strcmp(value, "csv") != 0 && strcmp(value, "json") != 0) {
+        col_http_response_error(resp, 400, "invalid_parameter", "json or csv", "format");
         return;
     }
     if (col_http_query_get(call->req, "host", host, sizeof(host))) {
@@ -628,12 +632,20 @@ static bool prof_get(struct col_api_call *call, struct col_http_response *resp, 
 void col_api_profiles_show(struct col_api_call *call, struct col_http_response *resp)
 {
     struct col_profile_detail *d = NULL;
-    char value[8];
+    char value[COL_API_PARAM_MAX_WORD + 1];
     if (!prof_enabled(call, resp)) {
         return;
     }
-    bool envelope = col_http_query_get(call->req, "envelope", value, sizeof(value)) &&
-                    strcmp(value, "0") != 0 && strcmp(value, "false") != 0;
+    bool envelope = false;
+    if (col_http_query_get(call->req, "envelope", value, sizeof(value))) {
+        if (strcmp(value, "1") != 0 && strcmp(value, "true") != 0 && strcmp(value, "0") != 0 &&
+            strcmp(value, "false") != 0) {
+            col_http_response_error(resp, 400, "invalid_parameter", "1, true, 0 or false",
+                                    "envelope");
+            return;
+        }
+        envelope = strcmp(value, "1") == 0 || strcmp(value, "true") == 0;
+    }
     if (!prof_get(call, resp, envelope, &d)) {
         return;
     }

@@ -24,12 +24,13 @@
 #define API_MAX_LIMIT 1000u
 #define API_MAX_LIST_BYTES (32u * 1024u * 1024u)
 
-/* Storage for the strings a struct col_query points to. */
+/* Storage for the strings a struct col_query points to, sized by the caps the router holds
+ * every parameter to (router.c), so that a value it let through always fits. */
 struct api_query_text {
-    char finding[64];
-    char name[256];
-    char issuer[256];
-    char sort[64];
+    char finding[COL_API_PARAM_MAX_ID + 1];
+    char name[COL_API_PARAM_MAX_TEXT + 1];
+    char issuer[COL_API_PARAM_MAX_TEXT + 1];
+    char sort[COL_API_PARAM_MAX_ID + 1];
 };
 
 static bool api_parse_uint(const char *text, unsigned long max, unsigned long *out)
@@ -57,7 +58,7 @@ static bool api_bad(struct col_http_response *resp, const char *field, const cha
 static bool api_parse_query(const struct col_http_request *req, struct col_query *q,
                             struct api_query_text *text, struct col_http_response *resp)
 {
-    char value[256];
+    char value[COL_API_PARAM_MAX_ID + 1];
     unsigned long n = 0;
     memset(q, 0, sizeof(*q));
     q->min_severity = -1;
@@ -118,12 +119,17 @@ static bool api_parse_query(const struct col_http_request *req, struct col_query
         }
         q->offset = n;
     }
+    /* Read by api_wants_csv; checked here so that a misspelt format is not JSON by default. */
+    if (col_http_query_get(req, "format", value, sizeof(value)) && strcmp(value, "csv") != 0 &&
+        strcmp(value, "json") != 0) {
+        return api_bad(resp, "format", "json or csv");
+    }
     return true;
 }
 
 static bool api_wants_csv(const struct col_http_request *req)
 {
-    char format[16];
+    char format[COL_API_PARAM_MAX_WORD + 1];
     if (col_http_query_get(req, "format", format, sizeof(format))) {
         return strcmp(format, "csv") == 0;
     }
@@ -145,7 +151,7 @@ static void api_list(struct col_api_call *call, struct col_http_response *resp, 
     if (api_wants_csv(call->req)) {
         /* CSV exports the whole selection (up to COL_QUERY_MAX_LIMIT rows) unless the caller
          * pages explicitly: pagination is for screens. */
-        char given[16];
+        char given[COL_API_PARAM_MAX_WORD + 1];
         if (!col_http_query_get(call->req, "limit", given, sizeof(given))) {
             q.limit = COL_QUERY_MAX_LIMIT;
         }

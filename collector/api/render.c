@@ -156,12 +156,17 @@ enum proto_rc col_table_render_json(const struct col_table *t, size_t limit, siz
     return result;
 }
 
+/* Bytes that make a field quoted: RFC 4180's comma, quote, CR and LF, and the list separators
+ * of other locales, ';' (Excel where the decimal mark is a comma) and tab (pasted or .txt
+ * exports), so that no spreadsheet splits a field into cells. */
+#define RENDER_CSV_QUOTE_CHARS ",;\t\"\r\n"
+
 /* One CSV field: guarded if `guard` and it could start a formula, quoted if it must be. */
 static enum proto_rc render_csv_field(struct proto_buf *out, const char *s, bool guard)
 {
     bool formula = guard && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' ||
                              s[0] == '\t' || s[0] == '\r');
-    bool quote = strpbrk(s, ",\"\r\n") != NULL;
+    bool quote = strpbrk(s, RENDER_CSV_QUOTE_CHARS) != NULL;
     enum proto_rc result = PROTO_OK;
     if (quote) {
         result = proto_buf_append_byte(out, '"');

@@ -23,7 +23,8 @@ enum proto_rc col_table_render_json(const struct col_table *t, size_t limit, siz
                                     struct proto_buf *out);
 
 /* Appends a header row of column names, then one row per result row; CRLF line ends. A field
- * holding , " CR or LF is quoted with "" doubling. CSV-injection guard: a text cell beginning
+ * holding , ; TAB " CR or LF (the separators of every common locale) is quoted with ""
+ * doubling. CSV-injection guard: a text cell beginning
  * with = + - @ TAB or CR gets a leading single quote, so spreadsheets do not run it as a
  * formula (numbers, booleans and times are not touched). */
 enum proto_rc col_table_render_csv(const struct col_table *t, struct proto_buf *out);

@@ -28,6 +28,9 @@
 
 /* Retry-After for an answer that says "try again in a moment" (out of memory, shutting down). */
 #define API_RETRY_SOON_S 5
+/* Retry-After when the database cannot be written (disk full, I/O error): an operator has to act,
+ * so agents come back at a slower pace; their reports wait in their spools meanwhile. */
+#define API_RETRY_STORAGE_S 60
 
 static bool api_is_json(const struct col_http_request *req)
 {
@@ -130,6 +133,30 @@ static bool api_decode_full(const struct col_api_call *call, struct col_http_res
     return true;
 }
 
+/*
+ * A report's collected_at may be ahead of the collector's clock by at most max_clock_skew_s
+ * (decision 016): one dated in the far future would otherwise claim to be the newest for years.
+ * It is information (the store orders a host's reports by seq), but a wrong one is refused, so
+ * the agent's operator learns of the clock. Answers the error itself when it returns false.
+ */
+static bool api_collected_at_ok(const struct col_api_call *call, struct col_http_response *resp,
+                                const struct proto_report *report, int64_t now)
+{
+    int64_t collected_at = report->snapshot->host.collected_at;
+    int64_t skew = (int64_t)call->app->config->max_clock_skew_s;
+    if (collected_at == 0 || collected_at <= now || collected_at - now <= skew) {
+        return true;
+    }
+    char message[256];
+    snprintf(message, sizeof(message),
+             "collected_at is %lld s ahead of the collector's clock (at most %lld allowed: "
+             "max_clock_skew_s); check the agent host's clock",
+             (long long)(collected_at - now), (long long)skew);
+    api_reject(call, resp, COL_REJECT_INVALID_REPORT, 400, "invalid_report", message,
+               "host.collected_at");
+    return false;
+}
+
 static bool api_is_own_host(const struct col_api_call *call, struct col_http_response *resp,
                             const struct proto_report *report)
 {
@@ -210,6 +237,23 @@ static void api_op_answer(struct api_report_op *op, enum proto_rc rc, bool dupli
         resp->retry_after_s = API_RETRY_SOON_S;
         return;
     }
+    if (rc == PROTO_ECONFLICT) {
+        /* Never acknowledged: the agent would drop a report that was not stored. */
+        col_log(COL_LOG_WARN, "report %s of %s refused: another host stored that report_id",
+                op->report->report_id, call->peer->identity);
+        api_reject(call, resp, COL_REJECT_INVALID_REPORT, 409, "conflict",
+                   "this report_id was stored by another host; a report needs its own id",
+                   "report_id");
+        return;
+    }
+    if (rc == PROTO_EIO) {
+        /* The store could not write (disk full, I/O error, corruption; its health says which
+         * and the store counts it): transient for the agent, which keeps the report. */
+        api_reject(call, resp, COL_REJECT_BUSY, 503, "storage_unavailable",
+                   "the collector cannot write its database: retry later", NULL);
+        resp->retry_after_s = API_RETRY_STORAGE_S;
+        return;
+    }
     if (rc) {
         col_log(COL_LOG_ERROR, "storing report %s failed: %s", op->report->report_id,
                 proto_rc_str(rc));
@@ -263,7 +307,8 @@ static bool api_op_submit(struct api_report_op *op, struct col_http_response *re
         }
         op->finding_count = op->diag->finding_count;
     }
-    if (!api_is_own_host(call, resp, op->report)) {
+    if (!api_is_own_host(call, resp, op->report) ||
+        !api_collected_at_ok(call, resp, op->report, op->now)) {
         return false;
     }
     struct col_ingest in = {call->req->body, call->req->body_len, op->report, op->diag,

@@ -1,11 +1,12 @@
 /*
  * router: the route table and the caller checks (DESIGN §7, §8).
  *
- * A route names its listener, method, path (exact, or a prefix that takes one {id} segment)
- * and, on the admin listener, the least role allowed. The router answers 404/405/401/403
- * itself so handlers start from a caller that may call them. A route answers with its handler,
- * or with its begin/finish pair (api.h), which the router also runs for the blocking path: a
- * route that waits for something fills only `begin` and `finish`.
+ * A route names its listener, method, path (exact, or a prefix that takes one {id} segment),
+ * on the admin listener the least role allowed, and the query parameters it takes. The router
+ * answers 404/405/401/403, and 400 for a query parameter that is unknown, repeated, too long or
+ * cannot be decoded, itself so handlers start from a caller and parameters they can use. A route
+ * answers with its handler, or with its begin/finish pair (api.h), which the router also runs for
+ * the blocking path: a route that waits for something fills only `begin` and `finish`.
  */
 #include "router.h"
 
@@ -15,6 +16,7 @@
 
 #include "api.h"
 #include "api_op_int.h"
+#include "caps.h"
 #include "log.h"
 
 /* Each route has a handler, or a begin and a finish (never both forms, never half a pair). */
@@ -28,48 +30,82 @@ struct col_api_route {
     col_api_begin_fn begin;     /* the non-blocking form, or NULL */
     col_api_finish_fn finish;
     const char *suffix; /* with takes_id: the exact text after {id} ("/assign"), or NULL */
+    /* The query parameters the route takes; any other, or one that cannot be read, is a 400
+     * naming it before the handler runs. NULL: none at all. */
+    const struct col_http_query_param *params;
+    size_t param_count;
 };
 
 /* Retry-After when the blocking path cannot set up its wait (out of memory). */
 #define ROUTER_RETRY_SOON_S 5
 
+/* The filters of the host and certificate lists (query.c parses them). */
+static const struct col_http_query_param router_list_params[] = {
+    {"finding", COL_API_PARAM_MAX_ID},
+    {"severity", COL_API_PARAM_MAX_WORD},
+    {"name", COL_API_PARAM_MAX_TEXT},
+    {"issuer", COL_API_PARAM_MAX_TEXT},
+    {"expiring_within_days", COL_API_PARAM_MAX_WORD},
+    {"last_seen_before", COL_API_PARAM_MAX_ID},
+    {"sort", COL_API_PARAM_MAX_ID},
+    {"order", COL_API_PARAM_MAX_WORD},
+    {"limit", COL_API_PARAM_MAX_WORD},
+    {"offset", COL_API_PARAM_MAX_WORD},
+    {"format", COL_API_PARAM_MAX_WORD},
+};
+
+/* GET /v1/profiles (profiles.c). */
+static const struct col_http_query_param router_profile_list_params[] = {
+    {"host", PROTO_MAX_FQDN},           {"state", COL_API_PARAM_MAX_WORD},
+    {"limit", COL_API_PARAM_MAX_WORD},  {"offset", COL_API_PARAM_MAX_WORD},
+    {"format", COL_API_PARAM_MAX_WORD},
+};
+
+/* GET /v1/profiles/{id} on the admin listener (profiles.c). */
+static const struct col_http_query_param router_profile_show_params[] = {
+    {"envelope", COL_API_PARAM_MAX_WORD},
+};
+
+#define ROUTER_PARAMS(table) table, (sizeof(table) / sizeof(table[0]))
+#define ROUTER_NO_PARAMS NULL, 0
+
 static const struct col_api_route routes[] = {
     {COL_LISTENER_AGENT, "POST", "/v1/reports", false, COL_ROLE_NONE, NULL, col_api_reports_begin,
-     col_api_reports_finish, NULL},
+     col_api_reports_finish, NULL, ROUTER_NO_PARAMS},
     {COL_LISTENER_AGENT, "GET", "/v1/profiles/", true, COL_ROLE_NONE, col_api_profiles_get, NULL,
-     NULL, NULL},
+     NULL, NULL, ROUTER_NO_PARAMS},
     {COL_LISTENER_AGENT, "POST", "/v1/results", false, COL_ROLE_NONE, col_api_results_post, NULL,
-     NULL, NULL},
-    {COL_LISTENER_AGENT, "GET", "/healthz", false, COL_ROLE_NONE, col_api_healthz, NULL, NULL,
-     NULL},
-    {COL_LISTENER_ADMIN, "GET", "/healthz", false, COL_ROLE_NONE, col_api_healthz, NULL, NULL,
-     NULL},
+     NULL, NULL, ROUTER_NO_PARAMS},
+    {COL_LISTENER_AGENT, "GET", "/healthz", false, COL_ROLE_NONE, col_api_healthz, NULL, NULL, NULL,
+     ROUTER_NO_PARAMS},
+    {COL_LISTENER_ADMIN, "GET", "/healthz", false, COL_ROLE_NONE, col_api_healthz, NULL, NULL, NULL,
+     ROUTER_NO_PARAMS},
     {COL_LISTENER_ADMIN, "GET", "/metrics", false, COL_ROLE_VIEWER, col_api_metrics, NULL, NULL,
-     NULL},
+     NULL, ROUTER_NO_PARAMS},
     {COL_LISTENER_ADMIN, "GET", "/v1/fleet/summary", false, COL_ROLE_VIEWER, col_api_summary, NULL,
-     NULL, NULL},
+     NULL, NULL, ROUTER_NO_PARAMS},
     {COL_LISTENER_ADMIN, "GET", "/v1/hosts", false, COL_ROLE_VIEWER, col_api_hosts_list, NULL, NULL,
-     NULL},
+     NULL, ROUTER_PARAMS(router_list_params)},
     {COL_LISTENER_ADMIN, "GET", "/v1/hosts/", true, COL_ROLE_VIEWER, col_api_host_detail, NULL,
-     NULL, NULL},
+     NULL, NULL, ROUTER_NO_PARAMS},
     {COL_LISTENER_ADMIN, "GET", "/v1/certs", false, COL_ROLE_VIEWER, col_api_certs_list, NULL, NULL,
-     NULL},
+     NULL, ROUTER_PARAMS(router_list_params)},
     {COL_LISTENER_ADMIN, "POST", "/v1/profiles", false, COL_ROLE_OPERATOR, col_api_profiles_create,
-     NULL, NULL, NULL},
+     NULL, NULL, NULL, ROUTER_NO_PARAMS},
     {COL_LISTENER_ADMIN, "GET", "/v1/profiles", false, COL_ROLE_VIEWER, col_api_profiles_list, NULL,
-     NULL, NULL},
+     NULL, NULL, ROUTER_PARAMS(router_profile_list_params)},
     {COL_LISTENER_ADMIN, "GET", "/v1/profiles/", true, COL_ROLE_VIEWER, col_api_profiles_show, NULL,
-     NULL, NULL},
+     NULL, NULL, ROUTER_PARAMS(router_profile_show_params)},
     {COL_LISTENER_ADMIN, "POST", "/v1/profiles/", true, COL_ROLE_APPROVER, col_api_profiles_assign,
-     NULL, NULL, "/assign"},
+     NULL, NULL, "/assign", ROUTER_NO_PARAMS},
     {COL_LISTENER_ADMIN, "POST", "/v1/profiles/", true, COL_ROLE_OPERATOR, col_api_profiles_cancel,
-     NULL, NULL, "/cancel"},
+     NULL, NULL, "/cancel", ROUTER_NO_PARAMS},
     {COL_LISTENER_ADMIN, "POST", "/v1/tokens", false, COL_ROLE_APPROVER, col_api_tokens_create,
-     NULL, NULL, NULL},
+     NULL, NULL, NULL, ROUTER_NO_PARAMS},
     {COL_LISTENER_ADMIN, "GET", "/v1/tokens", false, COL_ROLE_APPROVER, col_api_tokens_list, NULL,
-     NULL, NULL},
+     NULL, NULL, ROUTER_NO_PARAMS},
     {COL_LISTENER_ADMIN, "DELETE", "/v1/tokens/", true, COL_ROLE_APPROVER, col_api_tokens_revoke,
-     NULL, NULL, NULL},
+     NULL, NULL, NULL, ROUTER_NO_PARAMS},
 };
 
 #define ROUTER_ROUTE_COUNT (sizeof(routes) / sizeof(routes[0]))
@@ -164,6 +200,20 @@ static const struct col_api_route *router_match(const struct col_http_request *r
         col_http_response_error(resp, 404, "not_found", "no such endpoint", NULL);
     }
     return NULL;
+}
+
+/* Checks the query string against the route's parameters. Returns false after answering 400
+ * with the parameter named. */
+static bool router_check_query(const struct col_api_route *r, const struct col_http_request *req,
+                               struct col_http_response *resp)
+{
+    char bad[COL_API_PARAM_MAX_NAME + 1];
+    const char *why = NULL;
+    if (col_http_query_check(req, r->params, r->param_count, bad, sizeof(bad), &why)) {
+        return true;
+    }
+    col_http_response_error(resp, 400, "invalid_parameter", why, bad);
+    return false;
 }
 
 static void router_call_init(struct col_api_call *call, struct col_api_ctx *app,
@@ -261,7 +311,7 @@ void col_router_handle(struct col_api_ctx *app, const struct col_http_request *r
     }
     struct col_api_call call;
     router_call_init(&call, app, req, peer, arg);
-    if (!router_authorize(&call, match, resp)) {
+    if (!router_authorize(&call, match, resp) || !router_check_query(match, req, resp)) {
         return;
     }
     if (match->handler != NULL) {
@@ -286,7 +336,7 @@ enum col_api_begin_result col_router_begin(struct col_api_ctx *app,
     }
     struct col_api_call call;
     router_call_init(&call, app, req, peer, arg);
-    if (!router_authorize(&call, match, resp)) {
+    if (!router_authorize(&call, match, resp) || !router_check_query(match, req, resp)) {
         return COL_API_ANSWERED;
     }
     return router_begin(match, &call, resp, done, done_arg, op);

@@ -10,13 +10,12 @@
 #include "render.h"
 
 #define API_MAX_TOKEN_NAME 120u
+#define API_MAX_TOKEN_BODY 4096u
 
 void col_api_tokens_create(struct col_api_call *call, struct col_http_response *resp)
 {
-    cJSON *body = cJSON_ParseWithLength(call->req->body, call->req->body_len);
-    if (body == NULL || !cJSON_IsObject(body)) {
-        cJSON_Delete(body);
-        col_http_response_error(resp, 400, "invalid_json", "expected {\"role\", \"name\"}", NULL);
+    cJSON *body = col_api_read_json_body(call->req, API_MAX_TOKEN_BODY, resp);
+    if (body == NULL) {
         return;
     }
     const cJSON *role_item = cJSON_GetObjectItemCaseSensitive(body, "role");

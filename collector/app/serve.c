@@ -1,12 +1,14 @@
 /*
  * serve: runs the collector in the foreground and owns the start and stop order:
- * store -> retention and checkpointer -> writer -> server. On SIGTERM/SIGINT the server stops
- * accepting and finishes in-flight requests, then the writer drains, the checkpointer runs a
- * last checkpoint and the store closes, so every report answered 202 is committed before exit.
- * This is the only file that knows every subsystem: it wires the API's router into the
- * server's handler seam (net never sees the API).
+ * database lock -> store -> retention and checkpointer -> writer -> server -> integrity check
+ * (decision 016: a database that fails it stops the server and the exit status is 1). On
+ * SIGTERM/SIGINT the server stops accepting and finishes in-flight requests, then the writer
+ * drains, the checkpointer runs a last checkpoint and the store closes, so every report answered
+ * 202 is committed before exit. This is the only file that knows every subsystem: it wires the
+ * API's router into the server's handler seam (net never sees the API).
  */
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -15,6 +17,7 @@
 #include "app.h"
 #include "checkpoint.h"
 #include "collector_config.h"
+#include "dblock.h"
 #include "log.h"
 #include "retention.h"
 #include "router.h"
@@ -23,10 +26,30 @@
 #include "version.h"
 
 static struct col_server *running_server;
+/* Set by the integrity check's thread when the database failed it (decision 016). */
+static atomic_bool serve_db_corrupt;
 
 static void serve_on_signal(int sig)
 {
     (void)sig;
+    if (running_server != NULL) {
+        col_server_stop(running_server);
+    }
+}
+
+/* The store's integrity check ended (on its thread): a database that failed it is not served. */
+static void serve_on_check(void *ctx, bool ok)
+{
+    const struct col_config *cfg = ctx;
+    if (ok) {
+        return;
+    }
+    col_log(COL_LOG_ERROR,
+            "database %s failed its integrity check (PRAGMA quick_check); refusing to serve it: "
+            "stop, restore the database from a backup (or recover it with sqlite3 .recover), "
+            "then start again",
+            cfg->db);
+    atomic_store(&serve_db_corrupt, true);
     if (running_server != NULL) {
         col_server_stop(running_server);
     }
@@ -72,6 +95,7 @@ int col_app_serve(int argc, char **argv)
     struct col_server *server = NULL;
     struct col_retention *retention = NULL;
     struct col_checkpoint *checkpoint = NULL;
+    struct col_dblock *lock = NULL;
     struct col_server_config scfg;
     char err[512] = "";
     int rest = 0;
@@ -113,8 +137,9 @@ int col_app_serve(int argc, char **argv)
         exit_code = COL_APP_EXIT_USAGE;
         goto out;
     }
-    if (col_store_open(cfg.db, &app.store, err, sizeof(err)) != PROTO_OK) {
-        col_log(COL_LOG_ERROR, "cannot open the database %s: %s", cfg.db, err);
+    /* Before the store opens (and migrates): one collector per database. */
+    if (col_dblock_take(cfg.db, &lock, err, sizeof(err)) != PROTO_OK) {
+        col_log(COL_LOG_ERROR, "%s", err);
         goto out;
     }
     app.metrics = col_metrics_create();
@@ -122,6 +147,13 @@ int col_app_serve(int argc, char **argv)
         col_log(COL_LOG_ERROR, "cannot allocate the metrics");
         goto out;
     }
+    struct col_store_options sopt = {cfg.allow_readable_db,
+                                     (uint64_t)cfg.db_max_mb * 1024u * 1024u};
+    if (col_store_open_with(cfg.db, &sopt, &app.store, err, sizeof(err)) != PROTO_OK) {
+        col_log(COL_LOG_ERROR, "cannot open the database %s: %s", cfg.db, err);
+        goto out;
+    }
+    col_store_set_metrics(app.store, app.metrics);
     if (col_retention_start(app.store, cfg.retention_days, &retention) != PROTO_OK) {
         col_log(COL_LOG_ERROR, "cannot start the retention thread");
         goto out;
@@ -159,6 +191,12 @@ int col_app_serve(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* In the background (decision 016: seconds at 100,000 hosts); /healthz answers 503 until
+     * it passes, and a failure stops the server. */
+    if (col_store_check_start(app.store, serve_on_check, &cfg) != PROTO_OK) {
+        col_log(COL_LOG_ERROR, "cannot start the database integrity check");
+        goto out;
+    }
 
     col_log(COL_LOG_INFO,
             "rrasfleet-collector %s: agents on %s (port %u), admin on %s (port %u), db %s",
@@ -171,8 +209,12 @@ int col_app_serve(int argc, char **argv)
 
     enum proto_rc rc = col_server_run(server);
     running_server = NULL;
-    col_log(COL_LOG_INFO, "stopping: %s", rc ? proto_rc_str(rc) : "signal");
-    exit_code = rc ? 1 : 0;
+    bool corrupt = atomic_load(&serve_db_corrupt);
+    col_log(corrupt ? COL_LOG_ERROR : COL_LOG_INFO, "stopping: %s",
+            rc        ? proto_rc_str(rc)
+            : corrupt ? "the database failed its integrity check"
+                      : "signal");
+    exit_code = rc || corrupt ? 1 : 0;
 out:
     col_server_destroy(server);
     col_retention_stop(retention);
@@ -180,7 +222,8 @@ out:
     col_checkpoint_stop(checkpoint); /* after the writer: a last checkpoint of what it wrote */
     col_metrics_destroy(app.metrics);
     col_snapcache_destroy(app.snapshots);
-    col_store_close(app.store);
+    col_store_close(app.store); /* interrupts an integrity check still running */
+    col_dblock_release(lock);
     proto_policy_clear(&app.policy);
     proto_sign_key_destroy(app.signing_key);
     proto_conf_free(&conf);

@@ -34,7 +34,8 @@ const struct proto_conf_entry col_config_table[] = {
     {"client_ca", PROTO_CONF_STRING, "", 0, 0, COL_OFF(client_ca), COL_SIZE(client_ca),
      "PEM bundle of the CAs that agent client certificates must chain to; required by serve"},
     {"db", PROTO_CONF_STRING, "rrasfleet.db", 0, 0, COL_OFF(db), COL_SIZE(db),
-     "SQLite database file (created and migrated at start)"},
+     "SQLite database file (created mode 0600 and migrated at start; `<db>.lock` keeps a second "
+     "collector off it)"},
     {"max_connections", PROTO_CONF_UINT, "4096", 1, 65536, COL_OFF(max_connections), 0,
      "Open connections beyond which new ones are refused"},
     {"max_body_bytes", PROTO_CONF_UINT, "4194304", 1024, 67108864, COL_OFF(max_body_bytes), 0,
@@ -67,8 +68,17 @@ const struct proto_conf_entry col_config_table[] = {
      "Certificates expiring within this many days are reported"},
     {"next_interval_s", PROTO_CONF_UINT, "300", 30, 86400, COL_OFF(next_interval_s), 0,
      "Report interval (seconds) the collector asks agents to keep"},
+    {"max_clock_skew_s", PROTO_CONF_UINT, "86400", 60, 31536000, COL_OFF(max_clock_skew_s), 0,
+     "How far (seconds) a report's host.collected_at may be ahead of the collector's clock; a "
+     "later one is refused (400, field host.collected_at)"},
     {"retention_days", PROTO_CONF_UINT, "90", 1, 36500, COL_OFF(retention_days), 0,
      "Raw reports older than this are pruned (latest state is kept)"},
+    {"allow_readable_db", PROTO_CONF_BOOL, "false", 0, 0, COL_OFF(allow_readable_db), 0,
+     "Serve a database that group or others may read (it holds token hashes and the audit "
+     "trail); false: such a file stops the start"},
+    {"db_max_mb", PROTO_CONF_UINT, "0", 0, 16777216, COL_OFF(db_max_mb), 0,
+     "Largest database file (MiB); past it writes fail as on a full disk (503 with Retry-After); "
+     "0: no limit"},
     {"writer_queue_max", PROTO_CONF_UINT, "10000", 1, 1000000, COL_OFF(writer_queue_max), 0,
      "Reports waiting for the writer beyond which ingest answers 429"},
     {"writer_batch_max", PROTO_CONF_UINT, "256", 1, 100000, COL_OFF(writer_batch_max), 0,

@@ -18,6 +18,8 @@ struct col_config {
     char tls_key[512];
     char client_ca[512];
     char db[512];
+    bool allow_readable_db;
+    unsigned long db_max_mb;
     unsigned long max_connections;
     unsigned long max_body_bytes;
     unsigned long header_timeout_ms;
@@ -31,6 +33,7 @@ struct col_config {
     char profile_signing_key[512];
     unsigned long expiry_days;
     unsigned long next_interval_s;
+    unsigned long max_clock_skew_s;
     unsigned long retention_days;
     unsigned long writer_queue_max;
     unsigned long writer_batch_max;

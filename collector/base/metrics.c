@@ -41,7 +41,11 @@ struct col_metrics {
     _Atomic uint64_t wal_pages;
     _Atomic uint64_t requests_event;      /* answered on the event thread */
     _Atomic uint64_t requests_connection; /* answered on a connection thread */
+    _Atomic uint64_t store_errors[COL_STORE_ERROR_KIND_COUNT];
 };
+
+static const char *const col_metrics_store_kinds[COL_STORE_ERROR_KIND_COUNT] = {"full", "io",
+                                                                                "corrupt"};
 
 static void col_metrics_add(_Atomic uint64_t *counter, uint64_t n)
 {
@@ -338,6 +342,27 @@ uint64_t col_metrics_ticket_key_save_failures(void)
     return (uint64_t)atomic_load(&metrics_ticket_key_save_failures);
 }
 
+void col_metrics_store_write_error(struct col_metrics *m, enum col_store_error_kind kind)
+{
+    if (m != NULL && kind < COL_STORE_ERROR_KIND_COUNT) {
+        col_metrics_add(&m->store_errors[kind], 1);
+    }
+}
+
+static enum proto_rc col_metrics_render_store(struct col_metrics *m, struct proto_buf *out)
+{
+    enum proto_rc result = col_metrics_header(
+        out, "rrasfleet_store_write_errors_total", "counter",
+        "Writes to the database that failed: full (disk or db_max_mb), io, corrupt. Reports they "
+        "held were answered 503 with Retry-After.");
+    for (size_t k = 0; result == PROTO_OK && k < COL_STORE_ERROR_KIND_COUNT; k++) {
+        result = proto_buf_appendf(out, "rrasfleet_store_write_errors_total{reason=\"%s\"} %llu\n",
+                                   col_metrics_store_kinds[k],
+                                   (unsigned long long)col_metrics_get(&m->store_errors[k]));
+    }
+    return result;
+}
+
 enum proto_rc col_metrics_render(struct col_metrics *m, uint64_t writer_queue_depth,
                                  int64_t db_size_bytes, struct proto_buf *out)
 {
@@ -376,6 +401,9 @@ enum proto_rc col_metrics_render(struct col_metrics *m, uint64_t writer_queue_de
     if (result == PROTO_OK) {
         result = proto_buf_appendf(out, "rrasfleet_wal_pages %llu\n",
                                    (unsigned long long)col_metrics_get(&m->wal_pages));
+    }
+    if (result == PROTO_OK) {
+        result = col_metrics_render_store(m, out);
     }
     if (result == PROTO_OK) {
         result = col_metrics_render_transport(m, out);

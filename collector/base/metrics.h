@@ -21,6 +21,14 @@ enum col_reject_reason {
     COL_REJECT_REASON_COUNT
 };
 
+/* Why a write to the database failed, as the store counts it (store.h: enum col_store_fault). */
+enum col_store_error_kind {
+    COL_STORE_ERROR_FULL,
+    COL_STORE_ERROR_IO,
+    COL_STORE_ERROR_CORRUPT,
+    COL_STORE_ERROR_KIND_COUNT
+};
+
 struct col_metrics;
 
 struct col_metrics *col_metrics_create(void); /* NULL on allocation failure */
@@ -38,6 +46,10 @@ void col_metrics_connection_refused(struct col_metrics *m);
 void col_metrics_connection_thread(struct col_metrics *m, bool pooled);
 /* A request answered, on the event thread (decision 008) or on its connection's thread. */
 void col_metrics_request_served(struct col_metrics *m, bool event_thread);
+
+/* From the store: a write (a report, a commit) failed because the database is full, an I/O
+ * error, or corruption (decision 016). Any thread. */
+void col_metrics_store_write_error(struct col_metrics *m, enum col_store_error_kind kind);
 
 /* From the checkpointer thread: one checkpoint run, and the WAL's size after the latest commit. */
 void col_metrics_wal_checkpoint(struct col_metrics *m);

@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "alloc.h"
+#include "text.h"
 #include "wire_reply.h"
 
 #define COL_HTTP_MAX_METHOD 16u
@@ -408,6 +409,108 @@ bool col_http_query_get(const struct col_http_request *req, const char *name, ch
         p = amp + 1;
     }
     return false;
+}
+
+/* Valid UTF-8 without C0 controls or DEL (a parameter is text, never a control sequence). */
+static bool col_http_text_ok(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p != '\0') {
+        if (*p < 0x20 || *p == 0x7f) {
+            return false;
+        }
+        if (*p < 0x80) {
+            p++;
+            continue;
+        }
+        size_t n = proto_utf8_decode(p, 4, NULL);
+        if (n == 0) {
+            return false;
+        }
+        p += n;
+    }
+    return true;
+}
+
+/* Copies the raw text s[0..n) into bad (NUL-terminated, cut to size). */
+static void col_http_copy_raw(const char *s, size_t n, char *bad, size_t size)
+{
+    if (size == 0) {
+        return;
+    }
+    if (n >= size) {
+        n = size - 1;
+    }
+    memcpy(bad, s, n);
+    bad[n] = '\0';
+}
+
+bool col_http_query_check(const struct col_http_request *req,
+                          const struct col_http_query_param *params, size_t count, char *bad,
+                          size_t bad_size, const char **why)
+{
+    /* A query is part of a target of at most COL_HTTP_MAX_TARGET bytes, so any name or value
+     * decodes into these. */
+    char name[COL_HTTP_MAX_TARGET + 1];
+    char value[COL_HTTP_MAX_TARGET + 1];
+    uint64_t seen = 0;
+
+    if (bad_size > 0) {
+        bad[0] = '\0';
+    }
+    *why = NULL;
+    if (count > COL_HTTP_MAX_QUERY_PARAMS) {
+        *why = "the route takes too many parameters"; /* a programmer error */
+        return false;
+    }
+    const char *p = req->query != NULL ? req->query : "";
+    while (*p != '\0') {
+        const char *amp = strchr(p, '&');
+        size_t pair_len = amp != NULL ? (size_t)(amp - p) : strlen(p);
+        const char *eq = memchr(p, '=', pair_len);
+        size_t name_len = eq != NULL ? (size_t)(eq - p) : pair_len;
+        if (pair_len > 0) {
+            if (!col_http_pct_decode(p, name_len, name, sizeof(name)) || !col_http_text_ok(name)) {
+                col_http_copy_raw(p, name_len, bad, bad_size);
+                *why = "the parameter name cannot be decoded (a bad %-escape, %00 or not UTF-8)";
+                return false;
+            }
+            col_http_copy_raw(name, strlen(name), bad, bad_size);
+            size_t k = 0;
+            while (k < count && strcmp(params[k].name, name) != 0) {
+                k++;
+            }
+            if (k == count) {
+                *why = "unknown parameter for this endpoint";
+                return false;
+            }
+            if (seen & ((uint64_t)1 << k)) {
+                *why = "the parameter is given more than once";
+                return false;
+            }
+            seen |= (uint64_t)1 << k;
+            const char *raw = eq != NULL ? eq + 1 : "";
+            size_t raw_len = eq != NULL ? pair_len - name_len - 1 : 0;
+            if (!col_http_pct_decode(raw, raw_len, value, sizeof(value)) ||
+                !col_http_text_ok(value)) {
+                *why = "the value cannot be decoded (a bad %-escape, %00, a control character "
+                       "or not UTF-8)";
+                return false;
+            }
+            if (strlen(value) > params[k].max_len) {
+                *why = "the value is too long";
+                return false;
+            }
+        }
+        if (amp == NULL) {
+            break;
+        }
+        p = amp + 1;
+    }
+    if (bad_size > 0) {
+        bad[0] = '\0';
+    }
+    return true;
 }
 
 void col_http_response_init(struct col_http_response *resp)

@@ -56,9 +56,29 @@ enum col_http_parse_result col_http_parse_head(const char *buf, size_t len,
 /* Borrowed value of the first header called `name` (case-insensitive), or NULL. */
 const char *col_http_header_get(const struct col_http_request *req, const char *name);
 
-/* Value of query parameter `name` percent-decoded into buf; false if absent or too long. */
+/* Value of query parameter `name` percent-decoded into buf; false if absent or too long. Use
+ * it after col_http_query_check, so that "absent" is the only way to get false. */
 bool col_http_query_get(const struct col_http_request *req, const char *name, char *buf,
                         size_t size);
+
+/* A query parameter a route takes: its name and the most bytes its value may decode to. */
+struct col_http_query_param {
+    const char *name;
+    size_t max_len;
+};
+
+#define COL_HTTP_MAX_QUERY_PARAMS 64u /* entries of one route's table */
+
+/*
+ * Checks every parameter of the query string against `params` (count <= 64): each must
+ * percent-decode (no bad escape, no %00) to valid UTF-8, be one of `params`, appear once and
+ * hold at most its max_len bytes. Empty segments ("a=1&&b=2", a trailing '&') are skipped.
+ * False at the first that does not: *why (a static string) says what is wrong, and bad gets
+ * the parameter's name (decoded, or as written when it does not decode), cut to bad_size.
+ */
+bool col_http_query_check(const struct col_http_request *req,
+                          const struct col_http_query_param *params, size_t count, char *bad,
+                          size_t bad_size, const char **why);
 
 struct col_http_response {
     int status;

@@ -22,11 +22,78 @@
 #include "rc.h"
 
 struct col_store;
+struct col_metrics;  /* metrics.h: where the store counts its write failures */
 struct proto_report; /* json.h: the decoded report the writer hands in */
 
-/* Opens (creating if needed) and migrates. `err` gets a one-line reason on failure. */
+/* How col_store_open_with treats the database file (decision 016). */
+struct col_store_options {
+    /* Open a database that group or others may read (allow_readable_db). Without it such a file
+     * is refused: it holds token hashes and the audit trail. */
+    bool allow_readable;
+    /* Largest database file in bytes (db_max_mb); 0: no limit. Writes past it fail as a full
+     * disk would (SQLITE_FULL): PRAGMA max_page_count on each read-write connection. */
+    uint64_t max_bytes;
+};
+
+/*
+ * Opens (creating if needed, mode 0600, and -wal/-shm with it) and migrates. PROTO_EUNSUPPORTED
+ * for a database file (or its -wal/-shm) that group or others may read, unless
+ * opt->allow_readable; opt NULL means all defaults. `err` gets a one-line reason on failure.
+ */
+enum proto_rc col_store_open_with(const char *path, const struct col_store_options *opt,
+                                  struct col_store **out, char *err, size_t err_size);
+/* col_store_open_with with the default options. */
 enum proto_rc col_store_open(const char *path, struct col_store **out, char *err, size_t err_size);
 void col_store_close(struct col_store *st); /* accepts NULL */
+
+/* ---- health (any thread) -------------------------------------------------------------------- */
+
+/* Why the latest write on the write connection failed; NONE once a commit that stored a
+ * report has succeeded. */
+enum col_store_fault {
+    COL_STORE_FAULT_NONE,
+    COL_STORE_FAULT_FULL,    /* SQLITE_FULL: the disk (or db_max_mb) is full */
+    COL_STORE_FAULT_IO,      /* SQLITE_IOERR */
+    COL_STORE_FAULT_CORRUPT, /* SQLITE_CORRUPT / SQLITE_NOTADB met while writing */
+    COL_STORE_FAULT_COUNT
+};
+
+/* The integrity check (PRAGMA quick_check) started by col_store_check_start. */
+enum col_store_check {
+    COL_STORE_CHECK_NONE, /* not started */
+    COL_STORE_CHECK_RUNNING,
+    COL_STORE_CHECK_OK,
+    COL_STORE_CHECK_FAILED
+};
+
+/* "none", "full", "io", "corrupt"; "none", "running", "ok", "failed". Static strings. */
+const char *col_store_fault_str(enum col_store_fault fault);
+const char *col_store_check_str(enum col_store_check check);
+
+struct col_store_health {
+    enum col_store_fault fault;
+    enum col_store_check check;
+    char check_message[256]; /* the check's first complaint when FAILED, else "" */
+    bool has_commit;         /* a commit that stored a report succeeded since open */
+    uint64_t last_commit_ms; /* col_clock_monotonic_ms() at that commit */
+};
+
+void col_store_health(struct col_store *st, struct col_store_health *out);
+
+/* From now on, every write failure classified above counts in `m` (borrowed; must outlive the
+ * store, or be detached with NULL). Call before the writer starts. */
+void col_store_set_metrics(struct col_store *st, struct col_metrics *m);
+
+/*
+ * Runs PRAGMA quick_check on its own connection, now (col_store_quick_check: PROTO_OK when it
+ * says "ok", PROTO_EIO with its first complaint in `message` otherwise) or on a thread of its
+ * own (col_store_check_start: the health says RUNNING until it ends; then `done(ctx, ok)` is
+ * called once on that thread, and must be quick). col_store_close interrupts a check still
+ * running and waits for its thread. A check can start once per store.
+ */
+typedef void (*col_store_check_fn)(void *ctx, bool ok);
+enum proto_rc col_store_quick_check(struct col_store *st, char *message, size_t message_size);
+enum proto_rc col_store_check_start(struct col_store *st, col_store_check_fn done, void *ctx);
 
 /* ---- writer side: call only from the writer thread ---------------------------------------- */
 
@@ -52,8 +119,13 @@ struct col_ingest {
 };
 
 enum proto_rc col_store_begin(struct col_store *st);
-/* Stores one report inside the open transaction under a savepoint, so a failure leaves the
- * rest of the batch intact. A report_id already stored sets *duplicate and changes nothing. */
+/*
+ * Stores one report inside the open transaction under a savepoint, so a failure leaves the
+ * rest of the batch intact. A report_id this host already stored sets *duplicate and changes
+ * nothing; one that another host stored is PROTO_ECONFLICT (nothing changes either).
+ * A host's latest state comes from the report with the highest seq; collected_at only breaks
+ * the case of an agent that started its sequence over (decision 016).
+ */
 enum proto_rc col_store_ingest(struct col_store *st, const struct col_ingest *in, bool *duplicate);
 enum proto_rc col_store_commit(struct col_store *st);
 void col_store_rollback(struct col_store *st);

@@ -2,10 +2,15 @@
  * store_ingest: writes one received report into the open write transaction, and prunes.
  *
  * Owns the meaning of "latest state": a host's hosts/certs/rules/findings rows come from the
- * report with the greatest (collected_at, seq) seen for it (collected_at = the snapshot's, or
- * the receive time when the agent did not say). An older report that arrives late is stored
- * (reports, report_bodies) and refreshes last_seen, but never overwrites the latest state. The
- * seq alone is not the order because a reinstalled agent starts again from 0.
+ * report with the highest seq seen for it, the agent's own order of its reports, which no clock
+ * can break (decision 016). collected_at (the snapshot's, or the receive time when the agent did
+ * not say) is information, with one use: a report whose seq is not above the latest one's but
+ * that was collected later is an agent that started its sequence over (reinstalled, spool
+ * lost), and becomes the latest state. The API bounds collected_at by the collector's clock, so
+ * a wrong agent clock can hold a reinstalled host back for at most that bound. An older report
+ * that arrives late is stored (reports, report_bodies) and refreshes last_seen, but never
+ * overwrites the latest state. A report_id is the idempotency key of one host: the same host's
+ * resend is a duplicate, another host's use of it a conflict (PROTO_ECONFLICT).
  * Findings are reconciled by a stable key (id | sorted cert SHA-1s | sorted rule names): a key
  * that persists keeps its first_seen, a new key opens a history row, a vanished key closes its
  * history row (resolved_at). Never decides policy: the diagnosis arrives computed.
@@ -391,7 +396,7 @@ static enum proto_rc ing_host_find(struct col_store *st, const struct col_ingest
         h->id = sqlite3_column_int64(stmt, 0);
         int64_t latest_at = sqlite3_column_int64(stmt, 1);
         int64_t latest_seq = sqlite3_column_int64(stmt, 2);
-        h->newer = collected_at > latest_at || (collected_at == latest_at && seq > latest_seq);
+        h->newer = seq > latest_seq || collected_at > latest_at;
         h->unchanged = ing_column_equals(stmt, 3, facts->snapshot_hash) &&
                        ing_column_equals(stmt, 4, facts->diagnosis_hash);
         h->has_previous = sqlite3_column_type(stmt, 5) != SQLITE_NULL;
@@ -626,7 +631,10 @@ static enum proto_rc ing_host_seen(struct col_store *st, const struct col_ingest
     return result;
 }
 
-static enum proto_rc ing_report_exists(struct col_store *st, const char *report_id, bool *exists)
+/* *exists when report_id is stored; then *own says whether by this host (names match without
+ * case, as hosts do). */
+static enum proto_rc ing_report_exists(struct col_store *st, const char *report_id,
+                                       const char *fqdn, bool *exists, bool *own)
 {
     sqlite3_stmt *stmt = NULL;
     enum proto_rc result = ing_stmt(st, COL_WSQL_REPORT_EXISTS, &stmt);
@@ -634,9 +642,11 @@ static enum proto_rc ing_report_exists(struct col_store *st, const char *report_
         return result;
     }
     sqlite3_bind_text(stmt, 1, report_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, fqdn, -1, SQLITE_STATIC);
     int rc = sqlite3_step(stmt);
-    sqlite3_reset(stmt);
     *exists = rc == SQLITE_ROW;
+    *own = rc == SQLITE_ROW && sqlite3_column_int(stmt, 0) != 0;
+    sqlite3_reset(stmt);
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? PROTO_OK : col_store_rc(rc);
 }
 
@@ -646,10 +656,14 @@ static enum proto_rc ing_all(struct col_store *st, const struct col_ingest *in,
     const struct proto_report *rep = in->report;
     const struct proto_snapshot *snap = rep->snapshot;
     bool exists = false;
-    enum proto_rc result = ing_report_exists(st, rep->report_id, &exists);
-    if (result || exists) {
-        *duplicate = exists;
+    bool own = false;
+    enum proto_rc result = ing_report_exists(st, rep->report_id, snap->host.fqdn, &exists, &own);
+    if (result) {
         return result;
+    }
+    if (exists) {
+        *duplicate = own;
+        return own ? PROTO_OK : PROTO_ECONFLICT;
     }
     int64_t collected_at = snap->host.collected_at != 0 ? snap->host.collected_at : in->received_at;
     int64_t seq = ing_clamp_u64(rep->seq);
@@ -717,6 +731,10 @@ enum proto_rc col_store_ingest(struct col_store *st, const struct col_ingest *in
     }
     if (!result) {
         result = ing_all(st, in, facts, duplicate);
+        if (result == PROTO_EIO) {
+            /* Before the rollback below, which replaces the connection's error code. */
+            col_store_note_write_error(st, sqlite3_extended_errcode(st->wdb));
+        }
     }
     if (result) {
         *duplicate = false;
@@ -726,7 +744,9 @@ enum proto_rc col_store_ingest(struct col_store *st, const struct col_ingest *in
         }
         return result;
     }
-    return col_store_wexec(st, COL_WSQL_RELEASE);
+    result = col_store_wexec(st, COL_WSQL_RELEASE);
+    st->tx_wrote = st->tx_wrote || (result == PROTO_OK && !*duplicate);
+    return result;
 }
 
 /* ---- retention ---------------------------------------------------------------------------- */

@@ -8,10 +8,14 @@
  */
 #include "migrate_int.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "conn_int.h"
 #include "schema_sql.h"
@@ -64,10 +68,30 @@ static int mig_copy(sqlite3 *to, sqlite3 *from)
     return rc;
 }
 
+/* The backup holds what the database holds (token hashes, the audit trail): made 0600 before
+ * SQLite opens it, and an older one of another mode made so (decision 016). */
+static int mig_backup_file(const char *bak_path)
+{
+    int fd = open(bak_path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        return SQLITE_CANTOPEN;
+    }
+    int rc = fchmod(fd, 0600) == 0 ? SQLITE_OK : SQLITE_PERM;
+    close(fd);
+    return rc;
+}
+
 static enum proto_rc mig_backup(sqlite3 *db, const char *bak_path, bool restore, char *err,
                                 size_t err_size)
 {
     sqlite3 *bak = NULL;
+    if (!restore) {
+        int frc = mig_backup_file(bak_path);
+        if (frc != SQLITE_OK) {
+            mig_err(err, err_size, "backing up to %s: %s", bak_path, strerror(errno));
+            return PROTO_EIO;
+        }
+    }
     int flags = restore ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
     int rc = sqlite3_open_v2(bak_path, &bak, flags, NULL);
     if (rc == SQLITE_OK) {

@@ -13,8 +13,12 @@
  */
 #include "store.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "alloc.h"
 #include "clock.h"
@@ -65,6 +69,75 @@ static enum proto_rc store_connect(const char *path, bool readonly, sqlite3 **ou
     }
     *out = db;
     return PROTO_OK;
+}
+
+/* PRAGMA max_page_count on a read-write connection, when the store has a size limit. */
+static int store_limit_pages(sqlite3 *db, uint64_t max_pages)
+{
+    if (max_pages == 0) {
+        return SQLITE_OK;
+    }
+    char sql[64];
+    int n = snprintf(sql, sizeof(sql), COL_SQL_MAX_PAGE_COUNT_FMT, (unsigned long long)max_pages);
+    if (n < 0 || (size_t)n >= sizeof(sql)) {
+        return SQLITE_MISUSE;
+    }
+    return sqlite3_exec(db, sql, NULL, NULL, NULL);
+}
+
+/*
+ * The database holds token hashes and the audit trail (decision 016): it is created 0600 before
+ * SQLite opens it (SQLite gives -wal and -shm the database's mode), and a file that group or
+ * others may read (or its -wal/-shm) is refused unless `allow_readable`.
+ */
+static enum proto_rc store_prepare_file(const char *path, bool allow_readable, char *err,
+                                        size_t err_size)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd >= 0) {
+        close(fd);
+    } else if (errno != EEXIST) {
+        proto_errf(err, err_size, "cannot create %s: %s", path, strerror(errno));
+        return PROTO_EIO;
+    }
+    static const char *const suffixes[] = {"", "-wal", "-shm"};
+    for (size_t i = 0; !allow_readable && i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+        char file[4096];
+        struct stat sb;
+        int n = snprintf(file, sizeof(file), "%s%s", path, suffixes[i]);
+        if (n < 0 || (size_t)n >= sizeof(file)) {
+            proto_errf(err, err_size, "database path too long");
+            return PROTO_ELIMIT;
+        }
+        if (stat(file, &sb) != 0) {
+            continue; /* -wal and -shm come and go with connections */
+        }
+        if ((sb.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+            proto_errf(err, err_size,
+                       "%s is readable by group or others (mode %04o) and holds token hashes "
+                       "and the audit trail: chmod 600 it, or set allow_readable_db = true",
+                       file, (unsigned)(sb.st_mode & 07777));
+            return PROTO_EUNSUPPORTED;
+        }
+    }
+    return PROTO_OK;
+}
+
+/* The write connection's page size turns a byte limit into max_page_count. */
+static uint64_t store_pages_for(sqlite3 *db, uint64_t max_bytes)
+{
+    if (max_bytes == 0) {
+        return 0;
+    }
+    sqlite3_stmt *stmt = NULL;
+    uint64_t page_size = 4096;
+    if (sqlite3_prepare_v2(db, COL_SQL_PAGE_SIZE, -1, &stmt, NULL) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_int64(stmt, 0) > 0) {
+        page_size = (uint64_t)sqlite3_column_int64(stmt, 0);
+    }
+    sqlite3_finalize(stmt);
+    uint64_t pages = max_bytes / page_size;
+    return pages > 0 ? pages : 1;
 }
 
 /*
@@ -128,8 +201,18 @@ static enum proto_rc store_enable_wal(sqlite3 *db, char *err, size_t err_size)
 
 enum proto_rc col_store_open(const char *path, struct col_store **out, char *err, size_t err_size)
 {
+    return col_store_open_with(path, NULL, out, err, err_size);
+}
+
+enum proto_rc col_store_open_with(const char *path, const struct col_store_options *opt,
+                                  struct col_store **out, char *err, size_t err_size)
+{
+    static const struct col_store_options defaults = {false, 0};
     enum proto_rc result = PROTO_OK;
     struct col_store *st = NULL;
+    if (opt == NULL) {
+        opt = &defaults;
+    }
     if (err != NULL && err_size > 0) {
         err[0] = '\0';
     }
@@ -139,6 +222,10 @@ enum proto_rc col_store_open(const char *path, struct col_store **out, char *err
         return PROTO_EINVAL;
     }
     *out = NULL;
+    result = store_prepare_file(path, opt->allow_readable, err, err_size);
+    if (result) {
+        return result;
+    }
     st = proto_calloc(1, sizeof(*st));
     if (st == NULL) {
         return PROTO_ENOMEM;
@@ -178,7 +265,20 @@ enum proto_rc col_store_open(const char *path, struct col_store **out, char *err
         result = PROTO_ENOMEM;
         goto out;
     }
+    if (pthread_mutex_init(&st->check_mu, NULL) != 0) {
+        pthread_mutex_destroy(&st->wal_mu);
+        pthread_mutex_destroy(&st->pend_mu);
+        pthread_cond_destroy(&st->pool_cv);
+        pthread_mutex_destroy(&st->pool_mu);
+        pthread_mutex_destroy(&st->admin_mu);
+        result = PROTO_ENOMEM;
+        goto out;
+    }
     st->mutexes_ready = true;
+    atomic_init(&st->fault, COL_STORE_FAULT_NONE);
+    atomic_init(&st->has_commit, false);
+    atomic_init(&st->last_commit_ms, 0);
+    atomic_init(&st->metrics, NULL);
     atomic_init(&st->wal_pages, 0);
     atomic_init(&st->wal_commits, 0);
     atomic_init(&st->wal_wake_at, UINT64_MAX);
@@ -200,8 +300,19 @@ enum proto_rc col_store_open(const char *path, struct col_store **out, char *err
     if (result) {
         goto out;
     }
+    st->max_pages = store_pages_for(st->wdb, opt->max_bytes);
+    if (store_limit_pages(st->wdb, st->max_pages) != SQLITE_OK) {
+        store_err(err, err_size, "cannot limit the database size", st->wdb);
+        result = PROTO_EIO;
+        goto out;
+    }
     result = store_connect(path, false, &st->adb, err, err_size);
     if (result) {
+        goto out;
+    }
+    if (store_limit_pages(st->adb, st->max_pages) != SQLITE_OK) {
+        store_err(err, err_size, "cannot limit the database size", st->adb);
+        result = PROTO_EIO;
         goto out;
     }
     result = col_store_pending_refresh(st);
@@ -227,6 +338,9 @@ void col_store_close(struct col_store *st)
     if (st == NULL) {
         return;
     }
+    if (st->mutexes_ready) {
+        col_store_check_stop(st);
+    }
     for (size_t i = 0; i < COL_WSQL_COUNT; i++) {
         sqlite3_finalize(st->wstmt[i]);
     }
@@ -240,6 +354,7 @@ void col_store_close(struct col_store *st)
     /* The write connection goes last so that its close checkpoints the WAL. */
     sqlite3_close(st->wdb);
     if (st->mutexes_ready) {
+        pthread_mutex_destroy(&st->check_mu);
         pthread_mutex_destroy(&st->wal_mu);
         pthread_mutex_destroy(&st->pend_mu);
         pthread_cond_destroy(&st->pool_cv);
@@ -346,6 +461,10 @@ enum proto_rc col_store_begin(struct col_store *st)
     }
     enum proto_rc result = col_store_wexec(st, COL_WSQL_BEGIN);
     st->in_tx = result == PROTO_OK;
+    st->tx_wrote = false;
+    if (result == PROTO_EIO) {
+        col_store_note_write_error(st, sqlite3_extended_errcode(st->wdb));
+    }
     return result;
 }
 
@@ -355,6 +474,11 @@ enum proto_rc col_store_commit(struct col_store *st)
         return PROTO_EINVAL;
     }
     enum proto_rc result = col_store_wexec(st, COL_WSQL_COMMIT);
+    if (result == PROTO_EIO) {
+        col_store_note_write_error(st, sqlite3_extended_errcode(st->wdb));
+    } else if (result == PROTO_OK && st->tx_wrote) {
+        col_store_note_commit(st);
+    }
     if (result && col_store_in_transaction(st)) {
         /* A failed COMMIT may leave the transaction open (e.g. SQLITE_BUSY): end it, so the
          * caller's contract "commit failed = nothing of the batch is stored" holds. */
@@ -383,7 +507,13 @@ enum proto_rc col_store_connect_extra(struct col_store *st, sqlite3 **out)
         return PROTO_EINVAL;
     }
     *out = NULL;
-    return store_connect(st->path, false, out, NULL, 0);
+    enum proto_rc result = store_connect(st->path, false, out, NULL, 0);
+    if (!result && store_limit_pages(*out, st->max_pages) != SQLITE_OK) {
+        sqlite3_close(*out);
+        *out = NULL;
+        result = PROTO_EIO;
+    }
+    return result;
 }
 
 void col_store_wal_listen(struct col_store *st, uint64_t wake_pages, col_store_wal_fn fn, void *ctx)

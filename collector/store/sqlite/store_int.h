@@ -44,6 +44,7 @@ struct col_store {
     sqlite3 *wdb; /* the writer thread's connection */
     sqlite3_stmt *wstmt[COL_WSQL_COUNT];
     bool in_tx;
+    bool tx_wrote; /* a report was stored in the open transaction (its commit proves room) */
 
     sqlite3 *adb; /* tokens, audit and prune; every use holds admin_mu */
     pthread_mutex_t admin_mu;
@@ -65,6 +66,22 @@ struct col_store {
 
     _Atomic int others_waiting; /* connections other than wdb waiting for the write lock */
 
+    /* Health (health.c): the latest write failure, the latest commit, the integrity check. */
+    uint64_t max_pages;                  /* PRAGMA max_page_count of rw connections; 0: none */
+    _Atomic int fault;                   /* enum col_store_fault */
+    _Atomic bool has_commit;             /* a commit succeeded on wdb since open */
+    _Atomic uint64_t last_commit_ms;     /* col_clock_monotonic_ms() at that commit */
+    struct col_metrics *_Atomic metrics; /* counts write failures; NULL: not counted */
+    pthread_mutex_t check_mu;            /* guards the fields below */
+    int check;                           /* enum col_store_check */
+    char check_message[256];
+    sqlite3 *check_db; /* the running check's connection (interrupted by close) */
+    bool check_interrupted;
+    col_store_check_fn check_done;
+    void *check_ctx;
+    pthread_t check_thread;
+    bool check_started;
+
     /* Hosts (lower-case, sorted) that have an assigned profile (profiles.c), so that a report
      * from any other host learns "no pending profile" without SQL. Rebuilt from the table
      * after every change of an assigned profile, under admin_mu; read under pend_mu. */
@@ -72,6 +89,14 @@ struct col_store {
     char **pend_hosts;
     size_t pend_count;
 };
+
+/* health.c: records why a write on the write connection failed (an SQLite result code, extended
+ * or not): full, I/O or corrupt become the store's fault and count in its metrics; other codes
+ * are not the store's health. col_store_note_commit: a commit succeeded. */
+void col_store_note_write_error(struct col_store *st, int sqlite_rc);
+void col_store_note_commit(struct col_store *st);
+/* health.c: interrupts a running check and waits for its thread (col_store_close). */
+void col_store_check_stop(struct col_store *st);
 
 /* Blocks until a read connection is free; borrowed until col_store_reader_release. */
 sqlite3 *col_store_reader_acquire(struct col_store *st);

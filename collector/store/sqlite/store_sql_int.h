@@ -21,6 +21,11 @@
 /* user_version cannot be a bound parameter; the value is an int from the migration table. */
 #define COL_SQL_USER_VERSION_SET_FMT "PRAGMA user_version = %d"
 #define COL_SQL_SCHEMA_OBJECTS "SELECT count(*) FROM sqlite_master"
+/* The value cannot be a bound parameter; it is an integer the store computes. */
+#define COL_SQL_MAX_PAGE_COUNT_FMT "PRAGMA max_page_count = %llu"
+#define COL_SQL_PAGE_SIZE "PRAGMA page_size"
+/* Stops at the first complaint: enough to refuse the database, and faster on a bad one. */
+#define COL_SQL_QUICK_CHECK "PRAGMA quick_check(1)"
 #define COL_SQL_BEGIN_IMMEDIATE "BEGIN IMMEDIATE"
 #define COL_SQL_BEGIN_READ "BEGIN"
 #define COL_SQL_COMMIT "COMMIT"
@@ -35,7 +40,9 @@
     X(SAVEPOINT, "SAVEPOINT col_ingest")                                                           \
     X(RELEASE, "RELEASE col_ingest")                                                               \
     X(ROLLBACK_TO, "ROLLBACK TO col_ingest")                                                       \
-    X(REPORT_EXISTS, "SELECT 1 FROM reports WHERE report_id = ?1")                                 \
+    /* hosts.fqdn is COLLATE NOCASE, so the comparison is too. */                                  \
+    X(REPORT_EXISTS, "SELECT h.fqdn = ?2 FROM reports r JOIN hosts h ON h.id = r.host_id "         \
+                     "WHERE r.report_id = ?1")                                                     \
     X(SNAPSHOT_INSERT, "INSERT OR IGNORE INTO snapshots (hash, body, size) VALUES (?1, ?2, ?3)")   \
     X(HOST_SELECT,                                                                                 \
       "SELECT id, collected_at, last_seq, snapshot_hash, diagnosis_hash, latest_received_at, "     \

@@ -82,6 +82,9 @@ static void test_defaults_are_the_documented_ones(void **state)
     assert_string_equal(c->expected_ca, "");
     assert_int_equal(c->expiry_days, 30);
     assert_int_equal(c->next_interval_s, 300);
+    assert_int_equal(c->max_clock_skew_s, 86400);
+    assert_false(c->allow_readable_db);
+    assert_int_equal(c->db_max_mb, 0);
     assert_int_equal(c->retention_days, 90);
     assert_int_equal(c->writer_queue_max, 10000);
     assert_int_equal(c->writer_batch_max, 256);
@@ -95,7 +98,7 @@ static void test_defaults_are_the_documented_ones(void **state)
 static void test_table_has_one_entry_per_member_with_distinct_offsets(void **state)
 {
     (void)state;
-    assert_int_equal(col_config_table_count, 25);
+    assert_int_equal(col_config_table_count, 28);
     for (size_t i = 0; i < col_config_table_count; i++) {
         const struct proto_conf_entry *e = &col_config_table[i];
         assert_non_null(e->description);

@@ -321,6 +321,75 @@ static void test_query_refuses_bad_escapes_encoded_nul_and_overlong_values(void 
     assert_string_equal(value, "1234567");
 }
 
+static const struct col_http_query_param check_params[] = {
+    {"severity", 8},
+    {"name", 16},
+    {"limit", 4},
+};
+#define CHECK_PARAM_COUNT (sizeof(check_params) / sizeof(check_params[0]))
+
+/* Parses "GET /x?<query>" and checks it; returns the named parameter ("" when the check passes). */
+static const char *query_check(const char *query, const char **why)
+{
+    static char bad[64];
+    static char head[4096];
+    int n = snprintf(head, sizeof(head), "GET /x?%s HTTP/1.1\r\nHost: a\r\n\r\n", query);
+    assert_true(n > 0 && (size_t)n < sizeof(head));
+    parse_ok(head);
+    bool ok = col_http_query_check(&req, check_params, CHECK_PARAM_COUNT, bad, sizeof(bad), why);
+    assert_true(ok == (bad[0] == '\0'));
+    if (ok) {
+        assert_null(*why);
+    } else {
+        assert_non_null(*why);
+    }
+    return bad;
+}
+
+static void test_query_check_names_the_first_parameter_that_cannot_be_read(void **state)
+{
+    (void)state;
+    const char *why = NULL;
+    static const struct {
+        const char *query;
+        const char *bad;
+        const char *why_has;
+    } cases[] = {
+        {"severity=%ZZ", "severity", "decoded"},        /* bad escape */
+        {"severity=%4", "severity", "decoded"},         /* cut short */
+        {"name=a%00b", "name", "decoded"},              /* encoded NUL */
+        {"name=%C3%28", "name", "decoded"},             /* invalid UTF-8 once decoded */
+        {"name=%ED%A0%80", "name", "decoded"},          /* a surrogate */
+        {"name=a%0Ab", "name", "decoded"},              /* a control character */
+        {"name=12345678901234567", "name", "too long"}, /* past its cap */
+        {"limit=1&bogus=2", "bogus", "unknown"},        /* not a parameter of the route */
+        {"severity=high&severity=low", "severity", "more than once"},
+        {"%ZZ=1", "%ZZ", "name cannot"},     /* the name itself */
+        {"na%C3=1", "na%C3", "name cannot"}, /* the name, not UTF-8 */
+        {"limit", "", NULL},                 /* no '=': an empty value */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *bad = query_check(cases[i].query, &why);
+        if (strcmp(bad, cases[i].bad) != 0 ||
+            (cases[i].why_has != NULL && strstr(why, cases[i].why_has) == NULL)) {
+            fail_msg("%s: named \"%s\" (%s), expected \"%s\"", cases[i].query, bad,
+                     why != NULL ? why : "ok", cases[i].bad);
+        }
+    }
+}
+
+static void test_query_check_accepts_known_parameters_at_their_cap(void **state)
+{
+    (void)state;
+    const char *why = NULL;
+    assert_string_equal(query_check("", &why), "");
+    assert_string_equal(query_check("severity=critical&name=Z%C3%BCrich+%2A&limit=1000", &why), "");
+    assert_string_equal(query_check("name=1234567890123456&&limit=5&", &why), "");
+    char value[64];
+    assert_true(col_http_query_get(&req, "name", value, sizeof(value)));
+    assert_string_equal(value, "1234567890123456");
+}
+
 static void test_serialize_writes_length_retry_after_and_connection_close(void **state)
 {
     (void)state;
@@ -465,6 +534,8 @@ int main(void)
         cmocka_unit_test(test_leading_empty_lines_are_skipped_and_pipelined_bytes_kept),
         cmocka_unit_test(test_query_parameters_are_split_and_percent_decoded),
         cmocka_unit_test(test_query_refuses_bad_escapes_encoded_nul_and_overlong_values),
+        cmocka_unit_test(test_query_check_names_the_first_parameter_that_cannot_be_read),
+        cmocka_unit_test(test_query_check_accepts_known_parameters_at_their_cap),
         cmocka_unit_test(test_serialize_writes_length_retry_after_and_connection_close),
         cmocka_unit_test(test_serialize_adds_allow_and_bearer_challenge_only_when_set),
         cmocka_unit_test(test_error_body_has_code_message_and_optional_field),

@@ -60,10 +60,13 @@ static int64_t sql_int(sqlite3 *db, const char *sql)
     return v;
 }
 
+/* Opens (making it, as an older collector would have) a database file of the owner's only: the
+ * store refuses one that others may read (decision 016). */
 static sqlite3 *raw_open(const char *path)
 {
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(chmod(path, 0600), 0);
     sqlite3_busy_timeout(db, 5000);
     return db;
 }
@@ -154,6 +157,10 @@ static void test_new_migration_is_applied_after_a_backup(void **state)
     assert_int_equal(sql_int(db, "SELECT count(*) FROM extra"), 0);
     sqlite3_close(db);
     assert_true(exists(f->bak));
+    /* It holds what the database holds (token hashes, the audit trail): the owner's only. */
+    struct stat sb;
+    assert_int_equal(stat(f->bak, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
     /* The backup is the database as it was before. */
     db = raw_open(f->bak);
     assert_int_equal(sql_int(db, "PRAGMA user_version"), next - 1);

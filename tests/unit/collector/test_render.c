@@ -253,6 +253,51 @@ static void test_csv_quotes_fields_with_comma_quote_cr_or_lf(void **state)
     proto_free(text);
 }
 
+/* Excel in a locale whose list separator is ';' splits an unquoted "a;b" into two cells (and
+ * the second may start a formula); tab is the separator of pasted and .txt exports. */
+static void test_csv_quotes_fields_with_a_semicolon_or_a_tab(void **state)
+{
+    (void)state;
+    static const char *const cells[] = {
+        "a;b",       "1", "1", "0", /* */
+        "x;=1+1",    "1", "1", "0", /* */
+        "tab\there", "1", "1", "0", /* */
+        "=1;2",      "1", "1", "0", /* */
+        "plain",     "1", "1", "0",
+    };
+    char *text = csv_of(cells, 5);
+    assert_string_equal(text, "fqdn,certs,at_risk,last_seen\r\n"
+                              "\"a;b\",1,true,1970-01-01T00:00:00Z\r\n"
+                              "\"x;=1+1\",1,true,1970-01-01T00:00:00Z\r\n"
+                              "\"tab\there\",1,true,1970-01-01T00:00:00Z\r\n"
+                              "\"'=1;2\",1,true,1970-01-01T00:00:00Z\r\n"
+                              "plain,1,true,1970-01-01T00:00:00Z\r\n");
+    proto_free(text);
+}
+
+/* Each character that starts a formula, alone and after a separator of another locale. */
+static void test_csv_guards_each_formula_character_and_quotes_when_needed(void **state)
+{
+    (void)state;
+    static const char *const cells[] = {
+        "=",    "1", "1", "0", /* */
+        "+",    "1", "1", "0", /* */
+        "-",    "1", "1", "0", /* */
+        "@",    "1", "1", "0", /* */
+        "\r=1", "1", "1", "0", /* */
+        "=a,b", "1", "1", "0",
+    };
+    char *text = csv_of(cells, 6);
+    assert_string_equal(text, "fqdn,certs,at_risk,last_seen\r\n"
+                              "'=,1,true,1970-01-01T00:00:00Z\r\n"
+                              "'+,1,true,1970-01-01T00:00:00Z\r\n"
+                              "'-,1,true,1970-01-01T00:00:00Z\r\n"
+                              "'@,1,true,1970-01-01T00:00:00Z\r\n"
+                              "\"'\r=1\",1,true,1970-01-01T00:00:00Z\r\n"
+                              "\"'=a,b\",1,true,1970-01-01T00:00:00Z\r\n");
+    proto_free(text);
+}
+
 static void test_csv_guards_text_cells_that_could_start_a_formula(void **state)
 {
     (void)state;
@@ -288,7 +333,7 @@ static void test_csv_guards_text_cells_that_could_start_a_formula(void **state)
                               "'+1,1,true,1970-01-01T00:00:00Z\r\n"
                               "'-2+3,1,true,1970-01-01T00:00:00Z\r\n"
                               "'@SUM(A1),1,true,1970-01-01T00:00:00Z\r\n"
-                              "'\tx,1,true,1970-01-01T00:00:00Z\r\n"
+                              "\"'\tx\",1,true,1970-01-01T00:00:00Z\r\n"
                               "a=b,1,true,1970-01-01T00:00:00Z\r\n");
     proto_free(text);
 }
@@ -345,6 +390,8 @@ int main(void)
         cmocka_unit_test(test_csv_has_header_row_and_crlf_line_ends),
         cmocka_unit_test(test_csv_of_an_empty_result_is_the_header_row),
         cmocka_unit_test(test_csv_quotes_fields_with_comma_quote_cr_or_lf),
+        cmocka_unit_test(test_csv_quotes_fields_with_a_semicolon_or_a_tab),
+        cmocka_unit_test(test_csv_guards_each_formula_character_and_quotes_when_needed),
         cmocka_unit_test(test_csv_guards_text_cells_that_could_start_a_formula),
         cmocka_unit_test(test_csv_leaves_negative_numbers_alone_but_guards_bad_ones),
         cmocka_unit_test(test_csv_stops_with_elimit_at_the_buffer_cap),

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -292,6 +293,60 @@ static void test_reinstalled_agent_with_lower_seq_but_newer_collection_wins(void
     put(f->st, "kb-787-wildcard-first", HOST_A, 1, NOW - DAY, NOW - DAY);
     assert_int_equal(testutil_sql_int(f->db, "SELECT finding_count FROM hosts"), 3);
     assert_int_equal(testutil_sql_int(f->db, "SELECT last_seq FROM hosts"), 1);
+}
+
+/* 9999-12-31T00:00:00Z: a report from a host whose clock (or agent) went wrong. */
+#define YEAR_9999 253402214400LL
+
+static void test_a_future_collected_at_does_not_freeze_the_host(void **state)
+{
+    struct fx *f = *state;
+    put(f->st, "kb-787-wildcard-first", HOST_A, 1, YEAR_9999, NOW - DAY);
+    /* The next report by seq is the latest state, whatever the previous one claimed. */
+    put(f->st, "resolution1-single-cert", HOST_A, 2, NOW, NOW);
+    assert_int_equal(testutil_sql_int(f->db, "SELECT last_seq FROM hosts"), 2);
+    assert_int_equal(testutil_sql_int(f->db, "SELECT finding_count FROM hosts"), 0);
+    assert_int_equal(testutil_sql_int(f->db, "SELECT collected_at FROM hosts"), NOW);
+    put(f->st, "kb-787-wildcard-first", HOST_A, 3, NOW + 60, NOW + 60);
+    assert_int_equal(testutil_sql_int(f->db, "SELECT last_seq FROM hosts"), 3);
+    assert_int_equal(testutil_sql_int(f->db, "SELECT finding_count FROM hosts"), 3);
+}
+
+static void test_a_higher_seq_wins_even_when_collected_earlier(void **state)
+{
+    struct fx *f = *state;
+    /* The agent's clock stepped back between two collections: seq says which came later. */
+    put(f->st, "kb-787-wildcard-first", HOST_A, 1, NOW, NOW);
+    put(f->st, "resolution1-single-cert", HOST_A, 2, NOW - DAY, NOW + 60);
+    assert_int_equal(testutil_sql_int(f->db, "SELECT last_seq FROM hosts"), 2);
+    assert_int_equal(testutil_sql_int(f->db, "SELECT finding_count FROM hosts"), 0);
+}
+
+static void test_report_id_of_another_host_is_a_conflict_not_a_duplicate(void **state)
+{
+    struct fx *f = *state;
+    struct testutil_report a;
+    struct testutil_report b;
+    bool dup = true;
+    make_report(&a, "kb-787-wildcard-first", HOST_A, 1, NOW);
+    make_report(&b, "resolution1-single-cert", HOST_B, 1, NOW);
+    assert_int_equal(ingest_one(f->st, &a, NOW, &dup), PROTO_OK);
+    assert_false(dup);
+    /* Host B reuses host A's report_id: neither acknowledged nor stored. */
+    memcpy(b.rep->report_id, a.rep->report_id, sizeof(b.rep->report_id));
+    dup = true;
+    assert_int_equal(ingest_one(f->st, &b, NOW + 1, &dup), PROTO_ECONFLICT);
+    assert_false(dup);
+    assert_int_equal(testutil_sql_int(f->db, "SELECT count(*) FROM hosts"), 1);
+    assert_int_equal(testutil_sql_int(f->db, "SELECT count(*) FROM reports"), 1);
+    /* Host A's own resend is still a duplicate, whatever the case of its name. */
+    testutil_report_free(&b);
+    make_report(&b, "kb-787-wildcard-first", "RRAS-A.corp.contoso.com", 1, NOW);
+    memcpy(b.rep->report_id, a.rep->report_id, sizeof(b.rep->report_id));
+    assert_int_equal(ingest_one(f->st, &b, NOW + 2, &dup), PROTO_OK);
+    assert_true(dup);
+    testutil_report_free(&a);
+    testutil_report_free(&b);
 }
 
 static void test_persisting_finding_keeps_first_seen_and_vanished_one_is_resolved(void **state)
@@ -1158,6 +1213,36 @@ static void test_database_size_is_page_count_times_page_size(void **state)
     assert_int_equal(bytes % 512, 0);
 }
 
+static int file_mode(const char *path)
+{
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    return (int)(sb.st_mode & 0777);
+}
+
+static void test_database_and_its_wal_are_created_owner_only(void **state)
+{
+    (void)state;
+    char dir[64] = "/tmp/test_store_mode-XXXXXX";
+    char db[128];
+    char path[160];
+    char err[256];
+    struct col_store *st = NULL;
+    assert_non_null(mkdtemp(dir));
+    snprintf(db, sizeof(db), "%s/collector.db", dir);
+    mode_t old = umask(022); /* the usual umask, which would give 0644 */
+    assert_int_equal(col_store_open(db, &st, err, sizeof(err)), PROTO_OK);
+    umask(old);
+    put(st, "kb-787-wildcard-first", HOST_A, 1, NOW, NOW);
+    assert_int_equal(file_mode(db), 0600);
+    snprintf(path, sizeof(path), "%s-wal", db);
+    assert_int_equal(file_mode(path), 0600);
+    snprintf(path, sizeof(path), "%s-shm", db);
+    assert_int_equal(file_mode(path), 0600);
+    col_store_close(st);
+    testutil_remove_flat_dir(dir);
+}
+
 static void test_in_memory_database_is_refused(void **state)
 {
     (void)state;
@@ -1180,6 +1265,9 @@ int main(void)
         T(test_newer_report_replaces_certs_rules_and_findings),
         T(test_older_report_is_stored_but_keeps_the_latest_state),
         T(test_reinstalled_agent_with_lower_seq_but_newer_collection_wins),
+        T(test_a_future_collected_at_does_not_freeze_the_host),
+        T(test_a_higher_seq_wins_even_when_collected_earlier),
+        T(test_report_id_of_another_host_is_a_conflict_not_a_duplicate),
         T(test_persisting_finding_keeps_first_seen_and_vanished_one_is_resolved),
         T(test_finding_keys_name_id_certs_and_rules),
         T(test_failed_ingest_leaves_the_rest_of_the_batch_intact),
@@ -1211,6 +1299,7 @@ int main(void)
         T(test_audit_rows_cannot_be_updated_or_deleted),
         T(test_prune_deletes_old_reports_but_keeps_each_hosts_latest),
         T(test_database_size_is_page_count_times_page_size),
+        cmocka_unit_test(test_database_and_its_wal_are_created_owner_only),
         cmocka_unit_test(test_in_memory_database_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1287,8 +1287,14 @@ static void test_nesting_deeper_than_the_limit_is_refused(void **state)
         memset(nested, '[', levels);
         memset(nested + levels, ']', levels);
         nested[2u * levels] = '\0';
+        /* The error names the member where the limit was crossed: future[0]...[0]. */
+        char where[128] = "future";
+        for (unsigned k = 1; k < levels; k++) {
+            memcpy(where + 3 + 3 * k, "[0]", 4);
+        }
         struct broken_case c = {"future", nested,
-                                levels < PROTO_MAX_JSON_DEPTH ? PROTO_OK : PROTO_ELIMIT, ""};
+                                levels < PROTO_MAX_JSON_DEPTH ? PROTO_OK : PROTO_ELIMIT,
+                                levels < PROTO_MAX_JSON_DEPTH ? "" : where};
         check_broken_cases(&c, 1);
     }
     /* Brackets inside strings do not count. */
@@ -1460,6 +1466,143 @@ static void test_text_that_is_not_one_json_object_is_refused(void **state)
     assert_int_equal(proto_json_decode_report("[]", 2, &report, &err), PROTO_ETYPE);
     assert_string_equal(err.field, "");
     assert_int_equal(proto_json_decode_report("\"x\"", 3, &report, &err), PROTO_ETYPE);
+}
+
+/* ---- tests: RFC 8259 and one reading for every reader ------------------------------------- */
+
+/* minimal_doc with "os":<value> added to the host, or with `before` in front of the document. */
+static enum proto_rc decode_host_os(const char *before, const char *value,
+                                    struct proto_json_error *err)
+{
+    static const char head[] =
+        "{\"schema\":\"rrasfleet.report/1\",\"report_id\":\"" TEST_UUID "\",\"seq\":0,"
+        "\"host\":{\"fqdn\":\"h\",\"os\":";
+    const char *rest = strstr(minimal_doc, "},\"snapshot\"");
+    assert_non_null(rest);
+    size_t len = strlen(before) + strlen(head) + strlen(value) + strlen(rest);
+    char *text = malloc(len + 1);
+    assert_non_null(text);
+    int n = snprintf(text, len + 1, "%s%s%s%s", before, head, value, rest);
+    assert_int_equal((size_t)n, len);
+    struct proto_report *report = NULL;
+    enum proto_rc rc = proto_json_decode_report(text, len, &report, err);
+    proto_report_destroy(report);
+    free(text);
+    return rc;
+}
+
+/* The 14 documents a JSONTestSuite-style run found acknowledged: cJSON reads them, RFC 8259
+ * does not allow them. Each is refused with the member it sits in. */
+static void test_documents_that_break_rfc_8259_are_refused_naming_the_member(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *before; /* text in front of the document */
+        const char *value;  /* the value of host.os */
+        const char *field;
+    } cases[] = {
+        {"", "01", "host.os"},             /* leading zero */
+        {"", "-01", "host.os"},            /* leading zero, negative */
+        {"", "2.", "host.os"},             /* no digit after the point */
+        {"", "-2.", "host.os"},            /* the same, negative */
+        {"", ".5", "host.os"},             /* no digit before the point */
+        {"", "-.5", "host.os"},            /* the same, negative */
+        {"", "\"two\nlines\"", "host.os"}, /* unescaped newline in a string */
+        {"", "\"a\tb\"", "host.os"},       /* unescaped tab in a string */
+        {"", "\"a\x01z\"", "host.os"},     /* unescaped control character */
+        {"", "\"\\u00G1\"", "host.os"},    /* \u escape without four hex digits */
+        {"", "\"\\uD800\"", "host.os"},    /* lone high surrogate */
+        {"", "\"\\uDC00x\"", "host.os"},   /* lone low surrogate */
+        {"\f", "\"x\"", ""},               /* form feed as whitespace before the document */
+        {"", "\f\"x\"", "host.os"},        /* form feed as whitespace between tokens */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct proto_json_error err;
+        enum proto_rc rc = decode_host_os(cases[i].before, cases[i].value, &err);
+        if (rc != PROTO_EPARSE || strcmp(err.field, cases[i].field) != 0) {
+            fail_msg("case %zu: got rc %d (%s) field \"%s\" message \"%s\"; want EPARSE \"%s\"", i,
+                     (int)rc, proto_rc_str(rc), err.field, err.message, cases[i].field);
+        }
+        assert_non_null(strstr(err.message, "offset"));
+    }
+    /* Their valid neighbours still decode. */
+    struct proto_json_error err;
+    assert_int_equal(decode_host_os(" \t\r\n", "\"a\\tb\\n\\u00e9\\uD83D\\uDE00\"", &err),
+                     PROTO_OK);
+}
+
+/* cJSON's lookup takes the first of two equal names, other readers the last: the identity check
+ * and the stored envelope could then disagree about the host. */
+static void test_a_member_given_twice_is_refused_naming_it(void **state)
+{
+    (void)state;
+    struct proto_json_error err;
+    assert_int_equal(decode_host_os("", "\"x\",\"fqdn\":\"other\"", &err), PROTO_EPARSE);
+    assert_string_equal(err.field, "host.fqdn");
+    assert_non_null(strstr(err.message, "more than once"));
+
+    /* At the top, and by every decoder that reads the envelope. */
+    size_t len = strlen(minimal_doc) - 1;
+    char *text = malloc(len + 64);
+    assert_non_null(text);
+    memcpy(text, minimal_doc, len);
+    memcpy(text + len, ",\"host\":{\"fqdn\":\"evil\"}}", 25);
+    len += 24;
+    struct proto_report *report = NULL;
+    assert_int_equal(proto_json_decode_report(text, len, &report, &err), PROTO_EPARSE);
+    assert_string_equal(err.field, "host");
+    assert_int_equal(proto_json_decode_envelope(text, len, &report, &err), PROTO_EPARSE);
+    assert_string_equal(err.field, "host");
+    assert_null(report);
+    free(text);
+
+    /* Unknown members too, and inside arrays: nobody may read two values for one name. */
+    assert_int_equal(decode_host_os("", "{\"a\":[{\"b\":1,\"b\":2}]}", &err), PROTO_EPARSE);
+    assert_string_equal(err.field, "host.os.a[0].b");
+    /* A name written with an escape is the same name. */
+    assert_int_equal(decode_host_os("", "\"x\",\"fq\\u0064n\":\"other\"", &err), PROTO_EPARSE);
+    assert_string_equal(err.field, "host.fqdn");
+
+    struct proto_snapshot *snap = NULL;
+    static const char snap_doc[] = "{\"certs_available\":false,\"certs_available\":true}";
+    assert_int_equal(proto_json_decode_snapshot(snap_doc, strlen(snap_doc), &snap, &err),
+                     PROTO_EPARSE);
+    assert_string_equal(err.field, "certs_available");
+}
+
+/* \u0000 would end the C string cJSON makes, so two readers would see two texts. */
+static void test_an_escaped_nul_in_a_string_is_refused_naming_the_member(void **state)
+{
+    (void)state;
+    struct proto_json_error err;
+    assert_int_equal(decode_host_os("", "\"a\\u0000b\"", &err), PROTO_EPARSE);
+    assert_string_equal(err.field, "host.os");
+    assert_int_equal(decode_host_os("", "{\"k\\u0000\":1}", &err), PROTO_EPARSE);
+    assert_string_equal(err.field, "host.os");
+}
+
+static void test_invalid_utf8_is_refused_naming_the_member(void **state)
+{
+    (void)state;
+    static const char *const values[] = {
+        "\"\xff\"",             /* never in UTF-8 */
+        "\"\xc0\xaf\"",         /* overlong '/' */
+        "\"\xed\xa0\x80\"",     /* a surrogate encoded as UTF-8 */
+        "\"\xe2\x82\"",         /* truncated */
+        "\"\xf4\x90\x80\x80\"", /* past U+10FFFF */
+        "\"\x80\"",             /* a lone continuation byte */
+    };
+    for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+        struct proto_json_error err;
+        enum proto_rc rc = decode_host_os("", values[i], &err);
+        if (rc != PROTO_EENCODING || strcmp(err.field, "host.os") != 0) {
+            fail_msg("case %zu: got rc %d (%s) field \"%s\" message \"%s\"", i, (int)rc,
+                     proto_rc_str(rc), err.field, err.message);
+        }
+    }
+    struct proto_json_error err;
+    assert_int_equal(decode_host_os("", "\"Z\xc3\xbcrich \xe2\x82\xac \xf0\x9f\x98\x80\"", &err),
+                     PROTO_OK);
 }
 
 /* ---- tests: out of memory ------------------------------------------------------------------ */
@@ -1703,6 +1846,10 @@ int main(void)
         cmocka_unit_test(test_strings_longer_than_their_cap_are_refused),
         cmocka_unit_test(test_der_larger_than_a_certificate_may_be_is_refused),
         cmocka_unit_test(test_text_that_is_not_one_json_object_is_refused),
+        cmocka_unit_test(test_documents_that_break_rfc_8259_are_refused_naming_the_member),
+        cmocka_unit_test(test_a_member_given_twice_is_refused_naming_it),
+        cmocka_unit_test(test_an_escaped_nul_in_a_string_is_refused_naming_the_member),
+        cmocka_unit_test(test_invalid_utf8_is_refused_naming_the_member),
         cmocka_unit_test(test_every_allocation_failure_is_reported_without_leaks),
         cmocka_unit_test(test_uuid_v4_is_random_with_version_and_variant),
         cmocka_unit_test(test_schema_repeats_the_caps_of_limits_h),

@@ -798,7 +798,7 @@ static void test_oversize_and_deep_documents_are_refused_before_parsing(void **s
 
     /* Depth 8 is the most: root, actions, action, rule, then an array of depth 5 more. */
     char *deep = wire_test_edit(doc, "actions[1].rule.extra", "[[[[[1]]]]]");
-    expect_refused(deep, PROTO_ELIMIT, "");
+    expect_refused(deep, PROTO_ELIMIT, "actions[1].rule.extra[0][0][0][0]");
     proto_free(deep);
     deep = wire_test_edit(doc, "actions[1].rule.extra", "[[[[1]]]]");
     expect_refused(deep, PROTO_EUNSUPPORTED, "actions[1].rule.extra");

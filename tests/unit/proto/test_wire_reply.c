@@ -201,10 +201,15 @@ static void test_reply_unknown_members_are_ignored_for_forward_compatibility(voi
     struct proto_reply reply = full_reply();
     char *text = encode_reply(&reply);
     char *edited = wire_test_edit(text, "campaign", "{\"id\":[1,2,{\"x\":null}],\"y\":\"z\"}");
-    char *twice = wire_test_prepend(edited, "\"campaign\":0,");
     struct proto_reply back;
-    assert_int_equal(proto_wire_decode_reply(twice, strlen(twice), &back, NULL), PROTO_OK);
+    assert_int_equal(proto_wire_decode_reply(edited, strlen(edited), &back, NULL), PROTO_OK);
     assert_string_equal(back.report_id, TEST_UUID);
+    /* Unknown, but given twice: refused all the same, since a later reader that knows the
+     * member could take either value (decision 017). */
+    char *twice = wire_test_prepend(edited, "\"campaign\":0,");
+    struct proto_json_error err;
+    assert_int_equal(proto_wire_decode_reply(twice, strlen(twice), &back, &err), PROTO_EPARSE);
+    assert_string_equal(err.field, "campaign");
     free(twice);
     proto_free(edited);
     proto_free(text);
@@ -254,29 +259,31 @@ static void test_reply_text_that_is_not_strict_json_is_refused(void **state)
     struct {
         const char *tail;
         enum proto_rc rc;
+        const char *field; /* the member the error names */
     } cases[] = {
-        {"0300,\"findings\":1}", PROTO_EPARSE},                      /* leading zero */
-        {"300.,\"findings\":1}", PROTO_EPARSE},                      /* fraction without digits */
-        {"300,\"findings\":-.5}", PROTO_EPARSE},                     /* no integer part */
-        {"300,\"findings\":1e}", PROTO_EPARSE},                      /* exponent without digits */
-        {"300,\"findings\":+1}", PROTO_EPARSE},                      /* plus sign */
-        {"300,\"findings\":1}x", PROTO_EPARSE},                      /* trailing text */
-        {"300,\"findings\":1,}", PROTO_EPARSE},                      /* trailing comma */
-        {"300,\"findings\":1\v}", PROTO_EPARSE},                     /* not JSON whitespace */
-        {"300,\"findings\":1,\"x\":\"a\tb\"}", PROTO_EPARSE},        /* raw tab in a string */
-        {"300,\"findings\":1,\"x\":\"a\\u0000b\"}", PROTO_EPARSE},   /* escaped NUL */
-        {"300,\"findings\":1,\"x\":\"\xC0\xAF\"}", PROTO_EENCODING}, /* overlong UTF-8 */
-        {"300,\"findings\":1,\"x\":\"\xED\xA0\x80\"}", PROTO_EENCODING},     /* a surrogate */
-        {"300,\"findings\":1,\"x\":\"\xF4\x90\x80\x80\"}", PROTO_EENCODING}, /* > U+10FFFF */
-        {"300,\"findings\":1,\"x\":\"\xE2\x82\"}", PROTO_EENCODING},         /* cut short */
-        {"300,\"findings\":1,\"x\":[[[[[[[[1]]]]]]]]}", PROTO_ELIMIT},       /* 9 deep */
-        {"300,\"findings\":1", PROTO_EPARSE},                                /* unterminated */
+        {"0300,\"findings\":1}", PROTO_EPARSE, "next_interval_s"}, /* leading zero */
+        {"300.,\"findings\":1}", PROTO_EPARSE, "next_interval_s"}, /* fraction without digits */
+        {"300,\"findings\":-.5}", PROTO_EPARSE, "findings"},       /* no integer part */
+        {"300,\"findings\":1e}", PROTO_EPARSE, "findings"},        /* exponent without digits */
+        {"300,\"findings\":+1}", PROTO_EPARSE, "findings"},        /* plus sign */
+        {"300,\"findings\":1}x", PROTO_EPARSE, ""},                /* trailing text */
+        {"300,\"findings\":1,}", PROTO_EPARSE, ""},                /* trailing comma */
+        {"300,\"findings\":1\v}", PROTO_EPARSE, "findings"},       /* not JSON whitespace */
+        {"300,\"findings\":1,\"x\":\"a\tb\"}", PROTO_EPARSE, "x"}, /* raw tab in a string */
+        {"300,\"findings\":1,\"x\":\"a\\u0000b\"}", PROTO_EPARSE, "x"},       /* escaped NUL */
+        {"300,\"findings\":1,\"x\":\"\xC0\xAF\"}", PROTO_EENCODING, "x"},     /* overlong UTF-8 */
+        {"300,\"findings\":1,\"x\":\"\xED\xA0\x80\"}", PROTO_EENCODING, "x"}, /* a surrogate */
+        {"300,\"findings\":1,\"x\":\"\xF4\x90\x80\x80\"}", PROTO_EENCODING, "x"}, /* > U+10FFFF */
+        {"300,\"findings\":1,\"x\":\"\xE2\x82\"}", PROTO_EENCODING, "x"},         /* cut short */
+        {"300,\"findings\":1,\"x\":[[[[[[[[1]]]]]]]]}", PROTO_ELIMIT,
+         "x[0][0][0][0][0][0][0]"},                       /* 9 deep */
+        {"300,\"findings\":1", PROTO_EPARSE, "findings"}, /* unterminated */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char doc[512];
         int n = snprintf(doc, sizeof(doc), "%s%s", head, cases[i].tail);
         assert_true(n > 0 && (size_t)n < sizeof(doc));
-        expect_reply_refused(doc, cases[i].rc, "");
+        expect_reply_refused(doc, cases[i].rc, cases[i].field);
     }
     /* What stays valid: escapes, exponents, fractions of integers, depth 8, whitespace. */
     char ok[512];
