@@ -607,6 +607,8 @@ const char *proto_conf_origin_str(enum proto_conf_origin origin)
         return "registry";
     case PROTO_CONF_FROM_FLAG:
         return "flag";
+    case PROTO_CONF_FROM_INSTALLER:
+        return "installer";
     }
     return "unknown";
 }

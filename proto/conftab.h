@@ -22,11 +22,14 @@ enum proto_conf_type {
     PROTO_CONF_BOOL    /* bool at offset; true/false, yes/no, 1/0, on/off */
 };
 
+/* Where a value came from, as `config --print` names it. The order says nothing about
+ * precedence: the caller applies its sources lowest first. */
 enum proto_conf_origin {
     PROTO_CONF_FROM_DEFAULT,
     PROTO_CONF_FROM_FILE,
-    PROTO_CONF_FROM_REGISTRY,
-    PROTO_CONF_FROM_FLAG
+    PROTO_CONF_FROM_REGISTRY, /* "registry": the agent's Group Policy key */
+    PROTO_CONF_FROM_FLAG,
+    PROTO_CONF_FROM_INSTALLER /* "installer": the agent's policy-free key, which its MSI writes */
 };
 
 struct proto_conf_entry {

@@ -64,6 +64,12 @@ int proto_rule_field_by_json_key(const char *key)
     return -1;
 }
 
+bool proto_rule_field_host_owned(int field)
+{
+    return field == PROTO_RULE_MM_SEC_METHODS || field == PROTO_RULE_MM_KEY_LIFETIME ||
+           field == PROTO_RULE_RULE_SOURCE;
+}
+
 static const char *const reg_type_names[] = {
     [PROTO_REG_SZ] = "REG_SZ",
     [PROTO_REG_EXPAND_SZ] = "REG_EXPAND_SZ",

@@ -134,6 +134,10 @@ extern const struct proto_rule_field_info proto_rule_fields[PROTO_RULE_FIELD_COU
 int proto_rule_field_by_label(const char *label);
 /* Index of the field whose JSON key is `key`, or -1. */
 int proto_rule_field_by_json_key(const char *key);
+/* True for the fields netsh prints with every rule but takes from the host, not the rule:
+ * MainModeSecMethods and MainModeKeyLifetime (the host's main mode) and Rule source. `consec
+ * add rule` cannot set them, so a rule's read-back never compares them (decision 018). */
+bool proto_rule_field_host_owned(int field);
 
 struct proto_kv {
     char *key;

@@ -8,6 +8,8 @@
 #      rebuilt only when its package version or its recipe changes (a stamp per dependency).
 #   2. The project in build-win/build (agent, proto, unit tests), warnings as errors.
 #   3. A check that rrasfleet-agent.exe imports system DLLs only.
+#   4. The MSI, build-win/rrasfleet-agent.msi (deploy/windows/build-msi.sh: wixl + msibuild), at
+#      the project's version (CMakeLists.txt project(VERSION)); docs/deploy-gpo.md.
 # The tests run with scripts/wine-prefix.sh, then ctest --test-dir build-win/build.
 #   --deps-only               stop after step 1
 #   RRAS_WIN_DEPS_UPDATE=1    refresh the source package lists now (else when a week old)
@@ -236,3 +238,11 @@ for dll in $imports; do
 done
 [ -z "$bad" ] || die "rrasfleet-agent.exe imports non-system DLLs:$bad (link it -static)"
 say "rrasfleet-agent.exe imports only system DLLs: $imports"
+
+# ---- the MSI, at the version CMake read from project(VERSION) ----
+version=$(sed -n 's/^CMAKE_PROJECT_VERSION:STATIC=//p' "$build/CMakeCache.txt")
+[ -n "$version" ] || die "no CMAKE_PROJECT_VERSION in $build/CMakeCache.txt"
+msi="$out/rrasfleet-agent.msi"
+sh "$top/deploy/windows/build-msi.sh" "$exe" "$version" "$msi" >"$logs/msi.log" 2>&1 ||
+    fail_log "building the MSI" "$logs/msi.log"
+say "$(tail -n 1 "$logs/msi.log" | sed 's/^build-msi: //')"

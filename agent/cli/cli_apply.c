@@ -1,8 +1,10 @@
 /*
- * cli_apply: `rrasfleet-agent apply`: a signed remediation profile applied offline to a capture
- * bundle (the simulated host), with the same checks as online (DESIGN §8): trusted keys from
- * the command line only, target = the bundle's host FQDN, window, serial, then dry-run or apply
- * with rollback. A journal left by a crash in the state folder is recovered first.
+ * cli_apply: `rrasfleet-agent apply`: a signed remediation profile applied to a capture bundle
+ * (the simulated host) or, on Windows without --bundle, to this host itself (system_win32.c),
+ * with the same checks as online (DESIGN §8): trusted keys from the command line only, target =
+ * the host's FQDN, window, serial, then dry-run or apply with rollback. A journal left by a
+ * crash in the state folder is recovered first. The live host's netsh runner is a parameter
+ * (cli_apply.h) so that a test program can replay netsh; the shipped command passes none.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -15,6 +17,8 @@
 #include "apply.h"
 #include "caps.h"
 #include "cli.h"
+#include "cli_apply.h"
+#include "source.h"
 #include "system.h"
 #include "timefmt.h"
 #include "verify.h"
@@ -34,11 +38,12 @@ struct apply_options {
 
 static void apply_usage(FILE *to)
 {
-    fputs("usage: rrasfleet-agent apply --bundle DIR --profile FILE --trust PUBKEY\n"
+    fputs("usage: rrasfleet-agent apply [--bundle DIR] --profile FILE --trust PUBKEY\n"
           "                             [--trust-next PUBKEY] [--mode dry-run|apply]\n"
           "                             [--state-dir DIR] [--now RFC3339] [--expected-ca DN]\n"
           "                             [--json]\n"
-          "  --bundle DIR         capture bundle acting as the host (its files are rewritten)\n"
+          "  --bundle DIR         capture bundle acting as the host (its files are rewritten);\n"
+          "                       without it (Windows only) the profile is run on this host\n"
           "  --profile FILE       signed profile envelope (rrasfleet-collector profile build)\n"
           "  --trust PUBKEY       PEM public key profiles must be signed with\n"
           "  --trust-next PUBKEY  the next signing key, also trusted\n"
@@ -136,8 +141,14 @@ static int apply_parse(int argc, char **argv, struct apply_options *o)
         fprintf(stderr, "rrasfleet-agent apply: unexpected argument: %s\n", argv[optind]);
         return AGENT_EXIT_USAGE;
     }
-    if (o->bundle == NULL || o->profile == NULL || o->trust == NULL) {
-        fputs("rrasfleet-agent apply: --bundle, --profile and --trust are required\n", stderr);
+    if (o->bundle == NULL && !agent_source_live_available()) {
+        fputs("rrasfleet-agent apply: --bundle is required (this build has no live host)\n",
+              stderr);
+        apply_usage(stderr);
+        return AGENT_EXIT_USAGE;
+    }
+    if (o->profile == NULL || o->trust == NULL) {
+        fputs("rrasfleet-agent apply: --profile and --trust are required\n", stderr);
         apply_usage(stderr);
         return AGENT_EXIT_USAGE;
     }
@@ -259,6 +270,11 @@ static int apply_report(const struct proto_result *res, bool json)
 
 int agent_cmd_apply(int argc, char **argv)
 {
+    return agent_cli_apply_run(argc, argv, NULL);
+}
+
+int agent_cli_apply_run(int argc, char **argv, const struct agent_netsh_runner *netsh)
+{
     struct apply_options o;
     struct agent_system *sys = NULL;
     struct proto_snapshot *snap = NULL;
@@ -282,10 +298,15 @@ int agent_cmd_apply(int argc, char **argv)
         fputs("rrasfleet-agent apply: out of memory\n", stderr);
         goto out;
     }
-    enum proto_rc rc = agent_system_sim_open(o.bundle, &sys);
-    if (rc) {
+    enum proto_rc rc = o.bundle != NULL ? agent_system_sim_open(o.bundle, &sys)
+                                        : agent_system_win32_open(netsh, &sys);
+    if (rc && o.bundle != NULL) {
         fprintf(stderr, "rrasfleet-agent apply: cannot open bundle %s: %s\n", o.bundle,
                 rc == PROTO_ENOTFOUND ? "no such folder" : proto_rc_str(rc));
+        goto out;
+    }
+    if (rc) {
+        fprintf(stderr, "rrasfleet-agent apply: cannot open this host: %s\n", proto_rc_str(rc));
         goto out;
     }
     /* An apply a crash interrupted is undone before anything else is looked at. */

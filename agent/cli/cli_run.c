@@ -4,15 +4,19 @@
  * Wires the production seams together: settings (config.h), the spool folder and its lock,
  * libcurl (transport.h), the results spool when remediation is on, the system clock, and
  * SIGTERM/SIGINT as the stop flag, then hands over to run.h. Owns process-wide state only (signal
- * handlers, curl's global init).
+ * handlers, curl's global init). The Windows service (service_win32.c) runs the same code
+ * through agent_cli_run_settings and agent_cli_run_with (cli.h), with the service control
+ * manager's stop request as the flag and the Event Log as the event sink.
  */
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "agent_config.h"
-#include "cli.h"
 #include "agent_os.h"
+#include "cli.h"
+#include "printf_like.h"
 #include "run.h"
 #include "spool.h"
 #include "transport.h"
@@ -107,72 +111,93 @@ static bool run_wants_help(int argc, char **argv)
     return false;
 }
 
-int agent_cmd_run(int argc, char **argv)
+static void run_fail(const struct agent_cli_run_hooks *hooks, const char *fmt, ...)
+    PROTO_PRINTF_LIKE(2, 3);
+
+/* "WHO: message" on stderr and, for the service, AGENT_EVENT_CONFIG_ERROR. */
+static void run_fail(const struct agent_cli_run_hooks *hooks, const char *fmt, ...)
 {
-    struct agent_config cfg;
-    struct proto_conf conf;
+    char msg[AGENT_EVENT_DETAIL_BYTES];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        msg[0] = '\0';
+    }
+    fprintf(stderr, "%s: %s\n", hooks->who, msg);
+    if (hooks->event != NULL) {
+        hooks->event(hooks->event_ctx, AGENT_EVENT_CONFIG_ERROR, msg);
+    }
+}
+
+int agent_cli_run_settings(const struct agent_cli_run_hooks *hooks, int argc, char **argv,
+                           const struct agent_config_switch *switches, size_t switch_count,
+                           bool require_file, struct agent_config *cfg, struct proto_conf *conf,
+                           const char **config_path, bool *usage_hint)
+{
+    char err[512];
+    if (usage_hint != NULL) {
+        *usage_hint = false;
+    }
+    enum proto_rc rc = agent_config_from_args(argc, argv, switches, switch_count, cfg, conf,
+                                              config_path, err, sizeof(err));
+    if (rc) {
+        run_fail(hooks, "%s", err);
+        return AGENT_EXIT_USAGE;
+    }
+    if (require_file && *config_path == NULL) {
+        run_fail(hooks, "--config FILE is required");
+        if (usage_hint != NULL) {
+            *usage_hint = true;
+        }
+        return AGENT_EXIT_USAGE;
+    }
+    if (agent_config_validate(cfg, err, sizeof(err)) != PROTO_OK) {
+        run_fail(hooks, "%s: %s", *config_path != NULL ? *config_path : AGENT_CONFIG_POLICY_KEY,
+                 err);
+        return AGENT_EXIT_USAGE;
+    }
+    return 0;
+}
+
+int agent_cli_run_with(const struct agent_config *cfg, const struct agent_cli_run_hooks *hooks)
+{
     struct agent_spool *spool = NULL;
     struct agent_spool *results = NULL;
     struct agent_transport *transport = NULL;
     struct agent_run *run = NULL;
-    bool once = false;
     bool curl_ready = false;
-    const char *config_path = NULL;
-    char err[512];
     int exit_code = AGENT_EXIT_USAGE;
 
-    memset(&conf, 0, sizeof(conf));
-    if (run_wants_help(argc, argv)) {
-        run_usage(stdout);
-        return AGENT_EXIT_OK;
-    }
-    const struct agent_config_switch switches[] = {{"--once", &once}};
-    enum proto_rc rc = agent_config_from_args(argc, argv, switches, 1, &cfg, &conf, &config_path,
-                                              err, sizeof(err));
-    if (rc) {
-        fprintf(stderr, "rrasfleet-agent run: %s\n", err);
-        goto out;
-    }
-    if (config_path == NULL) {
-        fputs("rrasfleet-agent run: --config FILE is required\n", stderr);
-        run_usage(stderr);
-        goto out;
-    }
-    if (agent_config_validate(&cfg, err, sizeof(err)) != PROTO_OK) {
-        fprintf(stderr, "rrasfleet-agent run: %s: %s\n", config_path, err);
-        goto out;
-    }
-    run_install_signals();
     if (agent_transport_global_init() != PROTO_OK) {
-        fputs("rrasfleet-agent run: libcurl could not be initialised\n", stderr);
+        run_fail(hooks, "libcurl could not be initialised");
         goto out;
     }
     curl_ready = true;
-    struct agent_spool_limits limits = {(size_t)cfg.spool_max_records, cfg.spool_max_bytes};
-    rc = agent_spool_open(cfg.spool_dir, &limits, &spool);
+    struct agent_spool_limits limits = {(size_t)cfg->spool_max_records, cfg->spool_max_bytes};
+    enum proto_rc rc = agent_spool_open(cfg->spool_dir, &limits, &spool);
     if (rc) {
-        fprintf(stderr, "rrasfleet-agent run: cannot open the spool %s: %s\n", cfg.spool_dir,
-                rc == PROTO_EUNAVAILABLE ? "another agent holds its lock" : proto_rc_str(rc));
+        run_fail(hooks, "cannot open the spool %s: %s", cfg->spool_dir,
+                 rc == PROTO_EUNAVAILABLE ? "another agent holds its lock" : proto_rc_str(rc));
         /* A busy spool is a running agent, not a configuration mistake. */
         exit_code = rc == PROTO_EUNAVAILABLE ? AGENT_RUN_EXIT_PENDING : AGENT_EXIT_USAGE;
         goto out;
     }
     enum agent_remediation_mode mode = AGENT_REMEDIATION_OFF;
-    (void)agent_config_remediation_mode_parse(cfg.remediation_mode, &mode);
+    (void)agent_config_remediation_mode_parse(cfg->remediation_mode, &mode);
     if (mode != AGENT_REMEDIATION_OFF) {
-        rc = run_open_results(&cfg, &results);
+        rc = run_open_results(cfg, &results);
         if (rc) {
-            fprintf(stderr, "rrasfleet-agent run: cannot open the results spool in %s: %s\n",
-                    cfg.state_dir,
-                    rc == PROTO_EUNAVAILABLE ? "another agent holds its lock" : proto_rc_str(rc));
+            run_fail(hooks, "cannot open the results spool in %s: %s", cfg->state_dir,
+                     rc == PROTO_EUNAVAILABLE ? "another agent holds its lock" : proto_rc_str(rc));
             exit_code = rc == PROTO_EUNAVAILABLE ? AGENT_RUN_EXIT_PENDING : AGENT_EXIT_USAGE;
             goto out;
         }
     }
-    rc = agent_transport_create(&cfg, &run_stop_flag, &transport);
+    rc = agent_transport_create(cfg, hooks->stop, &transport);
     if (rc) {
-        fprintf(stderr, "rrasfleet-agent run: cannot set up HTTPS with libcurl: %s\n",
-                proto_rc_str(rc));
+        run_fail(hooks, "cannot set up HTTPS with libcurl: %s", proto_rc_str(rc));
         goto out;
     }
     struct agent_run_env env;
@@ -183,14 +208,19 @@ int agent_cmd_run(int argc, char **argv)
     env.transport.ctx = transport;
     env.results = results;
     env.clock = agent_run_system_clock();
-    env.stop = &run_stop_flag;
+    env.stop = hooks->stop;
     env.log = stderr;
-    rc = agent_run_create(&cfg, spool, &env, &run);
+    env.event = hooks->event;
+    env.event_ctx = hooks->event_ctx;
+    rc = agent_run_create(cfg, spool, &env, &run);
     if (rc) {
-        fprintf(stderr, "rrasfleet-agent run: %s\n", proto_rc_str(rc));
+        run_fail(hooks, "%s", proto_rc_str(rc));
         goto out;
     }
-    if (once) {
+    if (hooks->ready != NULL) {
+        hooks->ready(hooks->ready_ctx);
+    }
+    if (hooks->once) {
         exit_code = agent_run_once(run);
     } else {
         exit_code = agent_run_loop(run) == PROTO_OK ? AGENT_EXIT_OK : AGENT_RUN_EXIT_PENDING;
@@ -202,6 +232,36 @@ out:
     agent_spool_close(spool);
     if (curl_ready) {
         agent_transport_global_cleanup();
+    }
+    return exit_code;
+}
+
+int agent_cmd_run(int argc, char **argv)
+{
+    struct agent_config cfg;
+    struct proto_conf conf;
+    bool once = false;
+    const char *config_path = NULL;
+    bool usage_hint = false;
+
+    memset(&conf, 0, sizeof(conf));
+    if (run_wants_help(argc, argv)) {
+        run_usage(stdout);
+        return AGENT_EXIT_OK;
+    }
+    struct agent_cli_run_hooks hooks;
+    memset(&hooks, 0, sizeof(hooks));
+    hooks.who = "rrasfleet-agent run";
+    hooks.stop = &run_stop_flag;
+    const struct agent_config_switch switches[] = {{"--once", &once}};
+    int exit_code = agent_cli_run_settings(&hooks, argc, argv, switches, 1, true, &cfg, &conf,
+                                           &config_path, &usage_hint);
+    if (exit_code == 0) {
+        hooks.once = once;
+        run_install_signals();
+        exit_code = agent_cli_run_with(&cfg, &hooks);
+    } else if (usage_hint) {
+        run_usage(stderr);
     }
     proto_conf_free(&conf);
     return exit_code;

@@ -19,6 +19,7 @@ static void agent_usage(FILE *to)
           "  run      collect, spool and send reports to the collector (--once: one round)\n"
           "  config   print the effective settings and where each came from\n"
           "  apply    check a signed remediation profile and dry-run or apply it to a bundle\n"
+          "  service  install, start, stop or remove the Windows service (Windows)\n"
           "  version  print the version\n"
           "run `rrasfleet-agent COMMAND --help` for the options of a command\n",
           to);
@@ -49,6 +50,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(command, "apply") == 0) {
         return agent_cmd_apply(argc - 1, argv + 1);
+    }
+    if (strcmp(command, "service") == 0) {
+        return agent_cmd_service(argc - 1, argv + 1);
     }
     if (strcmp(command, "version") == 0 || strcmp(command, "--version") == 0) {
         printf("rrasfleet-agent %s\n", RRAS_VERSION);

@@ -1,9 +1,10 @@
 /*
  * agent_config: the agent's settings table and the checks that span several keys.
  *
- * The table below is the single place a setting is declared: conftab parses the registry
- * policy values, the file and the flags with it, `config --print` shows it with origins, and
- * `config --markdown` documents it.
+ * The table below is the single place a setting is declared: conftab parses the installer's
+ * and the policy's registry values, the file and the flags with it, `config --print` shows it
+ * with origins, `config --markdown` documents it and `config --admx` makes the Group Policy
+ * template of it (config_admx.c).
  * Limits are chosen so that a mistyped value is refused rather than obeyed: an interval of
  * seconds, a jitter of at most half the interval, timeouts a collector can meet.
  */
@@ -48,8 +49,12 @@ static const struct proto_conf_entry agent_config_entries[] = {
               "picked for"),
     AGENT_STR(collector_url, "", "the collector's agent endpoint, https://host:port"),
     AGENT_STR(ca_file, "",
-              "PEM file of the CA(s) the collector's certificate must chain to (the system store "
-              "is never used)"),
+              "PEM file of the CA(s) the collector's certificate must chain to (no system store "
+              "is trusted); on Windows ca_thumbprint may name the CA instead"),
+    AGENT_STR(ca_thumbprint, "",
+              "Windows: SHA-1 thumbprint (40 hex digits; blanks and ':' ignored) of the "
+              "collector's CA in LocalMachine\\Root, trusted alone instead of ca_file (set one "
+              "of the two); empty: ca_file"),
     AGENT_STR(client_cert, "",
               "PEM file of this agent's client certificate (not on Windows, where it comes from "
               "LocalMachine\\My)"),
@@ -110,12 +115,17 @@ static const struct proto_conf_entry agent_config_entries[] = {
 
 #define AGENT_CONFIG_COUNT (sizeof(agent_config_entries) / sizeof(agent_config_entries[0]))
 
-static const char *const agent_log_levels[] = {"error", "warn", "info", "debug"};
+/* NULL-terminated, so that agent_config_choices can hand them out as they are. */
+static const char *const agent_log_levels[] = {"error", "warn", "info", "debug", NULL};
 static const char *const agent_remediation_modes[] = {
     [AGENT_REMEDIATION_OFF] = "off",
     [AGENT_REMEDIATION_DRY_RUN] = "dry-run",
     [AGENT_REMEDIATION_APPLY] = "apply",
+    [AGENT_REMEDIATION_APPLY + 1] = NULL,
 };
+#define AGENT_LOG_LEVEL_COUNT (sizeof(agent_log_levels) / sizeof(agent_log_levels[0]) - 1)
+#define AGENT_REMEDIATION_MODE_COUNT                                                               \
+    (sizeof(agent_remediation_modes) / sizeof(agent_remediation_modes[0]) - 1)
 
 static void config_errf(char *err, size_t err_size, const char *fmt, ...) PROTO_PRINTF_LIKE(3, 4);
 
@@ -217,7 +227,12 @@ enum proto_rc agent_config_from_args(int argc, char **argv,
             kept[kept_count++] = argv[i];
         }
     }
-    /* Lowest first: what the file and then the flags say replaces the policy's value. */
+    /* Lowest first: the policy replaces what the installer wrote, the file and then the flags
+     * replace the policy's value. */
+    result = agent_config_load_installer(conf, err, err_size);
+    if (result) {
+        goto out;
+    }
     result = agent_config_load_policy(conf, err, err_size);
     if (result) {
         goto out;
@@ -294,7 +309,40 @@ enum proto_rc agent_config_load_policy(struct proto_conf *conf, char *err, size_
     config_errf(err, err_size, "%s", "");
     return PROTO_OK;
 }
+
+enum proto_rc agent_config_load_installer(struct proto_conf *conf, char *err, size_t err_size)
+{
+    (void)conf;
+    config_errf(err, err_size, "%s", "");
+    return PROTO_OK;
+}
 #endif
+
+const char *agent_config_default_on(const struct proto_conf_entry *e,
+                                    enum agent_config_platform platform)
+{
+    if (e == NULL) {
+        return "";
+    }
+    if (strcmp(e->key, "source") == 0) {
+        return platform == AGENT_CONFIG_WINDOWS ? AGENT_CONFIG_SOURCE_LIVE : "";
+    }
+    return e->default_value != NULL ? e->default_value : "";
+}
+
+const char *const *agent_config_choices(const char *key)
+{
+    if (key == NULL) {
+        return NULL;
+    }
+    if (strcmp(key, "log_level") == 0) {
+        return agent_log_levels;
+    }
+    if (strcmp(key, "remediation_mode") == 0) {
+        return agent_remediation_modes;
+    }
+    return NULL;
+}
 
 enum proto_rc agent_config_thumbprint(const char *text, char out[41])
 {
@@ -434,6 +482,12 @@ static enum proto_rc config_validate_client_cert(const struct agent_config *cfg,
                                                  size_t err_size)
 {
     if (platform == AGENT_CONFIG_POSIX) {
+        if (cfg->ca_thumbprint[0] != '\0') {
+            config_errf(err, err_size,
+                        "'ca_thumbprint' names a CA in Windows' LocalMachine\\Root; here set "
+                        "'ca_file' instead");
+            return PROTO_EINVAL;
+        }
         const char *windows_only[] = {"client_cert_thumbprint", "client_cert_issuer",
                                       "client_cert_template"};
         const char *values[] = {cfg->client_cert_thumbprint, cfg->client_cert_issuer,
@@ -458,6 +512,18 @@ static enum proto_rc config_validate_client_cert(const struct agent_config *cfg,
         return PROTO_EINVAL;
     }
     char thumbprint[41];
+    if (cfg->ca_thumbprint[0] != '\0' && cfg->ca_file[0] != '\0') {
+        /* Two trust anchors from two places is a mistake to report, not to guess about. */
+        config_errf(err, err_size,
+                    "'ca_file' and 'ca_thumbprint' are both set; set one (an empty value in a "
+                    "higher layer clears the other)");
+        return PROTO_EINVAL;
+    }
+    if (cfg->ca_thumbprint[0] != '\0' &&
+        agent_config_thumbprint(cfg->ca_thumbprint, thumbprint) != PROTO_OK) {
+        config_errf(err, err_size, "'ca_thumbprint': expected 40 hex digits (a SHA-1 thumbprint)");
+        return PROTO_EINVAL;
+    }
     if (cfg->client_cert_thumbprint[0] != '\0' &&
         agent_config_thumbprint(cfg->client_cert_thumbprint, thumbprint) != PROTO_OK) {
         config_errf(err, err_size,
@@ -507,7 +573,7 @@ enum proto_rc agent_config_validate_on(const struct agent_config *cfg,
     } required[] = {
         {"source", cfg->source},
         {"collector_url", cfg->collector_url},
-        {"ca_file", cfg->ca_file},
+        {"ca_file", files || cfg->ca_thumbprint[0] == '\0' ? cfg->ca_file : "-"},
         {"client_cert", files ? cfg->client_cert : "-"},
         {"client_key", files ? cfg->client_key : "-"},
         {"spool_dir", cfg->spool_dir},
@@ -567,7 +633,7 @@ enum proto_rc agent_config_validate_on(const struct agent_config *cfg,
         return PROTO_EINVAL;
     }
     bool level_ok = false;
-    for (size_t i = 0; i < sizeof(agent_log_levels) / sizeof(agent_log_levels[0]); i++) {
+    for (size_t i = 0; i < AGENT_LOG_LEVEL_COUNT; i++) {
         level_ok = level_ok || strcmp(cfg->log_level, agent_log_levels[i]) == 0;
     }
     if (!level_ok) {
@@ -649,8 +715,7 @@ enum proto_rc agent_config_policy(const struct agent_config *cfg, int64_t now,
 enum proto_rc agent_config_remediation_mode_parse(const char *text,
                                                   enum agent_remediation_mode *out)
 {
-    for (size_t i = 0; i < sizeof(agent_remediation_modes) / sizeof(agent_remediation_modes[0]);
-         i++) {
+    for (size_t i = 0; i < AGENT_REMEDIATION_MODE_COUNT; i++) {
         if (text != NULL && strcmp(text, agent_remediation_modes[i]) == 0) {
             *out = (enum agent_remediation_mode)i;
             return PROTO_OK;
@@ -666,7 +731,7 @@ const char *agent_config_remediation_mode_str(enum agent_remediation_mode mode)
 
 enum agent_log_level agent_config_log_level(const struct agent_config *cfg)
 {
-    for (size_t i = 0; i < sizeof(agent_log_levels) / sizeof(agent_log_levels[0]); i++) {
+    for (size_t i = 0; i < AGENT_LOG_LEVEL_COUNT; i++) {
         if (strcmp(cfg->log_level, agent_log_levels[i]) == 0) {
             return (enum agent_log_level)i;
         }

@@ -4,9 +4,11 @@
  * Owns the table (key, type, default, limits, description) and the checks that span several
  * keys (URL form, backoff base <= cap, a parsable expected CA, which client-certificate keys
  * each system takes). Precedence: flags > file > registry policy
- * (HKLM\SOFTWARE\Policies\rrasfleet\Agent, Windows only) > defaults. Reads files only through
- * conftab and the registry only in config_registry_win32.c; never opens the certificate or key
- * files (the transport does) and never logs secrets.
+ * (HKLM\SOFTWARE\Policies\rrasfleet\Agent, Windows only) > the installer's values
+ * (HKLM\SOFTWARE\rrasfleet\Agent, Windows only) > defaults. Reads files only through conftab
+ * and the registry only in config_registry_win32.c; never opens the certificate or key files
+ * (the transport does) and never logs secrets. Also writes the Group Policy template of the
+ * table (agent_config_admx), to streams its caller opens.
  */
 #ifndef AGENT_CONFIG_H
 #define AGENT_CONFIG_H
@@ -32,6 +34,9 @@
 /* The Group Policy key whose values are settings (what the ADMX template writes), as shown in
  * messages; config_registry_win32.c opens it in the 64-bit view. */
 #define AGENT_CONFIG_POLICY_KEY "HKLM\\SOFTWARE\\Policies\\rrasfleet\\Agent"
+/* The policy-free key whose values are settings too (what the MSI writes from its properties),
+ * below the policy so that Group Policy overrides what was given at installation. */
+#define AGENT_CONFIG_INSTALLER_KEY "HKLM\\SOFTWARE\\rrasfleet\\Agent"
 
 /* Log levels, most severe first; a message is written when its level <= the configured one. */
 enum agent_log_level { AGENT_LOG_ERROR, AGENT_LOG_WARN, AGENT_LOG_INFO, AGENT_LOG_DEBUG };
@@ -42,6 +47,8 @@ struct agent_config {
     char fqdn_override[PROTO_MAX_NAME + 1];
     char collector_url[AGENT_CONFIG_URL_BYTES]; /* https://host:port */
     char ca_file[AGENT_CONFIG_PATH_BYTES];
+    /* Windows: the collector's CA in LocalMachine\Root, instead of ca_file (cacert.h). */
+    char ca_thumbprint[AGENT_CONFIG_THUMBPRINT_BYTES];
     char client_cert[AGENT_CONFIG_PATH_BYTES];
     char client_key[AGENT_CONFIG_PATH_BYTES];
     /* Windows: the certificate in LocalMachine\My (clientcert.h); "" picks one automatically. */
@@ -103,8 +110,9 @@ struct agent_config_switch {
  * A command line argv[1..argc) as the `run` and `config` commands take it: `--config FILE` (or
  * --config=FILE; *config_path borrows it, NULL when not given), the command's switches, and
  * `--KEY VALUE` settings. Initialises cfg/conf (caller frees conf with proto_conf_free, also on
- * failure), reads the registry policy (agent_config_load_policy), loads the file over it, then
- * applies the flags over both. `err` says what was wrong.
+ * failure), reads the installer's values (agent_config_load_installer), the registry policy over
+ * them (agent_config_load_policy), loads the file over that, then applies the flags over all.
+ * `err` says what was wrong.
  */
 enum proto_rc agent_config_from_args(int argc, char **argv,
                                      const struct agent_config_switch *switches,
@@ -129,13 +137,13 @@ enum agent_config_platform {
 enum proto_rc agent_config_validate(const struct agent_config *cfg, char *err, size_t err_size);
 
 /*
- * The checks for `run` on `platform`: source, collector_url (https://, no user info), ca_file,
- * spool_dir set; pinned_pubkey form; base <= cap; log_level known; expected_ca a DN. POSIX:
- * client_cert and client_key set, the client_cert_* keys empty (they name Windows' store).
- * Windows: client_cert and client_key empty (the key never leaves the machine store),
- * client_cert_thumbprint 40 hex digits when set, client_cert_issuer a DN, collector_url naming
- * its host by DNS name (Schannel matches no IP address against a certificate). PROTO_EINVAL with
- * `err` naming the key.
+ * The checks for `run` on `platform`: source, collector_url (https://, no user info), spool_dir
+ * set; pinned_pubkey form; base <= cap; log_level known; expected_ca a DN. POSIX: ca_file,
+ * client_cert and client_key set, ca_thumbprint and the client_cert_* keys empty (they name
+ * Windows' stores). Windows: exactly one of ca_file and ca_thumbprint (40 hex digits), client_cert
+ * and client_key empty (the key never leaves the machine store), client_cert_thumbprint 40 hex
+ * digits when set, client_cert_issuer a DN, collector_url naming its host by DNS name (Schannel
+ * matches no IP address against a certificate). PROTO_EINVAL with `err` naming the key.
  */
 enum proto_rc agent_config_validate_on(const struct agent_config *cfg,
                                        enum agent_config_platform platform, char *err,
@@ -167,6 +175,33 @@ enum proto_rc agent_config_apply_pairs(struct proto_conf *conf, enum proto_conf_
  * (config_registry_win32.c); an absent key is no policy (PROTO_OK). Elsewhere: PROTO_OK,
  * nothing read. `err` names the value and the key on failure. */
 enum proto_rc agent_config_load_policy(struct proto_conf *conf, char *err, size_t err_size);
+
+/* The same for AGENT_CONFIG_INSTALLER_KEY, origin installer, read with the same rules; called
+ * before agent_config_load_policy, whose values replace these. */
+enum proto_rc agent_config_load_installer(struct proto_conf *conf, char *err, size_t err_size);
+
+/* The default of entry `e` (of agent_config_table) in the builds for `platform`, borrowed
+ * static text: the table holds this build's defaults, and `source` is "live" only on Windows.
+ * The Group Policy template, generated on any build, states Windows' defaults. */
+const char *agent_config_default_on(const struct proto_conf_entry *e,
+                                    enum agent_config_platform platform);
+
+/* The closed set of values a string setting takes (log_level, remediation_mode), as a borrowed
+ * static NULL-terminated list; NULL for a setting that takes free text or a number. */
+const char *const *agent_config_choices(const char *key);
+
+/* The ADMX template's namespace; its file names are rrasfleet.admx and en-US/rrasfleet.adml. */
+#define AGENT_CONFIG_ADMX_NAMESPACE "rrasfleet.Policies.Agent"
+
+/*
+ * The Group Policy template of the table: the ADMX to `admx`, its en-US ADML to `adml`
+ * (config_admx.c). One category, one Machine policy per setting writing the value named as the
+ * key under Software\Policies\rrasfleet\Agent: text (expandable, max length from the field),
+ * decimal (min/max from the table), enum (agent_config_choices) or boolean. `revision` is
+ * "MAJOR.MINOR" (the agent's version). Writes only to the streams; PROTO_EIO when a write fails,
+ * PROTO_EINVAL for a revision not of that form.
+ */
+enum proto_rc agent_config_admx(FILE *admx, FILE *adml, const char *revision);
 
 /* The `source` value that names the live Windows host (the default on Windows builds). */
 #define AGENT_CONFIG_SOURCE_LIVE "live"

@@ -1,13 +1,16 @@
 /*
- * config_registry_win32: the Group Policy settings of the agent, read from
- * HKLM\SOFTWARE\Policies\rrasfleet\Agent (DESIGN §11; what the ADMX template writes).
+ * config_registry_win32: the agent's settings in the registry, two keys read the same way:
+ * HKLM\SOFTWARE\rrasfleet\Agent (what the MSI writes from its properties; origin "installer")
+ * and HKLM\SOFTWARE\Policies\rrasfleet\Agent (Group Policy, what the ADMX template writes;
+ * origin "registry"), the policy read after the installer's key so that it overrides it
+ * (DESIGN §11).
  *
- * Every value under the key is one setting, named exactly as in the table: REG_SZ and
+ * Every value under a key is one setting, named exactly as in the table: REG_SZ and
  * REG_EXPAND_SZ (expanded, so a path may say %ProgramData%) as text, REG_DWORD as a number for
  * unsigned and boolean settings. Unknown names and other types are refused like unknown keys in
- * a file, naming the value and the key. The values go through agent_config_apply_pairs with
- * origin "registry", before the file and the flags, which override them. Reads the 64-bit view
- * whatever the build, never writes, and caps the number of values and their sizes.
+ * a file, naming the value and the key. The values go through agent_config_apply_pairs, before
+ * the file and the flags, which override them. Reads the 64-bit view whatever the build, never
+ * writes, and caps the number of values and their sizes.
  */
 #include "agent_config.h"
 
@@ -17,6 +20,7 @@
 #include <windows.h>
 
 #define POLICY_SUBKEY L"SOFTWARE\\Policies\\rrasfleet\\Agent"
+#define INSTALLER_SUBKEY L"SOFTWARE\\rrasfleet\\Agent"
 #define POLICY_MAX_VALUES 256u      /* far more than the table has keys */
 #define POLICY_MAX_NAME_CHARS 128u  /* a value name, in UTF-16 units */
 #define POLICY_MAX_DATA_CHARS 4096u /* a value's text, in UTF-16 units (conftab's line cap) */
@@ -24,15 +28,15 @@
 
 /* "KEY: value 'NAME': WHAT (error CODE)"; without the name when NULL, without the code when
  * it is negative. */
-static void policy_errf(char *err, size_t err_size, const char *name, const char *what, long code)
+static void policy_errf(char *err, size_t err_size, const char *where, const char *name,
+                        const char *what, long code)
 {
     char tail[32] = "";
     if (code >= 0 && snprintf(tail, sizeof(tail), " (error %ld)", code) < 0) {
         tail[0] = '\0';
     }
-    int n = name != NULL ? snprintf(err, err_size, "%s: value '%s': %s%s", AGENT_CONFIG_POLICY_KEY,
-                                    name, what, tail)
-                         : snprintf(err, err_size, "%s: %s%s", AGENT_CONFIG_POLICY_KEY, what, tail);
+    int n = name != NULL ? snprintf(err, err_size, "%s: value '%s': %s%s", where, name, what, tail)
+                         : snprintf(err, err_size, "%s: %s%s", where, what, tail);
     if (n < 0 && err_size > 0) {
         err[0] = '\0';
     }
@@ -55,15 +59,15 @@ static bool policy_utf8(const WCHAR *w, size_t len, char *out, size_t out_size)
 }
 
 /* One value's data (`bytes` of it) as text into out; *numeric for REG_DWORD. */
-static enum proto_rc policy_text(DWORD type, const WCHAR *data, DWORD bytes, const char *name,
-                                 char *out, size_t out_size, bool *numeric, char *err,
-                                 size_t err_size)
+static enum proto_rc policy_text(DWORD type, const WCHAR *data, DWORD bytes, const char *where,
+                                 const char *name, char *out, size_t out_size, bool *numeric,
+                                 char *err, size_t err_size)
 {
     *numeric = false;
     if (type == REG_DWORD) {
         DWORD v = 0;
         if (bytes != sizeof(v)) {
-            policy_errf(err, err_size, name, "REG_DWORD of the wrong size", -1);
+            policy_errf(err, err_size, where, name, "REG_DWORD of the wrong size", -1);
             return PROTO_EPARSE;
         }
         memcpy(&v, data, sizeof(v));
@@ -72,7 +76,8 @@ static enum proto_rc policy_text(DWORD type, const WCHAR *data, DWORD bytes, con
         return n > 0 && (size_t)n < out_size ? PROTO_OK : PROTO_ELIMIT;
     }
     if (type != REG_SZ && type != REG_EXPAND_SZ) {
-        policy_errf(err, err_size, name, "type is not REG_SZ, REG_EXPAND_SZ or REG_DWORD", -1);
+        policy_errf(err, err_size, where, name, "type is not REG_SZ, REG_EXPAND_SZ or REG_DWORD",
+                    -1);
         return PROTO_EPARSE;
     }
     /* Registry strings need not end in a NUL and may carry several: the text ends at the
@@ -84,7 +89,7 @@ static enum proto_rc policy_text(DWORD type, const WCHAR *data, DWORD bytes, con
     }
     for (size_t i = end; i < len; i++) {
         if (data[i] != L'\0') {
-            policy_errf(err, err_size, name, "text with an embedded NUL", -1);
+            policy_errf(err, err_size, where, name, "text with an embedded NUL", -1);
             return PROTO_EPARSE;
         }
     }
@@ -96,7 +101,8 @@ static enum proto_rc policy_text(DWORD type, const WCHAR *data, DWORD bytes, con
         source[end] = L'\0';
         DWORD n = ExpandEnvironmentStringsW(source, expanded, POLICY_MAX_DATA_CHARS + 1);
         if (n == 0 || n > POLICY_MAX_DATA_CHARS + 1) {
-            policy_errf(err, err_size, name, "cannot expand its variables, or longer once expanded",
+            policy_errf(err, err_size, where, name,
+                        "cannot expand its variables, or longer once expanded",
                         (long)GetLastError());
             return PROTO_ELIMIT;
         }
@@ -104,13 +110,15 @@ static enum proto_rc policy_text(DWORD type, const WCHAR *data, DWORD bytes, con
         end = n - 1; /* n counts the NUL */
     }
     if (!policy_utf8(text, end, out, out_size)) {
-        policy_errf(err, err_size, name, "not valid UTF-16 text, or too long", -1);
+        policy_errf(err, err_size, where, name, "not valid UTF-16 text, or too long", -1);
         return PROTO_EPARSE;
     }
     return PROTO_OK;
 }
 
-enum proto_rc agent_config_load_policy(struct proto_conf *conf, char *err, size_t err_size)
+/* Every value of HKLM\`subkey` (shown as `where`) into conf with `origin`; no key, no values. */
+static enum proto_rc registry_load(struct proto_conf *conf, const WCHAR *subkey, const char *where,
+                                   enum proto_conf_origin origin, char *err, size_t err_size)
 {
     WCHAR data[POLICY_MAX_DATA_CHARS + 1];
     char text[POLICY_MAX_TEXT_BYTES + 1];
@@ -119,14 +127,13 @@ enum proto_rc agent_config_load_policy(struct proto_conf *conf, char *err, size_
     if (err != NULL && err_size > 0) {
         err[0] = '\0';
     }
-    LSTATUS st = RegOpenKeyExW(HKEY_LOCAL_MACHINE, POLICY_SUBKEY, 0,
-                               KEY_QUERY_VALUE | KEY_WOW64_64KEY, &key);
+    LSTATUS st =
+        RegOpenKeyExW(HKEY_LOCAL_MACHINE, subkey, 0, KEY_QUERY_VALUE | KEY_WOW64_64KEY, &key);
     if (st == ERROR_FILE_NOT_FOUND) {
-        return PROTO_OK; /* no policy for this machine */
+        return PROTO_OK; /* nothing set there for this machine */
     }
     if (st != ERROR_SUCCESS) {
-        int n = snprintf(err, err_size, "%s: cannot open (error %ld)", AGENT_CONFIG_POLICY_KEY,
-                         (long)st);
+        int n = snprintf(err, err_size, "%s: cannot open (error %ld)", where, (long)st);
         if (n < 0 && err_size > 0) {
             err[0] = '\0';
         }
@@ -143,7 +150,7 @@ enum proto_rc agent_config_load_policy(struct proto_conf *conf, char *err, size_
             break;
         }
         if (i >= POLICY_MAX_VALUES) {
-            policy_errf(err, err_size, NULL, "more values than any policy sets", -1);
+            policy_errf(err, err_size, where, NULL, "more values than there are settings", -1);
             result = PROTO_ELIMIT;
             goto out;
         }
@@ -152,29 +159,28 @@ enum proto_rc agent_config_load_policy(struct proto_conf *conf, char *err, size_
             name_len = POLICY_MAX_NAME_CHARS + 1;
             st = RegEnumValueW(key, i, wname, &name_len, NULL, NULL, NULL, NULL);
             bool named = st == ERROR_SUCCESS && policy_utf8(wname, name_len, name, sizeof(name));
-            policy_errf(err, err_size, named ? name : "(name too long)", "name or data too long",
-                        -1);
+            policy_errf(err, err_size, where, named ? name : "(name too long)",
+                        "name or data too long", -1);
             result = PROTO_ELIMIT;
             goto out;
         }
         if (st != ERROR_SUCCESS) {
-            policy_errf(err, err_size, NULL, "a value cannot be read", (long)st);
+            policy_errf(err, err_size, where, NULL, "a value cannot be read", (long)st);
             result = PROTO_EIO;
             goto out;
         }
         if (!policy_utf8(wname, name_len, name, sizeof(name))) {
-            policy_errf(err, err_size, NULL, "a value name is not valid UTF-16", -1);
+            policy_errf(err, err_size, where, NULL, "a value name is not valid UTF-16", -1);
             result = PROTO_EPARSE;
             goto out;
         }
         struct agent_config_pair pair = {name, text, false};
-        result =
-            policy_text(type, data, bytes, name, text, sizeof(text), &pair.numeric, err, err_size);
+        result = policy_text(type, data, bytes, where, name, text, sizeof(text), &pair.numeric, err,
+                             err_size);
         if (result) {
             goto out;
         }
-        result = agent_config_apply_pairs(conf, PROTO_CONF_FROM_REGISTRY, AGENT_CONFIG_POLICY_KEY,
-                                          &pair, 1, err, err_size);
+        result = agent_config_apply_pairs(conf, origin, where, &pair, 1, err, err_size);
         if (result) {
             goto out;
         }
@@ -182,4 +188,16 @@ enum proto_rc agent_config_load_policy(struct proto_conf *conf, char *err, size_
 out:
     RegCloseKey(key);
     return result;
+}
+
+enum proto_rc agent_config_load_policy(struct proto_conf *conf, char *err, size_t err_size)
+{
+    return registry_load(conf, POLICY_SUBKEY, AGENT_CONFIG_POLICY_KEY, PROTO_CONF_FROM_REGISTRY,
+                         err, err_size);
+}
+
+enum proto_rc agent_config_load_installer(struct proto_conf *conf, char *err, size_t err_size)
+{
+    return registry_load(conf, INSTALLER_SUBKEY, AGENT_CONFIG_INSTALLER_KEY,
+                         PROTO_CONF_FROM_INSTALLER, err, err_size);
 }

@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -39,6 +40,13 @@ struct agent_run {
     bool remediation;          /* mode dry-run or apply, a results spool and both seams */
     char pending_profile[37];  /* announced by an acknowledgement, not yet handled */
     struct agent_run_stats stats;
+    /* What the events compare with (agent_events.h): */
+    struct proto_strv findings; /* sorted unique finding ids of the last report made */
+    bool collect_failing;       /* the last collection failed (COLLECT_FAILED was sent) */
+    bool unreachable;           /* a retry-later answer since the last acknowledgement */
+    uint64_t unreachable_since_ms;
+    uint64_t unreachable_failures;
+    uint64_t seen_dropped, seen_quarantined, seen_rejected; /* loss counts last looked at */
 };
 
 /* ---- system clock ---------------------------------------------------------------------- */
@@ -108,6 +116,28 @@ static void run_log(struct agent_run *run, enum agent_log_level level, const cha
     fflush(run->env.log);
 }
 
+static void run_event(struct agent_run *run, enum agent_event id, const char *fmt, ...)
+    PROTO_PRINTF_LIKE(3, 4);
+
+/* Formats the detail and hands it to env.event; a detail too long is cut with "...". */
+static void run_event(struct agent_run *run, enum agent_event id, const char *fmt, ...)
+{
+    if (run->env.event == NULL) {
+        return;
+    }
+    char detail[AGENT_EVENT_DETAIL_BYTES];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(detail, sizeof(detail), fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        detail[0] = '\0';
+    } else if ((size_t)n >= sizeof(detail)) {
+        memcpy(detail + sizeof(detail) - 4, "...", 4);
+    }
+    run->env.event(run->env.event_ctx, id, detail);
+}
+
 static bool run_stopped(const struct agent_run *run)
 {
     return run->env.stop != NULL && *run->env.stop != 0;
@@ -146,6 +176,169 @@ static uint64_t run_jittered_interval_ms(struct agent_run *run)
         r = 2 * span;
     }
     return base - span + r;
+}
+
+/* ---- events ------------------------------------------------------------------------------ */
+
+/* Appends text to buf[0..size) at *used (size > 4); what does not fit is dropped and the cut
+ * marked with "...", as run_event marks a detail too long. */
+static void run_append(char *buf, size_t size, size_t *used, const char *text)
+{
+    size_t len = strlen(text);
+    size_t room = size - 1 - *used;
+    bool cut = len > room;
+    if (cut) {
+        len = room;
+    }
+    memcpy(buf + *used, text, len);
+    *used += len;
+    buf[*used] = '\0';
+    if (cut) {
+        memcpy(buf + size - 4, "...", 4);
+    }
+}
+
+/* The ids of `v` that are not in `other`, joined by ", ", after `label`; nothing when none. */
+static void run_append_diff(char *buf, size_t size, size_t *used, const char *label,
+                            const struct proto_strv *v, const struct proto_strv *other)
+{
+    bool first = true;
+    for (size_t i = 0; i < v->count; i++) {
+        if (proto_strv_contains(other, v->items[i])) {
+            continue;
+        }
+        run_append(buf, size, used, first ? label : ", ");
+        run_append(buf, size, used, v->items[i]);
+        first = false;
+    }
+}
+
+static int run_cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The sorted, de-duplicated ids of the report's findings into *out (empty on entry). */
+static enum proto_rc run_finding_ids(const struct proto_report *report, struct proto_strv *out)
+{
+    if (report->finding_count == 0) {
+        return PROTO_OK;
+    }
+    const char **ids = proto_calloc(report->finding_count, sizeof(*ids));
+    if (ids == NULL) {
+        return PROTO_ENOMEM;
+    }
+    for (size_t i = 0; i < report->finding_count; i++) {
+        ids[i] = report->findings[i].id != NULL ? report->findings[i].id : "";
+    }
+    qsort(ids, report->finding_count, sizeof(*ids), run_cmp_str);
+    enum proto_rc result = PROTO_OK;
+    for (size_t i = 0; i < report->finding_count && result == PROTO_OK; i++) {
+        if (i == 0 || strcmp(ids[i], ids[i - 1]) != 0) {
+            result = proto_strv_push(out, ids[i], report->finding_count);
+        }
+    }
+    proto_free(ids);
+    return result;
+}
+
+/* FINDINGS_CHANGED when the report's set of finding ids differs from the last report's (the
+ * first report is compared with none: a host with findings says so once after each start). */
+static void run_note_findings(struct agent_run *run, const struct proto_report *report)
+{
+    struct proto_strv now;
+    memset(&now, 0, sizeof(now));
+    if (run_finding_ids(report, &now) != PROTO_OK) {
+        proto_strv_clear(&now);
+        run_log(run, AGENT_LOG_WARN, "findings-compare failed error=%s",
+                proto_rc_str(PROTO_ENOMEM));
+        return;
+    }
+    bool same = now.count == run->findings.count;
+    for (size_t i = 0; same && i < now.count; i++) {
+        same = strcmp(now.items[i], run->findings.items[i]) == 0;
+    }
+    if (!same) {
+        char detail[AGENT_EVENT_DETAIL_BYTES];
+        size_t used = 0;
+        detail[0] = '\0';
+        for (size_t i = 0; i < now.count; i++) {
+            run_append(detail, sizeof(detail), &used, i == 0 ? "" : ", ");
+            run_append(detail, sizeof(detail), &used, now.items[i]);
+        }
+        if (now.count == 0) {
+            run_append(detail, sizeof(detail), &used, "none");
+        }
+        run_append_diff(detail, sizeof(detail), &used, "; new: ", &now, &run->findings);
+        run_append_diff(detail, sizeof(detail), &used, "; resolved: ", &run->findings, &now);
+        run_event(run, AGENT_EVENT_FINDINGS_CHANGED, "%s", detail);
+    }
+    proto_strv_clear(&run->findings);
+    run->findings = now;
+}
+
+/* SPOOL_DROPPED when a loss count grew since last looked at: the spool's overflow drops and
+ * quarantined records, and the reports the collector refused for good. Called after every
+ * change to them, so a count that went down (sent to the collector and cleared) is only
+ * remembered. */
+static void run_note_losses(struct agent_run *run)
+{
+    struct agent_spool_stats st;
+    agent_spool_stats(run->spool, &st);
+    uint64_t dropped = st.dropped > run->seen_dropped ? st.dropped - run->seen_dropped : 0;
+    uint64_t quarantined =
+        st.quarantined > run->seen_quarantined ? st.quarantined - run->seen_quarantined : 0;
+    uint64_t rejected =
+        run->pending_rejected > run->seen_rejected ? run->pending_rejected - run->seen_rejected : 0;
+    run->seen_dropped = st.dropped;
+    run->seen_quarantined = st.quarantined;
+    run->seen_rejected = run->pending_rejected;
+    if (dropped > 0 || quarantined > 0 || rejected > 0) {
+        run_event(run, AGENT_EVENT_SPOOL_DROPPED,
+                  "dropped=%llu (spool full: max_records=%lu max_bytes=%lu) quarantined=%llu "
+                  "(unreadable) rejected=%llu (refused by the collector) spooled=%zu",
+                  (unsigned long long)dropped, run->cfg->spool_max_records,
+                  run->cfg->spool_max_bytes, (unsigned long long)quarantined,
+                  (unsigned long long)rejected, st.records);
+    }
+}
+
+/* COLLECTOR_UNREACHABLE on the first retry-later answer after an acknowledgement (or since the
+ * start), COLLECTOR_RECOVERED on the first answer after that which is not retry-later. */
+static void run_note_answer(struct agent_run *run, const struct agent_send_result *res,
+                            uint64_t retry_in_ms)
+{
+    if (res->outcome == AGENT_SEND_RETRY) {
+        if (run_stopped(run)) {
+            return; /* a transfer the stop request aborted says nothing of the collector */
+        }
+        run->unreachable_failures++;
+        if (!run->unreachable) {
+            run->unreachable = true;
+            run->unreachable_since_ms = run_now_ms(run);
+            char st[32];
+            int n = res->http_status > 0 ? snprintf(st, sizeof(st), "%ld", res->http_status)
+                                         : snprintf(st, sizeof(st), "none");
+            if (n < 0) {
+                st[0] = '\0';
+            }
+            run_event(run, AGENT_EVENT_COLLECTOR_UNREACHABLE,
+                      "collector=%s status=%s curl=%d error=%s retry_in_ms=%llu",
+                      run->cfg->collector_url, st, res->curl_code,
+                      res->error[0] != '\0' ? res->error : "-", (unsigned long long)retry_in_ms);
+        }
+        return;
+    }
+    if (run->unreachable) {
+        uint64_t now = run_now_ms(run);
+        uint64_t down_s =
+            now > run->unreachable_since_ms ? (now - run->unreachable_since_ms) / 1000u : 0;
+        run_event(run, AGENT_EVENT_COLLECTOR_RECOVERED,
+                  "collector=%s down_s=%llu failed_attempts=%llu", run->cfg->collector_url,
+                  (unsigned long long)down_s, (unsigned long long)run->unreachable_failures);
+        run->unreachable = false;
+        run->unreachable_failures = 0;
+    }
 }
 
 /* ---- lifetime ---------------------------------------------------------------------------- */
@@ -187,12 +380,20 @@ enum proto_rc agent_run_create(const struct agent_config *cfg, struct agent_spoo
     run->interval_s = run_clamp_interval(cfg->interval_s);
     agent_backoff_init(&run->backoff, cfg->backoff_base_ms, cfg->backoff_cap_ms, run->env.random,
                        run->env.random_ctx);
+    /* Losses counted before this start are not news (SPOOL_DROPPED is about growth). */
+    struct agent_spool_stats st;
+    agent_spool_stats(spool, &st);
+    run->seen_dropped = st.dropped;
+    run->seen_quarantined = st.quarantined;
     *out = run;
     return PROTO_OK;
 }
 
 void agent_run_destroy(struct agent_run *run)
 {
+    if (run != NULL) {
+        proto_strv_clear(&run->findings);
+    }
     proto_free(run);
 }
 
@@ -308,13 +509,22 @@ enum proto_rc agent_run_collect(struct agent_run *run)
                 (unsigned long long)(after.dropped - before.dropped), run->cfg->spool_max_records,
                 run->cfg->spool_max_bytes);
     }
+    run->collect_failing = false;
+    run_note_findings(run, report);
+    run_note_losses(run);
 out:
     if (result) {
+        const char *error = result == PROTO_ENOTFOUND && strcmp(step, "source") == 0
+                                ? "no such folder"
+                                : proto_rc_str(result);
         run->stats.collect_failures++;
         run_log(run, AGENT_LOG_ERROR, "collect failed step=%s source=%s error=%s", step,
-                run->cfg->source,
-                result == PROTO_ENOTFOUND && strcmp(step, "source") == 0 ? "no such folder"
-                                                                         : proto_rc_str(result));
+                run->cfg->source, error);
+        if (!run->collect_failing) {
+            run->collect_failing = true;
+            run_event(run, AGENT_EVENT_COLLECT_FAILED, "step=%s source=%s error=%s", step,
+                      run->cfg->source, error);
+        }
     }
     proto_free(text);
     proto_diagnosis_destroy(diag);
@@ -465,28 +675,33 @@ static enum proto_rc run_send_one(struct agent_run *run, uint64_t seq, const cha
             run->interval_s = run_clamp_interval(res.next_interval_s);
         }
         run_log_send(run, seq, len, &res, &carried, 0);
+        run_note_answer(run, &res, 0);
         if (run->remediation && res.pending_profile[0] != '\0') {
             memcpy(run->pending_profile, res.pending_profile, sizeof(run->pending_profile));
         }
         result = agent_spool_ack(run->spool, seq);
         if (result == PROTO_OK) {
             run_settle_losses(run, &res, &carried);
+            run_note_losses(run); /* remembers the counts that went down */
         }
         break;
     case AGENT_SEND_REJECTED:
         run->stats.rejected++;
         agent_backoff_reset(&run->backoff);
         run_log_send(run, seq, len, &res, &carried, 0);
+        run_note_answer(run, &res, 0);
         /* It will never be accepted: keeping it would block every later report. */
         result = agent_spool_ack(run->spool, seq);
         if (result == PROTO_OK) {
             run->pending_rejected++;
+            run_note_losses(run);
         }
         break;
     case AGENT_SEND_RETRY: {
         run->stats.retries++;
         uint64_t delay = run_back_off(run, res.retry_after_s);
         run_log_send(run, seq, len, &res, &carried, delay);
+        run_note_answer(run, &res, delay);
         *status = AGENT_DRAIN_BACKOFF;
         *done = true;
         break;
@@ -527,6 +742,7 @@ static enum proto_rc run_drain_reports(struct agent_run *run, enum agent_drain_s
         char *body = NULL;
         size_t len = 0;
         enum proto_rc rc = agent_spool_peek(run->spool, &seq, &body, &len);
+        run_note_losses(run); /* peek quarantines the records it cannot read */
         if (rc == PROTO_ENOTFOUND) {
             run->outage = false;
             *status = AGENT_DRAIN_EMPTY;
@@ -626,6 +842,7 @@ static enum proto_rc run_drain_results(struct agent_run *run, enum agent_drain_s
         case AGENT_SEND_ACKED:
             run->stats.results_acked++;
             agent_backoff_reset(&run->backoff);
+            run_note_answer(run, &res, 0);
             run_log(run, AGENT_LOG_INFO,
                     "result-send seq=%llu bytes=%zu status=%s result=ack duplicate=%s "
                     "result_id=%s conn=%s",
@@ -637,6 +854,7 @@ static enum proto_rc run_drain_results(struct agent_run *run, enum agent_drain_s
         case AGENT_SEND_REJECTED:
             run->stats.results_rejected++;
             agent_backoff_reset(&run->backoff);
+            run_note_answer(run, &res, 0);
             run_log(run, AGENT_LOG_ERROR,
                     "result-send seq=%llu bytes=%zu status=%s result=rejected action=dropped "
                     "conn=%s error=%s",
@@ -651,6 +869,7 @@ static enum proto_rc run_drain_results(struct agent_run *run, enum agent_drain_s
                     "retry_in_ms=%llu conn=%s error=%s",
                     (unsigned long long)seq, len, run_status_text(&res, st, sizeof(st)),
                     res.curl_code, (unsigned long long)delay, conn, res.error);
+            run_note_answer(run, &res, delay);
             *status = AGENT_DRAIN_BACKOFF;
             return PROTO_OK;
         }
@@ -697,6 +916,29 @@ static enum proto_rc run_spool_result(struct agent_run *run, const struct proto_
     return PROTO_OK;
 }
 
+/* PROFILE_APPLIED (applied, or planned in dry-run), PROFILE_REFUSED or PROFILE_ROLLED_BACK. */
+static void run_note_outcome(struct agent_run *run, const char *id, const struct proto_result *res)
+{
+    enum agent_event ev = AGENT_EVENT_PROFILE_APPLIED;
+    switch (res->outcome) {
+    case PROTO_OUTCOME_REFUSED:
+        ev = AGENT_EVENT_PROFILE_REFUSED;
+        break;
+    case PROTO_OUTCOME_ROLLED_BACK:
+        ev = AGENT_EVENT_PROFILE_ROLLED_BACK;
+        break;
+    default:
+        break;
+    }
+    run_event(run, ev,
+              "profile_id=%s serial=%llu outcome=%s host_mode=%s steps=%zu findings_before=%zu "
+              "findings_after=%zu result_id=%s reason=%s",
+              id, (unsigned long long)res->serial, proto_wire_outcome_str(res->outcome),
+              run->cfg->remediation_mode, res->step_count, res->findings_before.count,
+              res->findings_after.count, res->result_id,
+              res->reason != NULL && res->reason[0] != '\0' ? res->reason : "-");
+}
+
 /* Fetches the announced profile, runs it, spools the result. Failures are logged: the
  * collector offers the profile again with the next acknowledgement. */
 static void run_remediate(struct agent_run *run)
@@ -733,6 +975,8 @@ static void run_remediate(struct agent_run *run)
     run_log(run, AGENT_LOG_INFO, "profile-fetch profile_id=%s status=%s result=ok bytes=%zu%s", id,
             run_status_text(&res, st, sizeof(st)), len, res.oversized ? " oversized=yes" : "");
     run->stats.profiles_fetched++;
+    run_event(run, AGENT_EVENT_PROFILE_RECEIVED, "profile_id=%s bytes=%zu%s host_mode=%s", id, len,
+              res.oversized ? " oversized=yes" : "", run->cfg->remediation_mode);
     struct proto_result *result = proto_wire_result_create();
     char note[AGENT_REMEDIATE_NOTE_BYTES];
     note[0] = '\0';
@@ -752,6 +996,10 @@ static void run_remediate(struct agent_run *run)
     if (rc) {
         run_log(run, AGENT_LOG_ERROR, "remediate profile_id=%s failed error=%s note=%s", id,
                 proto_rc_str(rc), note[0] != '\0' ? note : "-");
+        run_event(run, AGENT_EVENT_PROFILE_REFUSED,
+                  "profile_id=%s reason=this host cannot run profiles (error=%s note=%s); no "
+                  "result was sent",
+                  id, proto_rc_str(rc), note[0] != '\0' ? note : "-");
         proto_wire_result_destroy(result);
         return;
     }
@@ -768,6 +1016,7 @@ static void run_remediate(struct agent_run *run)
             proto_wire_outcome_str(result->outcome), result->step_count,
             result->findings_before.count, result->findings_after.count, result->result_id,
             result->reason != NULL && result->reason[0] != '\0' ? result->reason : "-");
+    run_note_outcome(run, id, result);
     (void)run_spool_result(run, result);
     proto_wire_result_destroy(result);
 }
@@ -841,6 +1090,10 @@ enum proto_rc agent_run_loop(struct agent_run *run)
     run->next_send_ms = next_collect_ms;
     run_log(run, AGENT_LOG_INFO, "start interval_s=%llu collector=%s spool=%s",
             (unsigned long long)run->interval_s, run->cfg->collector_url, run->cfg->spool_dir);
+    run_event(run, AGENT_EVENT_STARTED,
+              "version=%s interval_s=%llu collector=%s source=%s spool=%s remediation_mode=%s",
+              RRAS_VERSION, (unsigned long long)run->interval_s, run->cfg->collector_url,
+              run->cfg->source, run->cfg->spool_dir, run->cfg->remediation_mode);
     while (!run_stopped(run)) {
         uint64_t now = run_now_ms(run);
         bool collected = false;
@@ -874,5 +1127,11 @@ enum proto_rc agent_run_loop(struct agent_run *run)
     run_log(run, AGENT_LOG_INFO, "stop collected=%llu acked=%llu retries=%llu rejected=%llu",
             (unsigned long long)run->stats.collected, (unsigned long long)run->stats.acked,
             (unsigned long long)run->stats.retries, (unsigned long long)run->stats.rejected);
+    run_event(run, AGENT_EVENT_STOPPED,
+              "collected=%llu acked=%llu retries=%llu rejected=%llu "
+              "spooled=%zu",
+              (unsigned long long)run->stats.collected, (unsigned long long)run->stats.acked,
+              (unsigned long long)run->stats.retries, (unsigned long long)run->stats.rejected,
+              run_spooled(run));
     return PROTO_OK;
 }

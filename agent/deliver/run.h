@@ -12,6 +12,11 @@
  * a pending_profile makes the loop fetch that envelope, run it through agent/remediate exactly
  * as `rrasfleet-agent apply` would, and append the result to the results spool
  * (state_dir/results-spool, docs/decisions/013), which drains before the report spool.
+ *
+ * Events (agent_events.h, docs/windows-events.md): besides its log lines the loop hands env.event
+ * what an administrator should hear about, once per change and never once per round: start and
+ * stop, a changed set of finding ids, a failing collection, a collector outage and its end,
+ * lost reports, and each remediation profile's fate.
  */
 #ifndef AGENT_RUN_H
 #define AGENT_RUN_H
@@ -22,6 +27,7 @@
 
 #include "agent_config.h"
 #include "backoff.h"
+#include "agent_events.h"
 #include "spool.h"
 #include "transport.h"
 
@@ -58,6 +64,11 @@ struct agent_run_clock {
     void *ctx;
 };
 
+/* Receives the events of agent_events.h as they happen, on the loop's thread. `detail` (borrowed
+ * for the call) is one line of at most AGENT_EVENT_DETAIL_BYTES - 1 bytes: what happened, with the
+ * ids, counts and errors an administrator needs (docs/windows-events.md). */
+typedef void (*agent_run_event_fn)(void *ctx, enum agent_event id, const char *detail);
+
 struct agent_run_env {
     struct agent_run_transport transport;
     struct agent_run_clock clock; /* all NULL: agent_run_system_clock() */
@@ -68,6 +79,10 @@ struct agent_run_env {
     /* The results spool (borrowed, like the report spool); NULL when remediation_mode is off:
      * pending profiles are then ignored. */
     struct agent_spool *results;
+    /* Events for an administrator (the Windows service sends them to the Event Log); NULL:
+     * none. The log lines are written either way. */
+    agent_run_event_fn event;
+    void *event_ctx;
 };
 
 struct agent_run_stats {

@@ -13,7 +13,10 @@
  * chosen again before every request (clientcert.h), so that a renewed certificate is used as
  * soon as it is in the store and an expired one no longer is. A changed choice changes
  * CURLOPT_SSLCERT, which makes curl open a new connection rather than reuse one that
- * authenticated with the old certificate.
+ * authenticated with the old certificate. On Windows the collector's CA may also come from
+ * LocalMachine\Root by thumbprint (ca_thumbprint, cacert.h) as a PEM blob, loaded before the
+ * first request; until it is, no request is made, so the system store is never what curl checks
+ * against.
  */
 #include "transport.h"
 
@@ -26,6 +29,7 @@
 
 #include "alloc.h"
 #include "backoff.h"
+#include "cacert.h"
 #include "clientcert.h"
 #include "wire_reply.h"
 
@@ -40,6 +44,7 @@ struct agent_transport {
     volatile sig_atomic_t *stop;
     struct agent_config *cfg; /* Windows: a copy, for choosing the certificate again */
     char cert_path[AGENT_CLIENTCERT_PATH_BYTES]; /* Windows: the store path given to curl */
+    bool ca_loaded; /* Windows: ca_file given, or the ca_thumbprint blob set */
     char errbuf[CURL_ERROR_SIZE];
     size_t cap;            /* bytes of this answer's body to keep */
     size_t body_len;       /* bytes kept in body */
@@ -151,7 +156,8 @@ static enum proto_rc transport_setup(struct agent_transport *t, const struct age
     TRANSPORT_SET(t, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
     TRANSPORT_SET(t, CURLOPT_SSL_VERIFYPEER, 1L);
     TRANSPORT_SET(t, CURLOPT_SSL_VERIFYHOST, 2L);
-    TRANSPORT_SET(t, CURLOPT_CAINFO, cfg->ca_file);
+    /* NULL when unset (ca_thumbprint on Windows): curl would try to open a file named "". */
+    TRANSPORT_SET(t, CURLOPT_CAINFO, cfg->ca_file[0] != '\0' ? cfg->ca_file : NULL);
     /* A TLS library with no CA folder (Schannel) answers NOT_BUILT_IN: nothing to clear. */
     CURLcode capath = curl_easy_setopt(t->curl, CURLOPT_CAPATH, (char *)NULL);
     if (capath != CURLE_OK && capath != CURLE_NOT_BUILT_IN) {
@@ -264,12 +270,52 @@ const char *agent_transport_client_cert(const struct agent_transport *t)
 }
 
 #ifdef _WIN32
+/* Sets the collector's CA from LocalMachine\Root once, when ca_thumbprint names it. false, with
+ * res saying why as a retry-later, while it is not there: Group Policy may yet bring it. */
+static bool transport_ca(struct agent_transport *t, struct agent_send_result *res)
+{
+    char why[sizeof(res->error)];
+    char *pem = NULL;
+    size_t len = 0;
+    if (t->ca_loaded || t->cfg->ca_file[0] != '\0') {
+        t->ca_loaded = true;
+        return true;
+    }
+    enum proto_rc rc = PROTO_EINVAL;
+    why[0] = '\0';
+    if (t->cfg->ca_thumbprint[0] != '\0') {
+        rc = agent_cacert_root_pem(t->cfg->ca_thumbprint, &pem, &len, why, sizeof(why));
+    }
+    if (rc == PROTO_OK) {
+        struct curl_blob blob = {pem, len, CURL_BLOB_COPY};
+        rc = curl_easy_setopt(t->curl, CURLOPT_CAINFO_BLOB, &blob) == CURLE_OK ? PROTO_OK
+                                                                               : PROTO_ENOMEM;
+        proto_free(pem);
+    }
+    if (rc == PROTO_OK) {
+        t->ca_loaded = true;
+        return true;
+    }
+    res->outcome = AGENT_SEND_RETRY;
+    char text[sizeof(res->error)];
+    int n = snprintf(text, sizeof(text), "collector CA: %s",
+                     why[0] != '\0' ? why : "neither ca_file nor ca_thumbprint is set");
+    if (n < 0) {
+        text[0] = '\0';
+    }
+    transport_copy_line(res->error, sizeof(res->error), text);
+    return false;
+}
+
 /* Chooses the machine certificate for the next request. false, with res saying why as a
  * retry-later, when none qualifies now: enrolment may yet bring one. */
 static bool transport_client_cert(struct agent_transport *t, struct agent_send_result *res)
 {
     char path[AGENT_CLIENTCERT_PATH_BYTES];
     char why[sizeof(res->error)];
+    if (!transport_ca(t, res)) {
+        return false;
+    }
     enum proto_rc rc = agent_clientcert_pick(t->cfg, path, why, sizeof(why));
     if (rc == PROTO_OK && strcmp(path, t->cert_path) != 0) {
         rc = curl_easy_setopt(t->curl, CURLOPT_SSLCERT, path) == CURLE_OK ? PROTO_OK : PROTO_ENOMEM;

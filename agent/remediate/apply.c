@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "allow_list.h"
 #include "buf.h"
 #include "state.h"
 #include "uuid.h"
@@ -103,13 +104,17 @@ static bool apply_same(const char *a, const char *b)
     return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
-/* Every field equal (printed or not, and the same text) and no unknown labels: the rule netsh
- * would show is the one wanted. Appends the labels that differ to `diff` when given. */
+/* Every field the rule owns equal (printed or not, and the same text) and no unknown labels:
+ * the rule netsh would show is the one wanted. The host's main mode and the rule source are
+ * not the rule's (decision 018). Appends the labels that differ to `diff` when given. */
 static bool apply_rule_equal(const struct proto_consec_rule *have,
                              const struct proto_consec_rule *want, struct proto_buf *diff)
 {
     bool equal = have->extra_count == want->extra_count;
     for (int f = 0; f < PROTO_RULE_FIELD_COUNT; f++) {
+        if (proto_rule_field_host_owned(f)) {
+            continue;
+        }
         if (!apply_same(have->field[f], want->field[f])) {
             if (diff != NULL) {
                 (void)proto_buf_appendf(diff, "%s%s", equal ? "" : ", ",
@@ -192,7 +197,34 @@ static void apply_plan_clear(struct apply_plan *p)
 
 static const char *apply_service_name(enum proto_service s)
 {
-    return s == PROTO_SERVICE_REMOTE_ACCESS ? "RemoteAccess" : "";
+    const struct agent_allow_service *e = agent_allow_service(s);
+    return e != NULL ? e->name : "";
+}
+
+/* Asks the host, before anything changes, whether it can put the rule the action wants and,
+ * should the apply roll back, re-create the rule there is now exactly as it is (a host whose
+ * rules go through netsh cannot set every field a listing shows). */
+static void apply_plan_check_rules(struct agent_system *sys, struct apply_plan *p,
+                                   const struct proto_consec_rule *want, const char *name)
+{
+    char why[AGENT_SYSTEM_REASON_BYTES];
+    const struct agent_rule_state *s = &p->pre.rule_pre;
+    if (sys->rule_check == NULL) {
+        return;
+    }
+    if (want != NULL && sys->rule_check(sys, want) != PROTO_OK) {
+        apply_fmt(why, sizeof(why), "%s", sys->reason);
+        apply_fmt(sys->reason, sizeof(sys->reason), "rule \"%.64s\" cannot be made here: %s", name,
+                  why);
+        p->unsupported = true;
+    } else if (s->count == 1 && sys->rule_check(sys, &s->rule) != PROTO_OK) {
+        apply_fmt(why, sizeof(why), "%s", sys->reason);
+        apply_fmt(sys->reason, sizeof(sys->reason),
+                  "rule \"%.64s\" as it stands could not be restored on rollback, so it is not "
+                  "changed: %s",
+                  name, why);
+        p->unsupported = true;
+    }
 }
 
 /* Reads the action's current state and says what it would do. */
@@ -249,6 +281,8 @@ static enum proto_rc apply_plan_action(struct agent_system *sys, const struct pr
                       "%zu rules are named \"%.64s\": only one could be restored on rollback, so "
                       "none is changed",
                       s->count, name);
+        } else if (p->changes) {
+            apply_plan_check_rules(sys, p, ensure ? &p->want : NULL, name);
         }
         return PROTO_OK;
     }

@@ -37,6 +37,31 @@ static const char *remediate_host(const struct agent_config *cfg, const struct p
     return snap->host.fqdn != NULL ? snap->host.fqdn : snap->host.hostname;
 }
 
+enum proto_rc agent_remediate_open_system(const struct agent_config *cfg, struct agent_system **out,
+                                          char *note, size_t note_size)
+{
+    const char *dir = NULL;
+    *out = NULL;
+    if (strcmp(cfg->source, AGENT_CONFIG_SOURCE_LIVE) == 0) {
+        enum proto_rc result = agent_system_win32_open(NULL, out);
+        if (result) {
+            remediate_note(note, note_size,
+                           result == PROTO_EUNSUPPORTED
+                               ? "source live: this build has no live host to remediate"
+                               : "cannot open this host for remediation");
+        }
+        return result;
+    }
+    enum proto_rc result = agent_config_bundle_dir(cfg, &dir);
+    if (result == PROTO_OK) {
+        result = agent_system_sim_open(dir, out);
+    }
+    if (result) {
+        remediate_note(note, note_size, "cannot open the source bundle");
+    }
+    return result;
+}
+
 enum proto_rc agent_remediate_envelope(const struct agent_remediate_request *req,
                                        struct proto_result *res, char *note, size_t note_size)
 {
@@ -62,13 +87,8 @@ enum proto_rc agent_remediate_envelope(const struct agent_remediate_request *req
         remediate_note(note, note_size, "remediation_mode is off");
         return PROTO_EINVAL;
     }
-    const char *dir = NULL;
-    result = agent_config_bundle_dir(cfg, &dir);
-    if (result == PROTO_OK) {
-        result = agent_system_sim_open(dir, &sys);
-    }
+    result = agent_remediate_open_system(cfg, &sys, note, note_size);
     if (result) {
-        remediate_note(note, note_size, "cannot open the source bundle");
         result = result == PROTO_ENOMEM ? result : PROTO_EINVAL;
         goto out;
     }

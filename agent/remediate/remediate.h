@@ -4,7 +4,8 @@
  * recovered first, the trusted keys are the configuration's (profile_trust_key,
  * profile_trust_next_key), the signature is verified before the payload is parsed, then target,
  * window and serial (state_dir), then dry-run or apply as remediation_mode allows. The host is
- * the simulated host over the configured source bundle (Windows: with "Deployed by GPO").
+ * the one `source` names: the simulated host over a capture bundle, or with source=live (Windows
+ * builds) this host itself through system_win32.c.
  * Also keeps, in state_dir, the id of the last profile whose result was spooled, so the loop
  * never fetches a profile twice. Never talks to the network and never reads the clock.
  */
@@ -39,6 +40,16 @@ struct agent_remediate_request {
  */
 enum proto_rc agent_remediate_envelope(const struct agent_remediate_request *req,
                                        struct proto_result *res, char *note, size_t note_size);
+
+/*
+ * The host cfg->source names, for remediation: source=live opens this Windows host
+ * (agent_system_win32_open with the real netsh; PROTO_EUNSUPPORTED on other builds), anything
+ * else the simulated host over the bundle (agent_system_sim_open). On failure `note` (may be
+ * NULL) says why in one line. Caller destroys *out with agent_system_destroy.
+ */
+struct agent_system;
+enum proto_rc agent_remediate_open_system(const struct agent_config *cfg, struct agent_system **out,
+                                          char *note, size_t note_size);
 
 /* Whether profile_id's result was already spooled here (the last one recorded). */
 bool agent_remediate_result_spooled(const char *state_dir, const char *profile_id);

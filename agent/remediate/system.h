@@ -5,9 +5,10 @@
  * allow-listed registry DWORD, a connection-security rule by exact name, a restart of an
  * allow-listed service. No primitive takes a command line, a registry path or a service name.
  *
- * Two implementations: the simulated host over a capture bundle (system_sim.c, here) and Windows
- * (system_win32.c, with the issue "Deployed by GPO"). A primitive leaves a one-line reason in
- * sys->reason when it fails. The system never decides what to change: the engine does.
+ * Two implementations: the simulated host over a capture bundle (system_sim.c) and the Windows
+ * host itself (system_win32.c: registry, netsh through an injectable runner, the service control
+ * manager). A primitive leaves a one-line reason in sys->reason when it fails. The system never
+ * decides what to change: the engine does.
  */
 #ifndef AGENT_SYSTEM_H
 #define AGENT_SYSTEM_H
@@ -69,6 +70,10 @@ struct agent_system {
     enum proto_rc (*rule_delete)(struct agent_system *sys, const char *name);
     /* Restarts an allow-listed service. */
     enum proto_rc (*service_restart)(struct agent_system *sys, enum proto_service service);
+    /* Optional (NULL: every rule can be put): PROTO_OK when rule_put could make `rule`
+     * (borrowed) exactly as it is, else why in sys->reason. The engine asks before it changes a
+     * rule, for the rule it will put and for the one it may have to restore. Changes nothing. */
+    enum proto_rc (*rule_check)(struct agent_system *sys, const struct proto_consec_rule *rule);
     /* Frees ctx. */
     void (*destroy)(struct agent_system *sys);
 };
@@ -91,5 +96,19 @@ void agent_system_destroy(struct agent_system *sys);
 enum proto_rc agent_system_sim_open(const char *dir, struct agent_system **out);
 
 #define AGENT_SIM_CRASH_STATUS 75
+
+/*
+ * The Windows host this agent runs on (system_win32.c; PROTO_EUNSUPPORTED on other builds), id
+ * "win32:". read_snapshot is the live collection (agent_capture_live) with the same runner;
+ * dword_* use the registry (allow_list.h, 64-bit view); rule_* run `netsh advfirewall consec`
+ * through `runner` (borrowed, must outlive the system; NULL: the real netsh.exe of the system
+ * folder) as netsh_rule.h describes, and rule_check refuses what netsh's add rule could not
+ * re-create; service_restart stops and starts an allow-listed service through the service
+ * control manager, waiting on the agent's clock within allow_list.h's limits (a service that
+ * is not installed: PROTO_ENOTFOUND). Caller destroys *out.
+ */
+struct agent_netsh_runner;
+enum proto_rc agent_system_win32_open(const struct agent_netsh_runner *runner,
+                                      struct agent_system **out);
 
 #endif

@@ -19,7 +19,7 @@
 
 /* capture.ps1 allows each tool two minutes; netsh normally answers in well under a second. */
 #define AGENT_NETSH_TIMEOUT_MS 120000u
-#define AGENT_NETSH_MAX_ARGS 16u
+#define AGENT_NETSH_MAX_ARGS 32u /* `consec add rule` with every keyword is 28 */
 /* CreateProcessW's lpCommandLine limit, in UTF-16 units including the terminating NUL. */
 #define AGENT_NETSH_CMDLINE_MAX 32767u
 

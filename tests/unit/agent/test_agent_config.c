@@ -688,6 +688,234 @@ static void test_the_spool_record_cap_is_the_spools_own(void **state)
     assert_int_equal(AGENT_CONFIG_MAX_SPOOL_RECORDS, AGENT_SPOOL_MAX_RECORDS);
 }
 
+/* ---- the installer's key (HKLM\SOFTWARE\rrasfleet\Agent), below the policy ---- */
+
+/* The text a stream got, NUL-terminated; caller frees. The stream is closed. */
+static char *read_back(FILE *stream)
+{
+    assert_int_equal(fseek(stream, 0, SEEK_END), 0);
+    long size = ftell(stream);
+    assert_true(size >= 0);
+    rewind(stream);
+    char *text = malloc((size_t)size + 1);
+    assert_non_null(text);
+    assert_int_equal(fread(text, 1, (size_t)size, stream), (size_t)size);
+    text[size] = '\0';
+    assert_int_equal(fclose(stream), 0);
+    return text;
+}
+
+static void
+test_installer_values_give_way_to_the_policy_and_print_as_from_the_installer(void **state)
+{
+    struct fixture *f = *state;
+    char err[256];
+    assert_int_equal(agent_config_init(&f->cfg, &f->conf), PROTO_OK);
+    /* What the MSI writes from its properties, then what Group Policy sets, in that order. */
+    const struct agent_config_pair installer[] = {
+        {"collector_url", "https://collector.corp.contoso.com:8443", false},
+        {"ca_file", "C:\\Program Files\\rrasfleet\\ca.pem", false},
+        {"remediation_mode", "dry-run", false},
+        {"spool_dir", "C:\\ProgramData\\rrasfleet\\spool", false},
+    };
+    const struct agent_config_pair policy[] = {
+        {"collector_url", "https://collector2.corp.contoso.com:8443", false},
+        {"remediation_mode", "off", false},
+    };
+    assert_int_equal(agent_config_apply_pairs(&f->conf, PROTO_CONF_FROM_INSTALLER,
+                                              AGENT_CONFIG_INSTALLER_KEY, installer, 4, err,
+                                              sizeof(err)),
+                     PROTO_OK);
+    assert_int_equal(apply(f, policy, 2, err, sizeof(err)), PROTO_OK);
+    assert_string_equal(f->cfg.collector_url, "https://collector2.corp.contoso.com:8443");
+    assert_string_equal(f->cfg.remediation_mode, "off");
+    assert_string_equal(f->cfg.ca_file, "C:\\Program Files\\rrasfleet\\ca.pem");
+    assert_int_equal(origin_of(f, "collector_url"), PROTO_CONF_FROM_REGISTRY);
+    assert_int_equal(origin_of(f, "ca_file"), PROTO_CONF_FROM_INSTALLER);
+    assert_int_equal(origin_of(f, "spool_dir"), PROTO_CONF_FROM_INSTALLER);
+    assert_int_equal(origin_of(f, "interval_s"), PROTO_CONF_FROM_DEFAULT);
+    assert_string_equal(proto_conf_origin_str(PROTO_CONF_FROM_INSTALLER), "installer");
+    FILE *out = fopen(f->path, "w+b");
+    assert_non_null(out);
+    proto_conf_print(&f->conf, out);
+    char *text = read_back(out);
+    const char *line = strstr(text, "ca_file = ");
+    assert_non_null(line);
+    assert_true(strncmp(strchr(line, '#'), "# installer\n", 12) == 0);
+    line = strstr(text, "collector_url = ");
+    assert_non_null(line);
+    assert_true(strncmp(strchr(line, '#'), "# registry\n", 11) == 0);
+    free(text);
+    /* An unknown value there is refused like one in the policy, naming the installer's key. */
+    const struct agent_config_pair unknown[] = {{"CollectorURL", "https://x", false}};
+    assert_int_equal(agent_config_apply_pairs(&f->conf, PROTO_CONF_FROM_INSTALLER,
+                                              AGENT_CONFIG_INSTALLER_KEY, unknown, 1, err,
+                                              sizeof(err)),
+                     PROTO_EPARSE);
+    assert_non_null(strstr(err, "HKLM\\SOFTWARE\\rrasfleet\\Agent: unknown value 'CollectorURL'"));
+}
+
+static void test_from_args_reads_no_installer_key_outside_windows(void **state)
+{
+    struct fixture *f = *state;
+    char err[256];
+    char *argv[] = {"config", "--print", NULL};
+    bool print = false;
+    const struct agent_config_switch switches[] = {{"--print", &print}};
+    const char *path = NULL;
+    assert_int_equal(
+        agent_config_from_args(2, argv, switches, 1, &f->cfg, &f->conf, &path, err, sizeof(err)),
+        PROTO_OK);
+    for (size_t i = 0; i < f->conf.count; i++) {
+        assert_int_not_equal(f->conf.origins[i], PROTO_CONF_FROM_INSTALLER);
+    }
+    assert_int_equal(agent_config_load_installer(&f->conf, err, sizeof(err)), PROTO_OK);
+}
+
+static void test_ca_thumbprint_names_the_collector_ca_on_windows_instead_of_ca_file(void **state)
+{
+    struct fixture *f = *state;
+    char err[256];
+    static const char windows_no_ca_file[] =
+        "source = bundle:C:/b\n"
+        "collector_url = https://collector.corp.contoso.com:8443\n"
+        "spool_dir = C:/ProgramData/rrasfleet/spool\n";
+    assert_int_equal(
+        load(f,
+             "source = bundle:C:/b\n"
+             "collector_url = https://collector.corp.contoso.com:8443\n"
+             "spool_dir = C:/ProgramData/rrasfleet/spool\n"
+             "ca_thumbprint = 0A:1B:2C:3D:4E:5F:60:71:82:93:A4:B5:C6:D7:E8:F9:00:11:22:33\n",
+             NULL, 0, err, sizeof(err)),
+        PROTO_OK);
+    if (agent_config_validate_on(&f->cfg, AGENT_CONFIG_WINDOWS, err, sizeof(err)) != PROTO_OK) {
+        fail_msg("refused: %s", err);
+    }
+    /* Linux has no LocalMachine\Root. */
+    assert_int_equal(agent_config_validate_on(&f->cfg, AGENT_CONFIG_POSIX, err, sizeof(err)),
+                     PROTO_EINVAL);
+    assert_string_equal(err, "'ca_file' must be set");
+    proto_conf_free(&f->conf);
+    static const struct {
+        const char *text;
+        const char *message;
+    } cases[] = {
+        {"ca_file = C:/ca.pem\nca_thumbprint = 0a1b2c3d4e5f60718293a4b5c6d7e8f900112233\n",
+         "'ca_file' and 'ca_thumbprint' are both set"},
+        {"ca_thumbprint = 0a1b2c\n", "'ca_thumbprint': expected 40 hex digits"},
+        {"", "'ca_file' must be set"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char text[512];
+        int n = snprintf(text, sizeof(text), "%s%s", windows_no_ca_file, cases[i].text);
+        assert_true(n > 0 && (size_t)n < sizeof(text));
+        assert_int_equal(load(f, text, NULL, 0, err, sizeof(err)), PROTO_OK);
+        assert_int_equal(agent_config_validate_on(&f->cfg, AGENT_CONFIG_WINDOWS, err, sizeof(err)),
+                         PROTO_EINVAL);
+        if (strstr(err, cases[i].message) == NULL) {
+            fail_msg("case %zu: got \"%s\", want \"%s\"", i, err, cases[i].message);
+        }
+        proto_conf_free(&f->conf);
+    }
+    assert_int_equal(
+        load(f, GOOD_SETTINGS "ca_thumbprint = 0a1b2c3d4e5f60718293a4b5c6d7e8f900112233\n", NULL, 0,
+             err, sizeof(err)),
+        PROTO_OK);
+    assert_int_equal(agent_config_validate_on(&f->cfg, AGENT_CONFIG_POSIX, err, sizeof(err)),
+                     PROTO_EINVAL);
+    assert_non_null(strstr(err, "'ca_thumbprint' names a CA in Windows' LocalMachine\\Root"));
+}
+
+static void test_the_closed_lists_are_exactly_what_validate_accepts(void **state)
+{
+    struct fixture *f = *state;
+    char err[256];
+    static const char *const keys[] = {"log_level", "remediation_mode"};
+    for (size_t k = 0; k < 2; k++) {
+        const char *const *choices = agent_config_choices(keys[k]);
+        assert_non_null(choices);
+        size_t n = 0;
+        for (; choices[n] != NULL; n++) {
+            char text[512];
+            int len =
+                snprintf(text, sizeof(text),
+                         GOOD_SETTINGS "profile_trust_key = /k.pem\nstate_dir = /s\n%s = %s\n",
+                         keys[k], choices[n]);
+            assert_true(len > 0 && (size_t)len < sizeof(text));
+            assert_int_equal(load(f, text, NULL, 0, err, sizeof(err)), PROTO_OK);
+            if (agent_config_validate_on(&f->cfg, AGENT_CONFIG_POSIX, err, sizeof(err)) !=
+                PROTO_OK) {
+                fail_msg("%s = %s refused: %s", keys[k], choices[n], err);
+            }
+            proto_conf_free(&f->conf);
+        }
+        assert_int_equal(n, k == 0 ? 4 : 3);
+    }
+    assert_null(agent_config_choices("interval_s"));
+    assert_null(agent_config_choices("collector_url"));
+    assert_null(agent_config_choices(NULL));
+}
+
+static void test_the_group_policy_template_states_windows_defaults(void **state)
+{
+    (void)state;
+    size_t count = 0;
+    const struct proto_conf_entry *table = agent_config_table(&count);
+    for (size_t i = 0; i < count; i++) {
+        const char *def = table[i].default_value != NULL ? table[i].default_value : "";
+        if (strcmp(table[i].key, "source") == 0) {
+            assert_string_equal(agent_config_default_on(&table[i], AGENT_CONFIG_WINDOWS), "live");
+            assert_string_equal(agent_config_default_on(&table[i], AGENT_CONFIG_POSIX), "");
+        } else {
+            assert_string_equal(agent_config_default_on(&table[i], AGENT_CONFIG_WINDOWS), def);
+        }
+    }
+}
+
+static void test_admx_has_one_policy_per_setting_and_refuses_a_bad_revision(void **state)
+{
+    struct fixture *f = *state;
+    char adml_path[160];
+    int n = snprintf(adml_path, sizeof(adml_path), "%s/rrasfleet.adml", f->dir);
+    assert_true(n > 0 && (size_t)n < sizeof(adml_path));
+    FILE *admx = fopen(f->path, "w+b");
+    FILE *adml = fopen(adml_path, "w+b");
+    assert_non_null(admx);
+    assert_non_null(adml);
+    assert_int_equal(agent_config_admx(admx, adml, "1"), PROTO_EINVAL);
+    assert_int_equal(agent_config_admx(admx, adml, "1.x"), PROTO_EINVAL);
+    assert_int_equal(agent_config_admx(admx, adml, "2.17"), PROTO_OK);
+    char *admx_text = read_back(admx);
+    char *adml_text = read_back(adml);
+    assert_int_equal(unlink(adml_path), 0);
+    assert_non_null(strstr(admx_text, "revision=\"2.17\""));
+    assert_non_null(strstr(admx_text, "<resources minRequiredRevision=\"2.17\" />"));
+    size_t count = 0;
+    const struct proto_conf_entry *table = agent_config_table(&count);
+    size_t policies = 0;
+    for (const char *p = admx_text; (p = strstr(p, "<policy ")) != NULL; p++) {
+        policies++;
+    }
+    assert_int_equal(policies, count);
+    for (size_t i = 0; i < count; i++) {
+        char want[160];
+        n = snprintf(want, sizeof(want), "valueName=\"%s\"", table[i].key);
+        assert_true(n > 0 && (size_t)n < sizeof(want));
+        assert_non_null(strstr(admx_text, want));
+        n = snprintf(want, sizeof(want), "<string id=\"%s_Help\">", table[i].key);
+        assert_true(n > 0 && (size_t)n < sizeof(want));
+        assert_non_null(strstr(adml_text, want));
+    }
+    /* Limits and lists from the table; text escaped for XML. */
+    assert_non_null(strstr(admx_text, "<decimal id=\"jitter_percent\" valueName=\"jitter_percent\" "
+                                      "required=\"true\" minValue=\"0\" maxValue=\"50\" />"));
+    assert_non_null(strstr(admx_text, "<string>dry-run</string>"));
+    assert_non_null(strstr(adml_text, "<string id=\"collector_url_Help\">The collector's agent "
+                                      "endpoint, https://host:port."));
+    free(admx_text);
+    free(adml_text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -734,6 +962,19 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_windows_needs_no_certificate_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_each_system_refuses_the_other_systems_certificate_keys,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_installer_values_give_way_to_the_policy_and_print_as_from_the_installer, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(test_from_args_reads_no_installer_key_outside_windows,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_ca_thumbprint_names_the_collector_ca_on_windows_instead_of_ca_file, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(test_the_closed_lists_are_exactly_what_validate_accepts,
+                                        setup, teardown),
+        cmocka_unit_test(test_the_group_policy_template_states_windows_defaults),
+        cmocka_unit_test_setup_teardown(
+            test_admx_has_one_policy_per_setting_and_refuses_a_bad_revision, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
