@@ -1,10 +1,10 @@
 /*
  * agent_os: the only place the agent touches the operating system's files, clock and
- * processes. os_posix.c implements it on Linux, os_win32.c on Windows (MoveFileExW with
+ * randomness. os_posix.c implements it on Linux, os_win32.c on Windows (MoveFileExW with
  * MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH, FlushFileBuffers, LockFileEx,
- * FindFirstFileW, QueryPerformanceCounter). Paths are UTF-8 and may use '/' on both; the
- * Windows side converts to UTF-16. Every function returns PROTO_OK or a proto_rc; none keeps
- * global state except the lock handle it returns.
+ * FindFirstFileW, GetTickCount64), os.c what both share. Paths are UTF-8 and may use '/' on
+ * both; the Windows side converts to UTF-16. Every function returns PROTO_OK or a proto_rc;
+ * none keeps global state except the lock handle it returns.
  */
 #ifndef AGENT_OS_H
 #define AGENT_OS_H

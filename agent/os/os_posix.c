@@ -1,5 +1,5 @@
 /*
- * os_posix: agent_os.h on Linux and other POSIX systems.
+ * os_posix: agent_os.h on Linux and other POSIX systems (os.c holds what every OS shares).
  *
  * Files are opened with O_CLOEXEC and, where the agent writes or reads its own state, with
  * O_NOFOLLOW, so a planted symbolic link cannot redirect a write. Durability is fsync of the
@@ -18,8 +18,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-#include "alloc.h"
 
 #define OS_SLEEP_SLICE_MS 100u
 
@@ -126,16 +124,6 @@ fail:
     return PROTO_EIO;
 }
 
-enum proto_rc agent_os_replace_file(const char *path, const void *data, size_t len)
-{
-    char tmp[AGENT_OS_PATH_MAX];
-    int n = snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    if (n < 0 || (size_t)n >= sizeof(tmp)) {
-        return PROTO_ELIMIT;
-    }
-    return agent_os_write_atomic(tmp, path, data, len);
-}
-
 enum proto_rc agent_os_absolute_dir(const char *path, char *out, size_t out_size)
 {
     char abs[PATH_MAX];
@@ -195,46 +183,6 @@ void agent_os_close(struct agent_os_file *f)
         close((int)f->handle);
         f->handle = -1;
     }
-}
-
-enum proto_rc agent_os_read_file(const char *path, size_t max, unsigned char **out, size_t *len)
-{
-    struct agent_os_file f = {-1};
-    uint64_t size = 0;
-    unsigned char *data = NULL;
-    *out = NULL;
-    *len = 0;
-    enum proto_rc result = agent_os_open_read(path, &f, &size);
-    if (result != PROTO_OK) {
-        return result;
-    }
-    if (size > max) {
-        result = PROTO_ELIMIT;
-        goto out;
-    }
-    /* One byte more than the size: a file that grew meanwhile is caught, not truncated. */
-    data = proto_malloc((size_t)size + 2);
-    if (data == NULL) {
-        result = PROTO_ENOMEM;
-        goto out;
-    }
-    size_t got = 0;
-    result = agent_os_read(&f, data, (size_t)size + 1, &got);
-    if (result != PROTO_OK) {
-        goto out;
-    }
-    if (got > max) {
-        result = PROTO_ELIMIT;
-        goto out;
-    }
-    data[got] = '\0';
-    *out = data;
-    *len = got;
-    data = NULL;
-out:
-    proto_free(data);
-    agent_os_close(&f);
-    return result;
 }
 
 enum proto_rc agent_os_remove(const char *path, int sync_dir)
@@ -306,12 +254,6 @@ enum proto_rc agent_os_lock(const char *path, struct agent_os_file *lock)
 void agent_os_unlock(struct agent_os_file *lock)
 {
     agent_os_close(lock); /* closing releases the fcntl lock */
-}
-
-enum proto_rc agent_os_join(char *out, size_t out_size, const char *dir, const char *name)
-{
-    int n = snprintf(out, out_size, "%s/%s", dir, name);
-    return n < 0 || (size_t)n >= out_size ? PROTO_ELIMIT : PROTO_OK;
 }
 
 int64_t agent_os_now_s(void)

@@ -1,5 +1,5 @@
 /*
- * os_win32: agent_os.h on Windows.
+ * os_win32: agent_os.h on Windows (os.c holds what every OS shares).
  *
  * Paths arrive as UTF-8 and are converted to UTF-16 for the W functions; '/' and '\' both
  * separate. Durability: FlushFileBuffers on the temporary file, then MoveFileExW with
@@ -19,7 +19,6 @@
 #include <string.h>
 
 #include "agent_os.h"
-#include "alloc.h"
 
 #define OS_SLEEP_SLICE_MS 100u
 /* 100-ns intervals between 1601-01-01 and 1970-01-01. */
@@ -177,16 +176,6 @@ fail:
     return PROTO_EIO;
 }
 
-enum proto_rc agent_os_replace_file(const char *path, const void *data, size_t len)
-{
-    char tmp[AGENT_OS_PATH_MAX];
-    int n = snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    if (n < 0 || (size_t)n >= sizeof(tmp)) {
-        return PROTO_ELIMIT;
-    }
-    return agent_os_write_atomic(tmp, path, data, len);
-}
-
 enum proto_rc agent_os_absolute_dir(const char *path, char *out, size_t out_size)
 {
     wchar_t wpath[AGENT_OS_PATH_MAX];
@@ -263,45 +252,6 @@ void agent_os_close(struct agent_os_file *f)
         CloseHandle(os_handle(f));
         f->handle = -1;
     }
-}
-
-enum proto_rc agent_os_read_file(const char *path, size_t max, unsigned char **out, size_t *len)
-{
-    struct agent_os_file f = {-1};
-    uint64_t size = 0;
-    unsigned char *data = NULL;
-    *out = NULL;
-    *len = 0;
-    enum proto_rc result = agent_os_open_read(path, &f, &size);
-    if (result != PROTO_OK) {
-        return result;
-    }
-    if (size > max) {
-        result = PROTO_ELIMIT;
-        goto out;
-    }
-    data = proto_malloc((size_t)size + 2);
-    if (data == NULL) {
-        result = PROTO_ENOMEM;
-        goto out;
-    }
-    size_t got = 0;
-    result = agent_os_read(&f, data, (size_t)size + 1, &got);
-    if (result != PROTO_OK) {
-        goto out;
-    }
-    if (got > max) {
-        result = PROTO_ELIMIT;
-        goto out;
-    }
-    data[got] = '\0';
-    *out = data;
-    *len = got;
-    data = NULL;
-out:
-    proto_free(data);
-    agent_os_close(&f);
-    return result;
 }
 
 enum proto_rc agent_os_remove(const char *path, int sync_dir)
@@ -398,12 +348,6 @@ enum proto_rc agent_os_lock(const char *path, struct agent_os_file *lock)
 void agent_os_unlock(struct agent_os_file *lock)
 {
     agent_os_close(lock); /* closing the handle releases the byte-range lock */
-}
-
-enum proto_rc agent_os_join(char *out, size_t out_size, const char *dir, const char *name)
-{
-    int n = snprintf(out, out_size, "%s/%s", dir, name);
-    return n < 0 || (size_t)n >= out_size ? PROTO_ELIMIT : PROTO_OK;
 }
 
 int64_t agent_os_now_s(void)
