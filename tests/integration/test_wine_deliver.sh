@@ -28,19 +28,10 @@ fqdn=rras-wine01.corp.contoso.com
 bundle="$RRAS_FIXTURES_DIR/bundles/kb-787-wildcard-first"
 pfx_password=wine-test-only
 
-skip() {
-    if [ "${RRAS_REQUIRE_WINE:-0}" = 1 ]; then
-        echo "FAIL: $* (RRAS_REQUIRE_WINE=1)" >&2
-        exit 1
-    fi
-    echo "SKIP: $*"
-    exit 77
-}
-ms() { date +%s%3N; }
 
-for tool in wine wineboot wineserver; do
-    command -v "$tool" >/dev/null 2>&1 || skip "$tool not installed"
-done
+# shellcheck source=tests/integration/wine_lib.sh disable=SC1091
+. "$RRAS_SOURCE_DIR/tests/integration/wine_lib.sh"
+wine_require_tools
 win_agent="$win_build/agent/rrasfleet-agent.exe"
 seed="$win_build/tests/windows/rrasfleet-seed.exe"
 [ -f "$win_agent" ] || skip "no $win_agent (scripts/build-windows.sh builds it)"
@@ -53,7 +44,6 @@ seed="$win_build/tests/windows/rrasfleet-seed.exe"
 start=$(ms)
 col_setup
 
-own_prefix=
 seeded=
 cleanup() {
     # Leave a shared prefix as found: --clear removes the certificate and the key container.
@@ -62,39 +52,13 @@ cleanup() {
             echo "WARNING: rrasfleet-seed.exe --clear failed: $WINEPREFIX keeps the test's" \
                 "certificate" >&2
     fi
-    # The prefix's wineserver goes first: a prefix is never deleted under a live server (§12).
-    if [ -n "$own_prefix" ]; then
-        wineserver -k >>"$T/wine.log" 2>&1 || true
-        wineserver -w >>"$T/wine.log" 2>&1 || true
-    fi
+    wine_prefix_down
     col_cleanup
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
-WINEDEBUG=-all
-WINEDLLOVERRIDES="mscoree,mshtml="
-export WINEDEBUG WINEDLLOVERRIDES
-# Wine's output goes to files, never to a pipe: a daemonized Wine process would inherit the
-# pipe and keep its reader waiting (build-facts §12).
-if [ -n "${RRAS_WINEPREFIX:-}" ]; then
-    WINEPREFIX=$RRAS_WINEPREFIX
-    export WINEPREFIX
-    if [ ! -f "$WINEPREFIX/system.reg" ]; then
-        wineboot -i >>"$T/wine.log" 2>&1 </dev/null || fail "wineboot -i $WINEPREFIX"
-        wineserver -w >>"$T/wine.log" 2>&1
-    fi
-    # Kept for a minute after the last client; fails at once if the prefix already has one.
-    wineserver -p60 >>"$T/wine.log" 2>&1 </dev/null || true
-else
-    WINEPREFIX="$T/wineprefix"
-    export WINEPREFIX
-    own_prefix=1
-    wineboot -i >>"$T/wine.log" 2>&1 </dev/null || fail "wineboot -i: $(tail -n 5 "$T/wine.log")"
-    wineserver -w >>"$T/wine.log" 2>&1
-    wineserver -p >>"$T/wine.log" 2>&1 </dev/null || fail "wineserver -p: $(tail -n 5 "$T/wine.log")"
-fi
-boot_ms=$(($(ms) - start))
+wine_prefix_up 60
 
 # The agent's RSA-2048 certificate (Wine 8 imports no EC key from a PFX) from the test CA, as
 # a PFX that also holds the CA certificate; the collector's certificate from the rogue CA.

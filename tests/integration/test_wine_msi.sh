@@ -37,16 +37,9 @@ svc_key='HKLM\System\CurrentControlSet\Services\rrasfleet-agent'
 event_key='HKLM\SYSTEM\CurrentControlSet\Services\EventLog\Application\rrasfleet'
 uninstall_key='HKLM\Software\Microsoft\Windows\CurrentVersion\Uninstall'
 
-skip() {
-    if [ "${RRAS_REQUIRE_WINE:-0}" = 1 ]; then
-        echo "FAIL: $* (RRAS_REQUIRE_WINE=1)" >&2
-        exit 1
-    fi
-    echo "SKIP: $*"
-    exit 77
-}
-ms() { date +%s%3N; }
 
+# shellcheck source=tests/integration/wine_lib.sh disable=SC1091
+. "$RRAS_SOURCE_DIR/tests/integration/wine_lib.sh"
 for tool in wine wineboot wineserver wixl msibuild msiinfo openssl; do
     command -v "$tool" >/dev/null 2>&1 || skip "$tool not installed"
 done
@@ -61,7 +54,6 @@ seed="$win_build/tests/windows/rrasfleet-seed.exe"
 start=$(ms)
 col_setup
 
-own_prefix=
 touched=
 root_sha1=
 cleanup() {
@@ -78,40 +70,13 @@ cleanup() {
             >>"$T/wine.log" 2>&1 || true
         wine "$seed" --clear >>"$T/wine.log" 2>&1 || echo "WARNING: rrasfleet-seed.exe --clear failed" >&2
     fi
-    # The prefix's wineserver goes first: a prefix is never deleted under a live server (§12).
-    if [ -n "$own_prefix" ]; then
-        wineserver -k >>"$T/wine.log" 2>&1 || true
-        wineserver -w >>"$T/wine.log" 2>&1 || true
-    fi
+    wine_prefix_down
     col_cleanup
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
-WINEDEBUG=-all
-WINEDLLOVERRIDES="mscoree,mshtml="
-export WINEDEBUG WINEDLLOVERRIDES
-# Wine's output goes to files, never to a pipe (build-facts §12). A persistent wineserver keeps
-# the service alive between the test's Wine commands (§12).
-if [ -n "${RRAS_WINEPREFIX:-}" ]; then
-    WINEPREFIX=$RRAS_WINEPREFIX
-    export WINEPREFIX
-    if [ ! -f "$WINEPREFIX/system.reg" ]; then
-        wineboot -i >>"$T/wine.log" 2>&1 </dev/null || fail "wineboot -i $WINEPREFIX"
-        # msiexec right after a boot can fail with 1627: the boot must have finished (§12).
-        wineserver -w >>"$T/wine.log" 2>&1
-    fi
-    # Kept for two minutes after the last client; fails at once if the prefix already has one.
-    wineserver -p120 >>"$T/wine.log" 2>&1 </dev/null || true
-else
-    WINEPREFIX="$T/wineprefix"
-    export WINEPREFIX
-    own_prefix=1
-    wineboot -i >>"$T/wine.log" 2>&1 </dev/null || fail "wineboot -i: $(tail -n 5 "$T/wine.log")"
-    wineserver -w >>"$T/wine.log" 2>&1
-    wineserver -p >>"$T/wine.log" 2>&1 </dev/null || fail "wineserver -p: $(tail -n 5 "$T/wine.log")"
-fi
-boot_ms=$(($(ms) - start))
+wine_prefix_up 120
 drive_c="$WINEPREFIX/drive_c"
 exe_path="$drive_c/Program Files/rrasfleet/rrasfleet-agent.exe"
 data_dir="$drive_c/ProgramData/rrasfleet"

@@ -32,20 +32,13 @@ win_build=${RRAS_WIN_BUILD_DIR:-$RRAS_SOURCE_DIR/build-win/build}
 ca="DC=com, DC=contoso, DC=corp, CN=corp-DC1-CA"
 rasman='HKLM\System\CurrentControlSet\Services\RasMan\Parameters'
 
-skip() {
-    if [ "${RRAS_REQUIRE_WINE:-0}" = 1 ]; then
-        echo "FAIL: $* (RRAS_REQUIRE_WINE=1)" >&2
-        exit 1
-    fi
-    echo "SKIP: $*"
-    exit 77
-}
 fail() {
     echo "FAIL: $*" >&2
     exit 1
 }
-ms() { date +%s%3N; }
 
+# shellcheck source=tests/integration/wine_lib.sh disable=SC1091
+. "$RRAS_SOURCE_DIR/tests/integration/wine_lib.sh"
 for tool in wine wineboot wineserver python3 openssl; do
     command -v "$tool" >/dev/null 2>&1 || skip "$tool not installed"
 done
@@ -59,44 +52,20 @@ done
 [ -x "$col" ] || skip "no Linux collector at $col (it signs the profiles)"
 
 T=$(mktemp -d)
-own_prefix=
 cleanup() {
-    if [ -n "$own_prefix" ]; then
-        wineserver -k >>"$T/wine.log" 2>&1 || true
-        wineserver -w >>"$T/wine.log" 2>&1 || true
-    else
+    if [ -z "$own_prefix" ]; then
         # A shared prefix keeps no dummy RemoteAccess behind (deleted once it has stopped).
         wine sc stop RemoteAccess >>"$T/wine.log" 2>&1 || true
         wine sc delete RemoteAccess >>"$T/wine.log" 2>&1 || true
     fi
+    wine_prefix_down
     rm -rf "$T"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
-WINEDEBUG=-all
-WINEDLLOVERRIDES="mscoree,mshtml="
-export WINEDEBUG WINEDLLOVERRIDES
 start=$(ms)
-# Wine's output goes to files, never to a pipe (build-facts §12). Services need a persistent
-# wineserver, or Wine ends them with the last program.
-if [ -n "${RRAS_WINEPREFIX:-}" ]; then
-    WINEPREFIX=$RRAS_WINEPREFIX
-    export WINEPREFIX
-    if [ ! -f "$WINEPREFIX/system.reg" ]; then
-        wineboot -i >>"$T/wine.log" 2>&1 </dev/null || fail "wineboot -i $WINEPREFIX"
-        wineserver -w >>"$T/wine.log" 2>&1
-    fi
-    wineserver -p60 >>"$T/wine.log" 2>&1 </dev/null || true
-else
-    WINEPREFIX="$T/wineprefix"
-    export WINEPREFIX
-    own_prefix=1
-    wineboot -i >>"$T/wine.log" 2>&1 </dev/null || fail "wineboot -i: $(tail -n 5 "$T/wine.log")"
-    wineserver -w >>"$T/wine.log" 2>&1
-    wineserver -p >>"$T/wine.log" 2>&1 </dev/null || fail "wineserver -p: $(tail -n 5 "$T/wine.log")"
-fi
-boot_ms=$(($(ms) - start))
+wine_prefix_up 60
 
 # wine_run OUT ERR PROGRAM ARGS...
 wine_run() {
