@@ -38,6 +38,32 @@ for dir in "$bundles"/*/; do
 done
 echo "   $(echo $hosts | wc -w) client certificates"
 
+# The "expiring" server's certificate is re-issued now, ending in 20 days, so that step 7 shows
+# an expiring certificate whatever today's date is (the fixture's own one ends 2026-12-10).
+# Same key, subject, SAN and EKU, same CA (the fixture PKI's); the bundle's thumbprints follow.
+exp_name=expiring-l2tp-cert
+exp_dir=$work/bundle-$exp_name
+fixture_pki=$top/tests/fixtures/pki
+cp -R "$bundles/$exp_name" "$exp_dir"
+openssl x509 -x509toreq -in "$fixture_pki/certs/expiring.crt" -signkey "$fixture_pki/keys/expiring.key" \
+    -copy_extensions copyall -out "$work/expiring.csr" 2>/dev/null
+openssl x509 -req -in "$work/expiring.csr" -CA "$fixture_pki/certs/corp-ca.crt" \
+    -CAkey "$fixture_pki/keys/corp-ca.key" -days 20 -set_serial "0x$(date +%s)" \
+    -copy_extensions copyall -outform DER -out "$work/expiring.cer" 2>/dev/null
+fingerprint() { # ALGORITHM DER-FILE: upper-case hex, no colons
+    openssl x509 -inform DER -in "$2" -noout -fingerprint "-$1" | cut -d= -f2 | tr -d :
+}
+old_cer=$(ls "$exp_dir/LocalMachine-My/"000-*.cer)
+old_sha1=$(fingerprint sha1 "$old_cer")
+old_sha256=$(fingerprint sha256 "$old_cer")
+new_sha1=$(fingerprint sha1 "$work/expiring.cer")
+new_sha256=$(fingerprint sha256 "$work/expiring.cer")
+rm "$old_cer"
+cp "$work/expiring.cer" "$exp_dir/LocalMachine-My/000-$new_sha1.cer"
+for f in LocalMachine-My/private-keys.txt netsh-http-sslcert.txt reg-sstpsvc.txt; do
+    sed -i -e "s/$old_sha1/$new_sha1/Ig" -e "s/$old_sha256/$new_sha256/Ig" "$exp_dir/$f"
+done
+
 # The server remediated in step 8 runs on a copy of its bundle: the simulated host rewrites it.
 rem_name=kb-787-wildcard-first
 rem_fqdn=$(sed -n 's/^FQDN: *//p' "$bundles/$rem_name/host.txt" | tr -d '\r')
@@ -82,7 +108,7 @@ for pair in $hosts; do
     name=${pair%%:*}
     fqdn=${pair#*:}
     source=$bundles/$name
-    [ "$name" = "$rem_name" ] && source=$work/bundle-$name
+    [ "$name" = "$rem_name" ] || [ "$name" = "$exp_name" ] && source=$work/bundle-$name
     cat >"$work/$name.conf" <<CONF
 source = $source
 collector_url = https://localhost:$agent_port
