@@ -26,6 +26,7 @@
 #include "alloc.h"
 #include "bundle.h"
 #include "diagnose.h"
+#include "fix.h"
 #include "json.h"
 #include "uuid.h"
 
@@ -198,6 +199,34 @@ void testutil_report_make(struct testutil_report *m, const char *bundle, const c
     assert_int_equal(proto_diagnose(snap, &policy, &m->diag), PROTO_OK);
     proto_policy_clear(&policy);
     assert_int_equal(proto_json_encode_report(m->rep, 0, &m->body, &m->len), PROTO_OK);
+}
+
+struct proto_profile *testutil_fix_profile(const char *bundle, int mode, const char *profile_id,
+                                           uint64_t serial, int64_t now)
+{
+    struct proto_snapshot *snap = NULL;
+    struct proto_policy policy;
+    struct proto_profile *profile = NULL;
+    assert_int_equal(proto_bundle_read(bundle, &snap), PROTO_OK);
+    memset(&policy, 0, sizeof(policy));
+    assert_int_equal(
+        proto_dn_parse("DC=com, DC=contoso, DC=corp, CN=corp-DC1-CA", &policy.expected_ca),
+        PROTO_OK);
+    policy.has_expected_ca = true;
+    policy.now = now;
+    policy.expiry_days = 30;
+    struct proto_fix_params params = {
+        .server_address = "131.107.0.2",
+        .mode = (enum proto_profile_mode)mode,
+        .profile_id = profile_id,
+        .serial = serial,
+        .not_before = now - 3600,
+        .expires = now + 72 * 3600,
+    };
+    assert_int_equal(proto_fix_build(snap, &policy, &params, &profile), PROTO_OK);
+    proto_policy_clear(&policy);
+    proto_snapshot_destroy(snap);
+    return profile;
 }
 
 void testutil_report_free(struct testutil_report *m)

@@ -48,6 +48,13 @@ void testutil_report_make(struct testutil_report *m, const char *bundle, const c
                           uint64_t seq, int64_t collected_at, int64_t now);
 void testutil_report_free(struct testutil_report *m);
 
+/* The KB 2855053 fix (proto_fix_build) for the capture bundle at `bundle` under the fixture
+ * policy (expected CA corp-DC1-CA, 30-day horizon) at `now`: server 131.107.0.2, valid from an
+ * hour before `now` for 72 hours. Caller destroys with proto_wire_profile_destroy. */
+struct proto_profile;
+struct proto_profile *testutil_fix_profile(const char *bundle, int mode, const char *profile_id,
+                                           uint64_t serial, int64_t now);
+
 /* proto_malloc(n) (at least 1 byte); fails the test when it returns NULL. */
 unsigned char *testutil_xalloc(size_t n);
 

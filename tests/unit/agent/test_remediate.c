@@ -134,27 +134,11 @@ static void policy_make(struct proto_policy *p)
     p->expiry_days = 30;
 }
 
-/* The fix for the bundle at `dir`, for `target` (NULL: the bundle's host). */
+/* The fix for the bundle at `dir` (the fixture policy at NOW). */
 static struct proto_profile *profile_for(const char *dir, uint64_t serial,
                                          enum proto_profile_mode mode)
 {
-    struct proto_snapshot *snap = NULL;
-    struct proto_policy policy;
-    struct proto_profile *profile = NULL;
-    assert_int_equal(proto_bundle_read(dir, &snap), PROTO_OK);
-    policy_make(&policy);
-    struct proto_fix_params params = {
-        .server_address = "131.107.0.2",
-        .mode = mode,
-        .profile_id = "0b6c1f2e-8a55-4f7e-9d38-1c2a3b4c5d6e",
-        .serial = serial,
-        .not_before = NOW - HOUR,
-        .expires = NOW + 72 * HOUR,
-    };
-    assert_int_equal(proto_fix_build(snap, &policy, &params, &profile), PROTO_OK);
-    proto_policy_clear(&policy);
-    proto_snapshot_destroy(snap);
-    return profile;
+    return testutil_fix_profile(dir, mode, "0b6c1f2e-8a55-4f7e-9d38-1c2a3b4c5d6e", serial, NOW);
 }
 
 static char *seal(int key, const struct proto_profile *profile, size_t *len)

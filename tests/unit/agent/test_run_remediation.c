@@ -268,31 +268,12 @@ static void start(struct fake *f, const char *mode)
 /* Seals the fix for the bundle with key `key`. */
 static void make_envelope(struct fake *f, int key, enum proto_profile_mode mode, uint64_t serial)
 {
-    struct proto_snapshot *snap = NULL;
-    struct proto_policy policy;
-    struct proto_profile *profile = NULL;
-    assert_int_equal(proto_bundle_read(f->bundle, &snap), PROTO_OK);
-    memset(&policy, 0, sizeof(policy));
-    assert_int_equal(proto_dn_parse(CORP_CA, &policy.expected_ca), PROTO_OK);
-    policy.has_expected_ca = true;
-    policy.now = NOW;
-    policy.expiry_days = 30;
-    struct proto_fix_params params = {
-        .server_address = "131.107.0.2",
-        .mode = mode,
-        .profile_id = PROFILE_ID,
-        .serial = serial,
-        .not_before = NOW - HOUR,
-        .expires = NOW + 72 * HOUR,
-    };
-    assert_int_equal(proto_fix_build(snap, &policy, &params, &profile), PROTO_OK);
+    struct proto_profile *profile = testutil_fix_profile(f->bundle, mode, PROFILE_ID, serial, NOW);
     proto_free(f->envelope);
     f->envelope = NULL;
     assert_int_equal(proto_envelope_seal(f->sign[key], profile, &f->envelope, &f->envelope_len),
                      PROTO_OK);
     proto_wire_profile_destroy(profile);
-    proto_policy_clear(&policy);
-    proto_snapshot_destroy(snap);
 }
 
 static struct proto_result *sent_result(const struct fake *f, size_t n)
